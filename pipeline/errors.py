@@ -1,0 +1,31 @@
+"""Errors a clerk can act on: each names the file, the page when there is one, and what to do."""
+
+from __future__ import annotations
+
+
+class SohoaError(Exception):
+    """Base error. `str()` is one line: `<file>[, page N]: <problem>. <what to do>`."""
+
+    def __init__(self, problem: str, *, path: object = None, page: int | None = None, hint: str = ""):
+        self.problem = problem
+        self.path = str(path) if path is not None else None
+        self.page = page
+        self.hint = hint
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        where = self.path or "input"
+        if self.page is not None:
+            where += f", page {self.page}"
+        text = f"{where}: {self.problem}"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+
+class InputError(SohoaError):
+    """The dossier itself cannot be read (missing, not a scan, broken, encrypted, too large)."""
+
+
+class ConfigError(SohoaError):
+    """Settings or taxonomy are wrong."""
