@@ -82,11 +82,19 @@ def nfc(text: str) -> str:
     return _WORD.sub(lambda m: normalise_tone(m.group(0)), text)
 
 
+def strip_marks(text: str) -> str:
+    """Remove tones and vowel marks, keep case: `Hồ Sơ Đất` -> `Ho So Dat`."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+    return stripped.translate(_D)
+
+
+_D = str.maketrans({"đ": "d", "Đ": "D", "ð": "d", "Ð": "D"})
+
+
 def fold(text: str) -> str:
     """Lower-case and strip tones and vowel marks: `Hồ sơ Đất` -> `ho so dat`."""
-    decomposed = unicodedata.normalize("NFD", text.lower())
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return stripped.replace("đ", "d").replace("ð", "d")
+    return strip_marks(text.lower())
 
 
 def words(text: str) -> list[str]:

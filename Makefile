@@ -1,0 +1,53 @@
+# sohoa — two commands do everything on a fresh Debian/Ubuntu machine:
+#   make demo   set up, digitise the sample dossiers, show a search
+#   make test   set up, then run lint and the test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv
+export SOHOA_HOME ?= $(CURDIR)/.sohoa
+
+.PHONY: setup system-deps venv demo test lint bench clean
+
+setup: system-deps venv
+
+system-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "sohoa needs these Debian/Ubuntu packages:$$missing"; \
+	    echo "run as root: apt-get install -y$$missing   (then run make again)"; exit 1; \
+	  fi; \
+	fi
+
+$(BIN)/sohoa: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/sohoa
+
+demo: setup
+	$(BIN)/sohoa process $$(ls -d samples/dossiers/* | grep -v '\.json$$')
+	$(BIN)/sohoa search "quyết định"
+	$(BIN)/sohoa search "quyet dinh"
+
+lint: setup
+	$(BIN)/ruff check .
+
+test: setup lint
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	@$(BIN)/python -m pip install -q -e '.[bench]'
+	$(BIN)/python bench/throughput.py
+
+clean:
+	rm -rf .sohoa .pytest_cache .ruff_cache

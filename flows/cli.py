@@ -1,0 +1,152 @@
+"""The `sohoa` command line (contract in docs/cli.md).
+
+Exit codes: 0 all went well, 1 a dossier failed or a check did not pass, 2 usage error.
+Machine output (`--json`) goes to stdout, one JSON object per line; logs and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    if getattr(args, "config", None):
+        os.environ["SOHOA_CONFIG"] = str(Path(args.config).resolve())
+    if getattr(args, "home", None):
+        os.environ["SOHOA_HOME"] = str(Path(args.home).resolve())
+    return Settings()
+
+
+def _progress(enabled: bool):
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("pages"),
+                    TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled, transient=False)
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows import prefect_env
+
+    prefect_env.configure(settings.home, args.verbose)
+    from flows.digitise import PROGRESS, digitise_dossier
+    from pipeline.inputs import open_dossier
+
+    failed = 0
+    show = sys.stderr.isatty() and not args.verbose
+    config = {"home": str(settings.home.resolve())}
+    with _progress(show) as progress:
+        for raw in args.paths:
+            path = str(Path(raw))
+            try:
+                total = open_dossier(path, max_pixels=settings.limits.max_pixels,
+                                     max_pages=settings.limits.max_pages).page_count
+            except Exception:  # noqa: BLE001 - the flow reports the error in the manifest
+                total = None
+            bar = progress.add_task(Path(path).name, total=total)
+            PROGRESS[path] = lambda _out, bar=bar: progress.advance(bar)
+            manifest = digitise_dossier(path, config)
+            PROGRESS.pop(path, None)
+            ok = manifest["status"] == "done"
+            failed += not ok
+            if args.json:
+                print(json.dumps(manifest, ensure_ascii=False), flush=True)
+            if not ok:
+                print(f"FAILED {manifest['error']}", file=sys.stderr)
+            elif not args.json:
+                comps = manifest["components"]
+                pages = manifest["source"]["pages"]
+                t = manifest["timings"].get("total_s", 0.0)
+                print(f"{manifest['dossier_id']}: {pages} pages, {len(comps)} components "
+                      f"({', '.join(c['type'] for c in comps)}) in {t:.1f} s", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from pipeline.catalog import open_catalog
+
+    settings = _settings(args)
+    with open_catalog(settings) as catalog:
+        hits = catalog.search(args.query, type=args.type, dossier=args.dossier, limit=args.limit,
+                              offset=args.offset)
+    for h in hits:
+        if args.json:
+            print(json.dumps({"dossier_id": h.dossier_id, "component_id": h.component_id, "type": h.type,
+                              "type_name": h.type_name, "pages": h.pages, "page": h.page,
+                              "snippet": h.snippet, "score": h.score, "exact": h.exact}, ensure_ascii=False))
+        else:
+            pages = ",".join(str(p) for p in h.pages)
+            print(f"{h.dossier_id}  {h.component_id}  {h.type}  pages {pages}\n    {h.snippet}")
+    if not hits and not args.json:
+        print("no hits", file=sys.stderr)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from flows.doctor import run_checks
+
+    settings = _settings(args)
+    ok = True
+    for name, passed, message in run_checks(settings):
+        ok &= passed
+        print(f"[{'ok' if passed else 'FAIL'}] {name}: {message}")
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sohoa", description="Digitise Vietnamese paper dossiers.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="settings file (YAML); also SOHOA_CONFIG")
+    common.add_argument("--home", help="data home (store, catalog); also SOHOA_HOME, default ./.sohoa")
+    common.add_argument("-v", "--verbose", action="store_true", help="show Prefect and pipeline logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("process", parents=[common], help="digitise dossiers (PDF, image, or folder of pages)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="print one manifest per dossier, one JSON per line")
+    p.set_defaults(func=cmd_process)
+
+    s = sub.add_parser("search", parents=[common], help="search the catalog (with or without tone marks)")
+    s.add_argument("query")
+    s.add_argument("--type", help="component type code, e.g. quyet_dinh")
+    s.add_argument("--dossier", help="only this dossier id")
+    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--offset", type=int, default=0)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_search)
+
+    d = sub.add_parser("doctor", parents=[common], help="check Tesseract, Vietnamese data, poppler, store, catalog")
+    d.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback, for a clerk
+        from pipeline.errors import SohoaError
+
+        if isinstance(exc, SohoaError) or args.verbose is False:
+            print(f"sohoa: {exc}", file=sys.stderr)
+            if args.verbose:
+                raise
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

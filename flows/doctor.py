@@ -1,0 +1,49 @@
+"""`sohoa doctor`: every external thing sohoa needs, checked, with what to do when it is missing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+from pipeline.settings import Settings
+
+
+def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
+    results: list[tuple[str, bool, str]] = []
+    from pipeline.ocr import tesseract_available
+
+    ok, msg = tesseract_available(settings.ocr.lang)
+    results.append(("tesseract", ok, msg))
+    for tool in ("pdftoppm", "pdfinfo", "pdftotext"):
+        path = shutil.which(tool)
+        results.append((tool, bool(path), path or "missing: apt-get install poppler-utils"))
+    if shutil.which("pdftoppm"):
+        out = subprocess.run(["pdftoppm", "-v"], capture_output=True, text=True, check=False)
+        results.append(("poppler", True, (out.stderr or out.stdout).splitlines()[0] if (out.stderr or out.stdout) else "ok"))
+    try:
+        from pipeline.store import open_store
+
+        store = open_store(settings)
+        key = ".doctor/check.txt"
+        store.put_bytes(key, "kiểm tra".encode())
+        good = store.get_bytes(key) == "kiểm tra".encode()
+        store.delete(key)
+        results.append(("store", good, f"{store.backend} {store.uri('')} writable" if good else "read-back differs"))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("store", False, f"{exc} — check SOHOA_STORE / SOHOA_HOME permissions"))
+    try:
+        from pipeline.catalog import open_catalog
+
+        with open_catalog(settings) as catalog:
+            catalog.search("kiểm tra")
+            results.append(("catalog", True, f"{settings.catalog} ok ({catalog.stats().get('dossiers', 0)} dossiers)"))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("catalog", False, f"{exc} — check SOHOA_CATALOG / SOHOA_HOME"))
+    try:
+        from pipeline.taxonomy import load_taxonomy
+
+        tax = load_taxonomy(settings.taxonomy)
+        results.append(("taxonomy", True, f"{len(tax.types)} document types"))
+    except Exception as exc:  # noqa: BLE001
+        results.append(("taxonomy", False, str(exc)))
+    return results

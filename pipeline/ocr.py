@@ -1,0 +1,121 @@
+"""Tesseract through pytesseract: one process per page yields the words (TSV) and the text layer (PDF).
+
+Each Tesseract process runs with OMP_THREAD_LIMIT=1: its own OpenMP threading is 3-4x slower than
+running one single-threaded process per core, which is what the page pool does.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+
+from pipeline.textnorm import nfc
+
+os.environ["OMP_THREAD_LIMIT"] = "1"  # inherited by every tesseract subprocess pytesseract starts
+
+
+@dataclass
+class Word:
+    text: str
+    conf: float  # 0..1
+    box: tuple[int, int, int, int]  # left, top, width, height in OCR-image pixels
+    block: int
+    par: int
+    line: int
+
+
+@dataclass
+class OcrResult:
+    text: str
+    words: list[Word]
+    confidence: float  # 0..1, character-weighted mean of word confidences
+    textlayer_pdf: Path | None  # one-page PDF with only the invisible text
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def tesseract_available(lang: str = "vie") -> tuple[bool, str]:
+    """(ok, message) — for `sohoa doctor` and start-up checks."""
+    if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+        return False, "tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-vie)"
+    try:
+        langs = pytesseract.get_languages(config="")
+    except (pytesseract.TesseractError, OSError, subprocess.SubprocessError) as exc:
+        return False, f"tesseract does not run: {exc}"
+    missing = [code for code in lang.split("+") if code not in langs]
+    if missing:
+        return False, f"tesseract has no {'+'.join(missing)} data (apt-get install tesseract-ocr-vie)"
+    return True, f"tesseract {pytesseract.get_tesseract_version()} with {', '.join(sorted(langs))}"
+
+
+def parse_tsv(tsv: str) -> list[Word]:
+    words: list[Word] = []
+    reader = csv.reader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    header = next(reader, None)
+    if not header:
+        return words
+    for row in reader:
+        if len(row) < 12 or row[0] != "5":
+            continue
+        text = nfc(row[11]).strip()
+        if not text:
+            continue
+        conf = float(row[10])
+        words.append(Word(text, max(0.0, conf) / 100.0, (int(row[6]), int(row[7]), int(row[8]), int(row[9])),
+                          int(row[2]), int(row[3]), int(row[4])))
+    return words
+
+
+def words_to_text(words: list[Word]) -> str:
+    """Lines in Tesseract's reading order; a blank line between blocks and paragraphs."""
+    out: list[str] = []
+    key = None
+    para = None
+    for w in words:
+        k = (w.block, w.par, w.line)
+        if k != key:
+            if key is not None:
+                out.append("\n\n" if (w.block, w.par) != para else "\n")
+            key, para = k, (w.block, w.par)
+        else:
+            out.append(" ")
+        out.append(w.text)
+    return "".join(out)
+
+
+def mean_confidence(words: list[Word]) -> float:
+    total = sum(len(w.text) for w in words)
+    return sum(w.conf * len(w.text) for w in words) / total if total else 0.0
+
+
+def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: str = "vie", psm: int = 3,
+              timeout_s: float = 180) -> OcrResult:
+    """OCR one grey page image. A Tesseract failure or timeout gives an empty result with `error` set."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    src = workdir / f"{stem}.ocr.png"
+    cv2.imwrite(str(src), image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    base = workdir / f"{stem}.ocr"
+    config = f"--dpi {round(dpi)} --psm {psm} -c tessedit_create_tsv=1 -c textonly_pdf=1"
+    try:
+        pytesseract.pytesseract.run_tesseract(str(src), str(base), "pdf", lang, config=config, timeout=timeout_s)
+    except RuntimeError as exc:  # pytesseract raises RuntimeError on timeout
+        return OcrResult("", [], 0.0, None, error=f"OCR timed out after {timeout_s:.0f} s ({exc})")
+    except pytesseract.TesseractError as exc:
+        return OcrResult("", [], 0.0, None, error=f"OCR failed: {exc.message.strip()[:300]}")
+    finally:
+        src.unlink(missing_ok=True)
+    tsv_path = Path(f"{base}.tsv")
+    words = parse_tsv(tsv_path.read_text(encoding="utf-8", errors="replace")) if tsv_path.exists() else []
+    tsv_path.unlink(missing_ok=True)
+    pdf_path = Path(f"{base}.pdf")
+    return OcrResult(words_to_text(words), words, round(mean_confidence(words), 4),
+                     pdf_path if pdf_path.exists() else None)

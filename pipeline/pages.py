@@ -1,0 +1,119 @@
+"""Per-page work and the page pool.
+
+`process_page()` is the whole life of one page: decode or rasterise it, clean it, OCR it, and leave
+its display JPEG and text layer in the work folder. `process_pages()` runs it on a thread pool with
+at most `workers` pages in flight, so memory holds a handful of page bitmaps whatever the dossier's
+size; the threads mostly wait on pdftoppm and Tesseract subprocesses, which run on all cores.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pipeline.imaging import prepare_page
+from pipeline.inputs import DossierSource, PageRef, load_page
+from pipeline.manifest import Page
+from pipeline.ocr import Word, ocr_image
+from pipeline.pdfout import PagePart, write_jpeg
+from pipeline.settings import Settings
+from pipeline.textnorm import nfc
+
+LOW_CONFIDENCE = 0.5
+
+
+@dataclass
+class PageOutput:
+    page: Page
+    part: PagePart | None  # None for blank pages
+    words: list[Word] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+
+
+def real_pdf_text(text: str) -> bool:
+    """True when a PDF page's own text layer looks like real text rather than garbage or a stub."""
+    letters = _LETTER.findall(text)
+    if len(letters) < 40 or "\ufffd" in text:
+        return False
+    words = text.split()
+    plausible = sum(1 for w in words if 1 <= len(w) <= 20)
+    return plausible / max(1, len(words)) > 0.8
+
+
+def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
+    """Decode, clean and OCR one page; the bitmaps are dropped before returning."""
+    t0 = time.perf_counter()
+    if ref.kind == "pdf" and real_pdf_text(ref.pdf_text):
+        page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0)
+        return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
+    image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
+    t1 = time.perf_counter()
+    prepared = prepare_page(
+        image.pixels, image.dpi,
+        orientation=settings.cleaning.orientation, deskew=settings.cleaning.deskew,
+        max_skew_deg=settings.cleaning.max_skew_deg, display_max_dpi=settings.display.max_dpi,
+    )
+    warnings = list(image.warnings)
+    del image
+    t2 = time.perf_counter()
+    stem = f"p{ref.n:05d}"
+    jpeg = write_jpeg(prepared.display, workdir / f"{stem}.jpg", settings.display.jpeg_quality)
+    if prepared.blank:
+        page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps)
+        return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0})
+    result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
+                       psm=settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
+    t3 = time.perf_counter()
+    if result.error:
+        warnings.append(result.error)
+    needs_review = bool(result.error) or result.confidence < LOW_CONFIDENCE
+    page = Page(
+        n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
+        ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
+        needs_review=needs_review, warnings=warnings, cleaning=prepared.steps,
+    )
+    part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)
+    return PageOutput(page, part, result.words,
+                      {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": t3 - t0})
+
+
+def process_pages(source: DossierSource, settings: Settings, workdir: Path,
+                  on_page: Callable[[PageOutput], None] | None = None) -> list[PageOutput]:
+    """All pages of a dossier, in order, with at most `settings.worker_count` pages in flight."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    results: dict[int, PageOutput] = {}
+    for out in iter_pages(source.pages, settings, workdir):
+        results[out.page.n] = out
+        if on_page:
+            on_page(out)
+    return [results[n] for n in sorted(results)]
+
+
+def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:
+    """Yield page outputs as they finish; a bounded window keeps memory flat."""
+    workers = settings.worker_count
+    pending = iter(refs)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sohoa-page") as pool:
+        in_flight: set[Future] = set()
+        try:
+            for ref in pending:
+                in_flight.add(pool.submit(process_page, ref, settings, workdir))
+                if len(in_flight) >= workers:
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        yield fut.result()
+            while in_flight:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield fut.result()
+        except BaseException:
+            for fut in in_flight:
+                fut.cancel()
+            raise

@@ -1,0 +1,83 @@
+"""Cleaning steps on generated pages: the angle found, the rotation found, the blank verdict."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline import imaging
+from tests.pages import text_page
+
+
+@pytest.fixture(scope="module")
+def page() -> np.ndarray:
+    return text_page(repeat=2)
+
+
+def turn(img: np.ndarray, rotation: int) -> np.ndarray:
+    """Turn content clockwise by `rotation` degrees, as a scanner fed sideways would."""
+    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+    return img if rotation == 0 else cv2.rotate(img, codes[rotation])
+
+
+@pytest.mark.parametrize("skew", [0.0, 0.3, -1.2, 4.5, -9.0, 14.0])
+def test_deskew_finds_angle(page, skew):
+    skewed = imaging.rotate_small(page, -skew)  # clockwise by `skew`
+    found = imaging.estimate_skew(skewed, 300)
+    assert abs(found - skew) <= 0.1, found
+
+
+@pytest.mark.parametrize("rotation", [0, 90, 180, 270])
+def test_orientation_found(page, rotation):
+    assert imaging.detect_orientation(turn(page, rotation), 300) == rotation
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_orientation_with_skew_and_little_text(rotation):
+    small = text_page(lines=["Về việc cấp giấy chứng nhận quyền sử dụng đất", "Nguyễn Văn An"], pt=14)
+    img = turn(imaging.rotate_small(small, 2.0), rotation)
+    assert imaging.detect_orientation(img, 300) == rotation
+
+
+def test_prepare_page_undoes_rotation_and_skew(page):
+    scanned = turn(imaging.rotate_small(page, -3.0), 90)
+    prepared = imaging.prepare_page(scanned, 300)
+    assert prepared.rotation == 90
+    assert abs(prepared.skew_deg - 3.0) <= 0.1
+    assert prepared.ocr.shape == page.shape
+    assert not prepared.blank
+
+
+def test_blank_pages():
+    rng = np.random.default_rng(1)
+    white = np.full((3508, 2480), 250, np.uint8)
+    assert imaging.is_blank(white, 300)
+    noisy = np.clip(white + rng.normal(0, 6, white.shape), 0, 255).astype(np.uint8)
+    specks = noisy.copy()
+    for y, x in rng.integers(100, 3400, size=(40, 2)):
+        specks[y : y + 2, x : x + 2] = 30
+    assert imaging.is_blank(specks, 300)
+    bleed = white.copy()
+    bleed[600:3000, 300:2200] = np.minimum(bleed[600:3000, 300:2200], 250 - 25 * (text_page()[600:3000, 300:2200] < 128))
+    assert imaging.is_blank(bleed, 300), "faint bleed-through from the back side is not text"
+
+
+def test_page_with_one_line_is_not_blank():
+    one = text_page(lines=["Nguyễn Văn An"])
+    assert not imaging.is_blank(one, 300)
+
+
+def test_low_dpi_page_is_upscaled_for_ocr():
+    low = text_page(dpi=200)
+    prepared = imaging.prepare_page(low, 200)
+    assert prepared.ocr_dpi == 300
+    assert prepared.display_dpi == 200
+    assert "upscale" in prepared.steps
+
+
+def test_colour_page_kept_in_colour_grey_page_stored_grey(page):
+    rgb = np.dstack([page] * 3).copy()
+    assert imaging.prepare_page(rgb, 300).display.ndim == 2
+    rgb[200:400, 1500:1700] = (200, 30, 30)  # a red stamp
+    assert imaging.prepare_page(rgb, 300).display.ndim == 3
