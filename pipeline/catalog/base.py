@@ -1,0 +1,189 @@
+"""Catalog interface: what was processed, and full-text search over it (SQLite now, PostgreSQL later).
+
+Logical schema every backend keeps (names are the same in each so tools can read either):
+
+    dossiers    (id, status, error, source_path, source_sha256, pages, settings_version,
+                 created_at, indexed_at, manifest_json)
+    components  (id, dossier_id, seq, type, type_name, confidence, needs_review, pages_json,
+                 metadata_json, object_uri, sha256, reused_from)
+    pages       (dossier_id, n, component_id, blank, text)
+    page_search (id, dossier_id, component_id, n, text, folded, meta, meta_folded)
+                one row per page of each component; `folded` = fold(text) so tone-less queries
+                and `đ`→`d` work; `meta` = the component's extracted fields, on every page row
+                so a query may combine a document number with words of any page.
+
+Search semantics (the contract, tested against every backend): all terms must match after
+folding (AND); results are one per component (its best page); components whose page matches more
+terms in their exact written form (tones included, case ignored) come first, then by relevance.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from types import TracebackType
+
+from pipeline.catalog.query import metadata_text
+from pipeline.manifest import Manifest
+from pipeline.textnorm import fold, nfc
+
+
+@dataclass
+class Hit:
+    """One matching component. `page` is its best-matching page; `score`: higher is better."""
+
+    dossier_id: str
+    component_id: str
+    type: str
+    type_name: str
+    pages: list[int] = field(default_factory=list)
+    page: int = 0
+    snippet: str = ""
+    score: float = 0.0
+    exact: bool = False
+
+
+class Catalog(ABC):
+    """Index of processed dossiers. Safe to re-index: a dossier's rows are replaced, never added to."""
+
+    @abstractmethod
+    def index_dossier(self, manifest: Manifest) -> None:
+        """Replace everything known about `manifest.dossier_id` in one transaction.
+
+        A failed manifest is recorded (status, error, manifest) with no component or page rows,
+        so partial results of a failed run are never searchable.
+        """
+
+    @abstractmethod
+    def get_dossier(self, dossier_id: str) -> Manifest | None:
+        """The manifest as last indexed, or None."""
+
+    @abstractmethod
+    def get_component(self, component_id: str) -> dict | None:
+        """The component's catalog row (pages and metadata decoded), or None."""
+
+    @abstractmethod
+    def delete_dossier(self, dossier_id: str) -> bool:
+        """Forget a dossier; True if it was known."""
+
+    @abstractmethod
+    def search(
+        self,
+        query: str,
+        *,
+        type: str | None = None,
+        dossier: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Hit]:
+        """Components matching every term of `query` (see the module docstring); never raises on
+        odd input — a query with no words returns []."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, int]:
+        """Counts: dossiers, done, failed, components, pages."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection; idempotent."""
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def check_page_window(limit: int, offset: int) -> None:
+    """Shared argument check so every backend rejects the same bad pagination."""
+    if limit < 0 or offset < 0:
+        raise ValueError(f"limit and offset must be >= 0 (got limit={limit}, offset={offset})")
+
+
+@dataclass
+class IndexRows:
+    """The rows one manifest becomes, computed once so every backend indexes the same thing."""
+
+    dossier: dict
+    components: list[dict]
+    pages: list[dict]
+    search: list[dict]
+
+
+def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
+    """Turn a manifest into catalog rows, NFC everywhere; refuses manifests that would clash."""
+    ids = [c.id for c in manifest.components]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{manifest.dossier_id}: component ids are not unique: {ids}")
+    numbers = [p.n for p in manifest.pages]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError(f"{manifest.dossier_id}: page numbers are not unique")
+    dossier = {
+        "id": manifest.dossier_id,
+        "status": manifest.status,
+        "error": manifest.error,
+        "source_path": manifest.source.path,
+        "source_sha256": manifest.source.sha256,
+        "pages": manifest.source.pages,
+        "settings_version": manifest.settings_version,
+        "created_at": manifest.created_at,
+        "indexed_at": indexed_at,
+        "manifest_json": manifest.to_json(),
+    }
+    if manifest.status != "done":
+        return IndexRows(dossier, [], [], [])
+
+    texts = {p.n: nfc(p.text) for p in manifest.pages}
+    owner: dict[int, str] = {}
+    components: list[dict] = []
+    search: list[dict] = []
+    for seq, comp in enumerate(manifest.components, start=1):
+        components.append(
+            {
+                "id": comp.id,
+                "dossier_id": manifest.dossier_id,
+                "seq": seq,
+                "type": comp.type,
+                "type_name": nfc(comp.type_name),
+                "confidence": comp.confidence,
+                "needs_review": comp.needs_review,
+                "pages_json": json.dumps(comp.pages),
+                "metadata_json": json.dumps(comp.metadata.model_dump(mode="json"), ensure_ascii=False),
+                "object_uri": comp.object.uri if comp.object else None,
+                "sha256": comp.sha256,
+                "reused_from": comp.reused_from,
+            }
+        )
+        meta = metadata_text(comp)
+        meta_folded = fold(meta)
+        for n in dict.fromkeys(comp.pages):  # a page listed twice is indexed once
+            owner.setdefault(n, comp.id)
+            text = texts.get(n, "")
+            search.append(
+                {
+                    "dossier_id": manifest.dossier_id,
+                    "component_id": comp.id,
+                    "n": n,
+                    "text": text,
+                    "folded": fold(text),
+                    "meta": meta,
+                    "meta_folded": meta_folded,
+                }
+            )
+    pages = [
+        {
+            "dossier_id": manifest.dossier_id,
+            "n": p.n,
+            "component_id": owner.get(p.n),
+            "blank": p.blank,
+            "text": texts[p.n],
+        }
+        for p in manifest.pages
+    ]
+    return IndexRows(dossier, components, pages, search)

@@ -1,0 +1,139 @@
+"""Backend-independent search pieces: query parsing, indexed metadata text, snippets.
+
+Every catalog backend must agree on what a query means, so parsing lives here and backends only
+translate `Term`s into their own match syntax. User input never reaches a query language verbatim:
+it is cut into word tokens (letters and digits only), so `"`, `*`, `-`, `:`, `(`, `NEAR`, `OR`
+are either dropped or searched as plain words and can never be a syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from pipeline.manifest import Component
+from pipeline.textnorm import fold, nfc
+
+TOKEN = re.compile(r"[^\W_]+")
+"""A word: letters and digits. Matches how SQLite's unicode61 tokenizer splits text."""
+
+MAX_TERMS = 16
+"""More terms than this are ignored: a pasted page should not become a 500-way AND."""
+
+SNIPPET_CHARS = 160
+
+
+@dataclass(frozen=True)
+class Term:
+    """One required match: a single word, or a phrase (quoted, or words joined by punctuation)."""
+
+    words: tuple[str, ...]  # NFC, lower-case: compared against the text as written
+    folded: tuple[str, ...]  # fold()ed: compared against the tone-less copy
+
+    @property
+    def is_phrase(self) -> bool:
+        return len(self.words) > 1
+
+
+def parse_query(query: str | None) -> list[Term]:
+    """Split a user query into AND-ed terms.
+
+    `"…"` is a phrase; an unmatched quote is ignored. A chunk without spaces that holds several
+    words (`1534/QĐ-UBND`, `QĐ-UBND`) is a phrase too, so document numbers match as written.
+    """
+    text = nfc(query or "")
+    pieces = text.split('"')
+    terms: list[Term] = []
+    seen: set[tuple[str, ...]] = set()
+    for i, piece in enumerate(pieces):
+        quoted = i % 2 == 1 and i < len(pieces) - 1
+        for chunk in [piece] if quoted else piece.split():
+            words = tuple(w.lower() for w in TOKEN.findall(chunk))
+            folded = tuple(f for f in (fold(w) for w in words) if f)
+            if not words or not folded or words in seen:
+                continue
+            seen.add(words)
+            terms.append(Term(words, folded))
+    return terms[:MAX_TERMS]
+
+
+def metadata_text(component: Component) -> str:
+    """The extracted fields (and the type's name) as one searchable text, NFC.
+
+    The date is given both as stored (`2023-05-12`) and as clerks write it (`12/05/2023`).
+    """
+    m = component.metadata
+    parts: list[str] = [component.type_name]
+    for value in (m.so_ky_hieu, m.co_quan, m.trich_yeu, m.ma_ho_so):
+        if value:
+            parts.append(value)
+    if m.ngay:
+        year, month, day = m.ngay.split("-")
+        parts += [m.ngay, f"{day}/{month}/{year}"]
+    parts += [v for v in m.cccd if v]
+    parts += [v for v in m.ho_ten if v]
+    return nfc("\n".join(p for p in parts if p))
+
+
+def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int, bool]]:
+    """Character spans of `text` matching a term after folding, each flagged exact or not."""
+    tokens = list(TOKEN.finditer(text))
+    lowered = [t.group().lower() for t in tokens]
+    folded = [fold(w) for w in lowered]
+    spans: list[tuple[int, int, bool]] = []
+    for term in terms:
+        size = len(term.folded)
+        for i in range(len(tokens) - size + 1):
+            if tuple(folded[i : i + size]) == term.folded:
+                exact = tuple(lowered[i : i + size]) == term.words
+                spans.append((tokens[i].start(), tokens[i + size - 1].end(), exact))
+    spans.sort()
+    merged: list[tuple[int, int, bool]] = []
+    for start, end, exact in spans:
+        # Join overlapping spans and spans separated only by spaces: `[hồ sơ]`, not `[hồ] [sơ]`.
+        if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip()):
+            prev = merged[-1]
+            merged[-1] = (prev[0], max(prev[1], end), prev[2] and exact)
+        else:
+            merged.append((start, end, exact))
+    return merged
+
+
+def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS) -> str | None:
+    """About `width` characters around the first (preferably exact) match, matches in `[...]`.
+
+    None when nothing in `text` matches, so the caller can try another field.
+    """
+    spans = _match_spans(text, terms)
+    if not spans:
+        return None
+    focus = next((s for s in spans if s[2]), spans[0])
+    start = max(0, focus[0] - width // 3)
+    end = min(len(text), max(focus[1], start + width))
+    if start > 0:  # do not cut a word in half
+        space = text.rfind(" ", 0, start)
+        start = space + 1 if space >= 0 and start - space < 20 else start
+    if end < len(text):
+        space = text.find(" ", end)
+        end = space if space >= 0 and space - end < 20 else end
+    out: list[str] = []
+    pos = start
+    for s, e, _ in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        out += [text[pos:s], "[", text[s:e], "]"]
+        pos = e
+    out.append(text[pos:end])
+    body = " ".join("".join(out).split())
+    return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
+
+
+def best_snippet(text: str, meta: str, terms: list[Term], width: int = SNIPPET_CHARS) -> str:
+    """Snippet from the page text, else from the metadata, else the start of the page."""
+    for source in (text, meta):
+        found = snippet(source, terms, width)
+        if found is not None:
+            return found
+    plain = " ".join((text or meta).split())
+    return plain[:width] + ("…" if len(plain) > width else "")
