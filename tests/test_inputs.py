@@ -52,10 +52,7 @@ def test_multipage_tiff(tmp_path, small_page):
 @pytest.mark.parametrize("mode", ["I;16", "CMYK", "P", "RGBA", "LA", "1"])
 def test_image_modes_load_as_8bit(tmp_path, small_page, mode):
     img = Image.fromarray(small_page)
-    if mode == "I;16":
-        img = Image.fromarray((small_page.astype(np.uint16) * 257))
-    else:
-        img = img.convert(mode)
+    img = Image.fromarray(small_page.astype(np.uint16) * 257) if mode == "I;16" else img.convert(mode)
     path = tmp_path / f"p.{'tiff' if mode in ('I;16', 'CMYK') else 'png'}"
     img.save(path, dpi=(100, 100))
     page = load_page(open_dossier(path).pages[0], 300)

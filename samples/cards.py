@@ -1,0 +1,230 @@
+"""Photocopied citizen identity cards (CCCD, 2021 chip model), front and back, enlarged.
+
+Copies of ID cards are in almost every dossier and are where CCCD numbers and names are read
+from, so they are drawn with the printed fields of the real card, enlarged (as clerks do on the
+copier) so that the smallest print stays above ~9 pt. The photo, emblem and fingerprints are
+plain shapes; all text is kept out of them so the reading order is simply top to bottom.
+"""
+
+from __future__ import annotations
+
+from pipeline.textnorm import nfc
+from samples.render import (
+    INK,
+    Atom,
+    CardSpec,
+    Ctx,
+    Line,
+    Op,
+    ScribbleOp,
+    ShapeOp,
+    StampOp,
+    Style,
+    TextOp,
+    _union,
+    get_font,
+    wrap,
+)
+
+LABEL = Style(10.0)
+VALUE = Style(11.0)
+VALUE_B = Style(12.0, "bold")
+NUMBER = Style(13.5, "bold")
+HEAD_B = Style(9.5, "bold")
+HEAD = Style(9.0)
+TITLE = Style(14.5, "bold")
+CARD_BG = (238, 238, 235)
+CARD_EDGE = (200, 200, 200)  # light: a dark outline makes OCR see brackets, bars and underscores
+
+Run = tuple[str, Style, float]  # text, style, gap before in mm
+
+
+def bi(vi: str, en: str, st: Style = LABEL) -> list[Run]:
+    """A bilingual label `Số / No.:`, with the slash spaced widely enough to stay a separate word."""
+    return [(vi, st, 0.0), ("/", st, 1.4), (en, st, 1.4)]
+
+
+class _Pen:
+    """Writes run-lines (mixed sizes on one baseline) top to bottom and records their boxes."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.ops: list[Op] = []
+        self.lines: list[Line] = []
+
+    def _measure(self, runs: list[Run]) -> tuple[float, float, float]:
+        width = 0.0
+        asc = desc = 0.0
+        for i, (text, st, gap) in enumerate(runs):
+            f = get_font(st.face, round(self.ctx.pt(st.pt)))
+            a, d = f.getmetrics()
+            asc, desc = max(asc, a), max(desc, d)
+            if i:
+                width += max(f.getlength(" "), self.ctx.mm(gap))
+            width += f.getlength(nfc(text))
+        return width, asc, desc
+
+    def line(self, runs: list[Run], x: float, y: float, align_w: float | None = None) -> float:
+        """Draw runs from x (or centred in [x, x+align_w]); return the y of the next line."""
+        width, asc, desc = self._measure(runs)
+        if align_w is not None:
+            x += (align_w - width) / 2
+        boxes = []
+        texts = []
+        for i, (text, st, gap) in enumerate(runs):
+            text = nfc(text)
+            px = round(self.ctx.pt(st.pt))
+            f = get_font(st.face, px)
+            if i:
+                x += max(f.getlength(" "), self.ctx.mm(gap))
+            yy = y + asc - f.getmetrics()[0]
+            self.ops.append(TextOp(x, yy, text, st.face, px, st.fill))
+            x0b, t, r, b = f.getbbox(text)
+            boxes.append((x + x0b, yy + t, x + r, yy + b))
+            texts.append(text)
+            x += f.getlength(text)
+        self.lines.append(Line(" ".join(texts), _union(boxes)))
+        return y + (asc + desc) * 1.12
+
+    def wrapped(self, text: str, st: Style, x: float, y: float, width: float) -> float:
+        f = get_font(st.face, round(self.ctx.pt(st.pt)))
+        for row in wrap(nfc(text), f, width):
+            y = self.line([(row, st, 0.0)], x, y)
+        return y
+
+
+def _front(spec: CardSpec, ctx: Ctx, x0: float, width: float) -> Atom:
+    f = spec.fields
+    w = ctx.mm(spec.width_mm)
+    cx = x0 + (width - w) / 2
+    pad = ctx.mm(4)
+    pen = _Pen(ctx)
+    em = ctx.mm(15)
+    pen.ops.append(
+        ShapeOp("ellipse", cx + pad, pad, cx + pad + em, pad + em, outline=(200, 200, 200), width=ctx.mm(0.5))
+    )
+    pen.ops.append(
+        ShapeOp(
+            "ellipse",
+            cx + pad + em * 0.3,
+            pad + em * 0.3,
+            cx + pad + em * 0.7,
+            pad + em * 0.7,
+            fill=(200, 200, 200),
+        )
+    )
+    hx = cx + pad + em + ctx.mm(3)
+    hw = cx + w - pad - hx
+    y = pad
+    y = pen.line([("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", HEAD_B, 0)], hx, y, hw)
+    y = pen.line([("Độc lập - Tự do - Hạnh phúc", HEAD_B, 0)], hx, y, hw)
+    y = pen.line([("SOCIALIST REPUBLIC OF VIET NAM", HEAD, 0)], hx, y, hw)
+    y = pen.line([("Independence - Freedom - Happiness", HEAD, 0)], hx, y, hw)
+    y += ctx.mm(1)
+    y = pen.line([("CĂN CƯỚC CÔNG DÂN", TITLE, 0)], hx, y, hw)
+    y = pen.line([("Citizen Identity Card", LABEL, 0)], hx, y, hw)
+    y += ctx.mm(2.5)
+    photo_w, photo_h = ctx.mm(27), ctx.mm(36)
+    pen.ops.append(ShapeOp("photo", cx + pad, y, cx + pad + photo_w, y + photo_h, width=ctx.mm(0.3)))
+    fx = cx + pad + photo_w + ctx.mm(5)
+    fw = cx + w - pad - fx
+    y = pen.line([*bi("Số", "No.:"), (f["so"], NUMBER, 0)], fx, y)
+    y = pen.line([*bi("Họ và tên", "Full name:")], fx, y)
+    y = pen.line([(f["ho_ten"].upper(), VALUE_B, 0)], fx, y)
+    y = pen.line([*bi("Ngày sinh", "Date of birth:"), (f["ngay_sinh"], VALUE, 0)], fx, y)
+    y = pen.line(
+        [
+            *bi("Giới tính", "Sex:"),
+            (f["gioi_tinh"], VALUE, 0),
+            ("Quốc tịch", LABEL, 6),
+            ("/", LABEL, 1.4),
+            ("Nationality:", LABEL, 1.4),
+            ("Việt Nam", VALUE, 0),
+        ],
+        fx,
+        y,
+    )
+    y = pen.line([*bi("Quê quán", "Place of origin:")], fx, y)
+    y = pen.wrapped(f["que_quan"], VALUE, fx, y, fw)
+    y = pen.line([*bi("Nơi thường trú", "Place of residence:")], fx, y)
+    y = pen.wrapped(f["thuong_tru"], VALUE, fx, y, fw)
+    y = pen.line([*bi("Có giá trị đến", "Date of expiry:"), (f["het_han"], VALUE, 0)], fx, y)
+    h = max(w * 54 / 85.6, y + pad)
+    ops: list[Op] = [ShapeOp("rrect", cx, 0, cx + w, h, outline=CARD_EDGE, fill=CARD_BG, width=ctx.mm(0.3))]
+    return Atom(
+        height=h,
+        ops=ops + pen.ops,
+        lines=pen.lines,
+        before=ctx.pt(spec.before_pt),
+        after=ctx.pt(spec.after_pt),
+    )
+
+
+def _back(spec: CardSpec, ctx: Ctx, x0: float, width: float) -> Atom:
+    f = spec.fields
+    w = ctx.mm(spec.width_mm)
+    cx = x0 + (width - w) / 2
+    pad = ctx.mm(5)
+    pen = _Pen(ctx)
+    fw, fh = ctx.mm(20), ctx.mm(24)
+    gap = ctx.mm(6)
+    right = cx + w - pad
+    for k in range(2):
+        x1 = right - k * (fw + gap)
+        pen.ops.append(
+            ShapeOp("rect", x1 - fw, pad, x1, pad + fh, outline=(180, 180, 180), width=ctx.mm(0.3))
+        )
+        pen.ops.append(
+            ShapeOp(
+                "finger",
+                x1 - fw + ctx.mm(3),
+                pad + ctx.mm(3),
+                x1 - ctx.mm(3),
+                pad + fh - ctx.mm(3),
+                width=ctx.mm(0.25),
+                seed=spec.seed + k,
+            )
+        )
+    # text to the left of the fingerprints, signature block under them
+    tx = cx + pad
+    tw = right - 2 * fw - gap - ctx.mm(4) - tx
+    y = pad
+    y = pen.line([*bi("Đặc điểm nhân dạng", "Personal identification:")], tx, y)
+    y = pen.wrapped(f["dac_diem"], VALUE, tx, y, tw)
+    y = pen.line([*bi("Ngày, tháng, năm", "Date, month, year:"), (f["ngay_cap"], VALUE, 0)], tx, y)
+    y = max(y, pad + fh) + ctx.mm(2)
+    sw = (w - 2 * pad) * 0.62
+    y = pen.line([("CỤC TRƯỞNG CỤC CẢNH SÁT", HEAD_B, 0)], tx, y, sw)
+    y = pen.line([("QUẢN LÝ HÀNH CHÍNH VỀ TRẬT TỰ XÃ HỘI", HEAD_B, 0)], tx, y, sw)
+    r = ctx.mm(9)
+    band = 2 * r + ctx.mm(2)
+    mid = tx + sw / 2
+    pen.ops.append(
+        ScribbleOp(mid - ctx.mm(16), y + band * 0.2, mid + ctx.mm(16), y + band * 0.8, INK, spec.seed + 5)
+    )
+    pen.ops.append(
+        StampOp(
+            mid - ctx.mm(10),
+            y + band / 2,
+            r,
+            nfc("BỘ CÔNG AN * CỤC CẢNH SÁT QLHC VỀ TTXH *"),
+            (205, 28, 38),
+            spec.seed + 6,
+        )
+    )
+    y += band
+    y = pen.line([(f["nguoi_ky"], Style(11.5, "bold"), 0)], tx, y, sw)
+    h = max(w * 54 / 85.6, y + pad)
+    ops: list[Op] = [ShapeOp("rrect", cx, 0, cx + w, h, outline=CARD_EDGE, fill=CARD_BG, width=ctx.mm(0.3))]
+    return Atom(
+        height=h,
+        ops=ops + pen.ops,
+        lines=pen.lines,
+        before=ctx.pt(spec.before_pt),
+        after=ctx.pt(spec.after_pt),
+    )
+
+
+def card_atom(spec: CardSpec, ctx: Ctx, x0: float, width: float) -> Atom:
+    """One card as an unbreakable atom."""
+    return _front(spec, ctx, x0, width) if spec.side == "front" else _back(spec, ctx, x0, width)
