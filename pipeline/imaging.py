@@ -142,19 +142,34 @@ def detect_orientation(gray: np.ndarray, dpi: float) -> int:
 
     Sideways pages: text lines give a much sharper row profile than column profile. Upside down:
     Vietnamese lines carry tone marks and ascenders above the x-height band, few descenders below.
+    The mask is straightened first, or skewed lines would run into each other.
     """
+    return orientation_with_confidence(gray, dpi)[0]
+
+
+def orientation_with_confidence(gray: np.ndarray, dpi: float) -> tuple[int, float]:
+    """(rotation, confidence 0..1); low confidence means the ink gave little to go on."""
     mask = ink_mask(gray, dpi, 150)
     ys, xs = _points(mask)
     if len(ys) < 200:
-        return 0
-    _, rows = _best_angle(ys, xs, -10, 10, 1.0)
-    _, cols = _best_angle(xs, ys, -10, 10, 1.0)
+        return 0, 0.0
+    row_angle, rows = _best_angle(ys, xs, -15, 15, 1.0)
+    col_angle, cols = _best_angle(xs, ys, -15, 15, 1.0)
     sideways = cols > rows * 1.15
-    upright = rotate_quadrant(mask, 90) if sideways else mask
-    asym = _line_asymmetry(upright)
     if sideways:
-        return 90 if asym >= 0 else 270
-    return 0 if asym >= -0.05 else 180
+        mask = rotate_quadrant(mask, 90)
+        ys, xs = _points(mask)
+        row_angle, _ = _best_angle(ys, xs, -15, 15, 1.0)
+    fine, _ = _best_angle(ys, xs, row_angle - 1, row_angle + 1, 0.1)
+    if abs(fine) >= 0.05:
+        h, w = mask.shape
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), fine, 1.0)
+        mask = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    asym = _line_asymmetry(mask)
+    confidence = min(1.0, abs(asym) / 0.2)
+    if sideways:
+        return (90 if asym >= 0 else 270), confidence
+    return (0 if asym >= 0 else 180), confidence
 
 
 def rotate_small(img: np.ndarray, angle_deg: float) -> np.ndarray:
