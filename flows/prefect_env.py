@@ -31,7 +31,8 @@ def configure(home: Path, verbose: bool = False) -> None:
     os.environ.setdefault("PREFECT_HOME", str((home / "prefect").resolve()))
     for key, value in _DEFAULTS.items():
         os.environ.setdefault(key, value)
-    level = "INFO" if verbose else "WARNING"
+    # Quiet by default: a failed dossier is reported once by the CLI, not with Prefect's traceback.
+    level = "INFO" if verbose else "CRITICAL"
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", level)
     os.environ.setdefault("PREFECT_LOGGING_LOGGERS_ROOT_LEVEL", level)
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
