@@ -28,7 +28,7 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         store.put_bytes(key, "kiểm tra".encode())
         good = store.get_bytes(key) == "kiểm tra".encode()
         store.delete(key)
-        results.append(("store", good, f"{store.backend} {store.uri('')} writable" if good else "read-back differs"))
+        results.append(("store", good, f"{store.backend} bucket {store.bucket} writable" if good else "read-back differs"))
     except Exception as exc:  # noqa: BLE001
         results.append(("store", False, f"{exc} — check SOHOA_STORE / SOHOA_HOME permissions"))
     try:
