@@ -70,6 +70,113 @@ def cmd_process(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_name: str, target: str | None) -> int:
+    """Run the backlog or ingest flow with a live bar: dossiers, pages, pages/min, ETA."""
+    from flows import prefect_env
+
+    prefect_env.configure(settings.home, args.verbose)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from flows.backlog import EVENTS, digitise_backlog, nightly_ingest
+    from flows.digitise import PROGRESS
+
+    show = sys.stderr.isatty() and not args.verbose
+    started = [0.0]
+    pages = [0]
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("dossiers"),
+                  TextColumn("{task.fields[pages]} pages, {task.fields[rate]:.1f} pages/min"),
+                  TimeRemainingColumn(), console=Console(stderr=True), disable=not show) as progress:
+        bar = progress.add_task(flow_name, total=None, pages=0, rate=0.0)
+
+        def listener(kind: str, first, _second) -> None:
+            import time
+
+            if kind == "start":
+                started[0] = time.monotonic()
+                progress.update(bar, total=first)
+            else:
+                progress.advance(bar)
+
+        def on_page(_out) -> None:
+            import time
+
+            pages[0] += 1
+            elapsed = max(1e-6, time.monotonic() - started[0])
+            progress.update(bar, pages=pages[0], rate=pages[0] / elapsed * 60)
+
+        EVENTS["listener"] = listener
+        PROGRESS["*"] = on_page
+        config = {"home": str(settings.home.resolve())}
+        try:
+            report = (digitise_backlog(target, config) if flow_name == "backlog"
+                      else nightly_ingest(target, config))
+        finally:
+            EVENTS.pop("listener", None)
+            PROGRESS.pop("*", None)
+    from pipeline.backlog import RunReport
+
+    fields = {k: v for k, v in report.items() if k != "pages_per_min"}
+    summary = RunReport(**fields)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(summary.to_text())
+    return 1 if summary.failed else 0
+
+
+def cmd_backlog(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not Path(args.source).exists():
+        print(f"sohoa: {args.source}: no such file or folder. Check the path", file=sys.stderr)
+        return 2
+    return _run_flow_with_progress(args, settings, "backlog", str(Path(args.source).resolve()))
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if not args.once:
+        print("sohoa ingest: use --once to ingest now, or `sohoa serve` for the nightly schedule", file=sys.stderr)
+        return 2
+    inbox = str(Path(args.inbox).resolve()) if args.inbox else None
+    return _run_flow_with_progress(args, settings, "ingest", inbox)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows import prefect_env
+
+    prefect_env.configure(settings.home, args.verbose)
+    from flows.serve import serve
+
+    return serve(settings, {"home": str(settings.home.resolve())})
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from pipeline.report import ROWS, chart, figures
+    from pipeline.store import open_store
+
+    settings = _settings(args)
+    since = date.fromisoformat(args.since) if args.since else None
+    until = date.fromisoformat(args.until) if args.until else None
+    fig = figures(open_store(settings), since, until)
+    if args.json:
+        print(json.dumps(fig, ensure_ascii=False))
+    else:
+        for key, label in ROWS:
+            value = fig[key]
+            text = f"{value:.1%}" if isinstance(value, float) else str(value)
+            print(f"{label:52} {text:>10}")
+        for f in fig["failures"]:
+            print(f"  FAILED {f['dossier_id']}: {f['error']}")
+    if args.chart:
+        out = chart(fig, Path(args.chart))
+        print(f"chart: {out}", file=sys.stderr)
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     from pipeline.catalog import open_catalog
 
@@ -122,6 +229,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--offset", type=int, default=0)
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
+
+    b = sub.add_parser("backlog", parents=[common], help="digitise every dossier under a folder tree (resumable)")
+    b.add_argument("source", help="folder tree of dossiers (files, or folders of page images)")
+    b.add_argument("--json", action="store_true", help="print the run report as JSON on stdout")
+    b.set_defaults(func=cmd_backlog)
+
+    i = sub.add_parser("ingest", parents=[common], help="digitise what has arrived in the inbox")
+    i.add_argument("--once", action="store_true", help="run the nightly ingestion now, once")
+    i.add_argument("--inbox", help="inbox folder (default: run.inbox under the data home)")
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(func=cmd_ingest)
+
+    v = sub.add_parser("serve", parents=[common], help="run the nightly ingestion on its schedule (Prefect server)")
+    v.set_defaults(func=cmd_serve)
+
+    r = sub.add_parser("report", parents=[common], help="the centre's figures over a period")
+    r.add_argument("--since", help="first day, YYYY-MM-DD")
+    r.add_argument("--until", help="last day, YYYY-MM-DD")
+    r.add_argument("--json", action="store_true")
+    r.add_argument("--chart", help="write a PNG chart to this path")
+    r.set_defaults(func=cmd_report)
 
     d = sub.add_parser("doctor", parents=[common], help="check Tesseract, Vietnamese data, poppler, store, catalog")
     d.set_defaults(func=cmd_doctor)

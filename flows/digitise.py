@@ -1,7 +1,9 @@
 """Prefect flow `digitise_dossier`: the steps of `pipeline.dossier` as tasks.
 
-The flow adds orchestration (run records, logs, retries later, deployments) around the same code
-`pipeline.dossier.digitise()` runs; the steps themselves live in `pipeline/`.
+The flow adds orchestration (run records, logs, retries, deployments) around the same code
+`pipeline.dossier.digitise()` runs; the steps themselves live in `pipeline/`. Steps that talk to the
+store or the catalog are retried with backoff, but only for transient trouble (a server down or
+slow): a bad scan fails once and for all.
 """
 
 from __future__ import annotations
@@ -15,20 +17,36 @@ from prefect.cache_policies import NO_CACHE
 
 from pipeline import dossier
 from pipeline.catalog import open_catalog
+from pipeline.errors import is_transient
+from pipeline.manifest import Manifest
 from pipeline.pages import PageOutput
 from pipeline.settings import Settings
 from pipeline.store import open_store
 
 # Progress callbacks by dossier path: callables are not flow parameters (they cannot be serialised).
 PROGRESS: dict[str, Callable[[PageOutput], None]] = {}
-
-_TASKS = {
-    fn: task(fn, name=fn.__name__, cache_policy=NO_CACHE, persist_result=False)
-    for fn in (dossier.ingest, dossier.pages, dossier.understand, dossier.publish, dossier.record)
-}
+RETRY_DELAYS_S = [2, 8, 30]
 
 
-def _run_as_task(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+def _transient(_task, _run, state) -> bool:
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - inspecting the failure is the point
+        return is_transient(exc)
+    return False
+
+
+def _as_task(fn: Callable, retried: bool) -> Any:
+    extra = {"retries": len(RETRY_DELAYS_S), "retry_delay_seconds": RETRY_DELAYS_S,
+             "retry_condition_fn": _transient} if retried else {}
+    return task(fn, name=fn.__name__, cache_policy=NO_CACHE, persist_result=False, **extra)
+
+
+_TASKS = {fn: _as_task(fn, retried=fn in (dossier.ingest, dossier.publish, dossier.record))
+          for fn in (dossier.ingest, dossier.pages, dossier.understand, dossier.publish, dossier.record)}
+
+
+def run_as_task(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     return _TASKS[fn](*args, **kwargs)
 
 
@@ -36,12 +54,16 @@ def settings_from(config: dict | None) -> Settings:
     return Settings(**(config or {}))
 
 
+def digitise_with_tasks(path: str, settings: Settings) -> Manifest:
+    """One dossier, each step a task of the current flow run."""
+    store = open_store(settings)
+    with open_catalog(settings) as catalog:
+        return dossier.digitise(Path(path), settings, store, catalog, on_page=PROGRESS.get(str(path)) or PROGRESS.get("*"),
+                                run_step=run_as_task)
+
+
 @flow(name="digitise-dossier", persist_result=False, log_prints=False)
 def digitise_dossier(path: str, config: dict | None = None) -> dict:
     """Digitise one dossier (PDF, image or folder of page images); returns its manifest as JSON data."""
-    settings = settings_from(config)
-    store = open_store(settings)
-    with open_catalog(settings) as catalog:
-        manifest = dossier.digitise(Path(path), settings, store, catalog,
-                                    on_page=PROGRESS.get(str(path)), run_step=_run_as_task)
+    manifest = digitise_with_tasks(path, settings_from(config))
     return manifest.model_dump(mode="json", by_alias=True)

@@ -29,3 +29,16 @@ class InputError(SohoaError):
 
 class ConfigError(SohoaError):
     """Settings or taxonomy are wrong."""
+
+
+class TransientError(SohoaError):
+    """A backend (object store, catalog) is down or slow; the same call may work later."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: connection trouble, time-outs, a locked or unreachable database."""
+    if isinstance(exc, TransientError | ConnectionError | TimeoutError):
+        return True
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return name == "OperationalError" and any(w in text for w in ("locked", "connection", "timeout", "terminat"))

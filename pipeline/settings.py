@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -44,6 +44,34 @@ class LimitSettings(BaseModel):
 
 class ClassifySettings(BaseModel):
     review_threshold: float = 0.6
+
+
+class RunSettings(BaseModel):
+    """Backlog batches and the nightly inbox."""
+
+    dossiers_at_once: int = 2  # dossiers in flight; each uses the page pool
+    inbox: Path = Path("inbox")  # nightly ingestion folder (relative paths are under `home`)
+    quiet_s: float = 60  # a file must be unchanged this long before it is taken
+    cron: str = "0 1 * * *"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+
+class S3Settings(BaseModel):
+    """MinIO/S3 connection, used when `store` is an s3:// URL (`SOHOA_S3__ENDPOINT`, …).
+
+    The bucket comes from the store URL (`s3://bucket`, or `s3://host:port/bucket`, which also names
+    the endpoint). The secret key is a `SecretStr`, so it never shows in a repr, a log or an error.
+    """
+
+    endpoint: str | None = None  # host:port of MinIO, e.g. 127.0.0.1:9000 (http:// or https:// accepted)
+    access_key: str | None = Field(default=None, repr=False)
+    secret_key: SecretStr | None = None
+    secure: bool = False  # https; an https:// endpoint also turns it on
+    region: str | None = None  # None: ask the server once (MinIO answers us-east-1)
+    part_size_mb: int = Field(default=16, ge=5, le=5120)  # larger files are sent in parts of this size
+    max_attempts: int = Field(default=5, ge=1, le=20)  # per request, on connection errors, 5xx, SlowDown
+    backoff_s: float = Field(default=0.5, ge=0, le=60)  # first retry delay; doubles each time (max 8 s)
+    timeout_s: float = Field(default=60, gt=0)  # socket read time-out; connecting gives up after 10 s
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -95,6 +123,8 @@ class Settings(BaseSettings):
     cleaning: CleaningSettings = Field(default_factory=CleaningSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    run: RunSettings = Field(default_factory=RunSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
@@ -109,6 +139,10 @@ class Settings(BaseSettings):
         """Hash of everything that changes the output, so a dossier is redone when settings change."""
         relevant = self.model_dump(mode="json", include={"ocr", "display", "cleaning", "classify"})
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+
+    @property
+    def inbox(self) -> Path:
+        return self.run.inbox if self.run.inbox.is_absolute() else self.home / self.run.inbox
 
     @property
     def prefect_home(self) -> Path:

@@ -1,0 +1,112 @@
+"""Prefect flows for running sohoa as a service: `digitise_backlog` and `nightly_ingest`.
+
+Both hand each dossier to the `digitise_one` task, a bounded number at a time (`run.dossiers_at_once`),
+each using the page pool; a dossier already digitised from the same source with the same settings is
+skipped, so a killed run is finished by starting it again. The run report is printed by the CLI,
+stored under `reports/` and published as a Prefect artifact.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+
+from flows.digitise import PROGRESS, digitise_with_tasks, settings_from
+from pipeline.backlog import RunReport, already_done, backlog_items, inbox_ready, settle
+from pipeline.catalog import open_catalog
+from pipeline.manifest import Manifest
+from pipeline.store import open_store
+
+# Called with ("dossier", manifest, skipped) when a dossier ends, and ("start", n_dossiers, n_pages).
+EVENTS: dict[str, Callable[..., None]] = {}
+
+
+@task(name="digitise-one", cache_policy=NO_CACHE, persist_result=False)
+def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
+    """Digitise one dossier unless this source was already done with these settings."""
+    settings = settings_from(config)
+    with open_catalog(settings) as catalog:
+        known = already_done(Path(path), settings, catalog)
+    if known is not None:
+        return known.model_dump(mode="json", by_alias=True), True
+    manifest = digitise_with_tasks(path, settings)
+    return manifest.model_dump(mode="json", by_alias=True), False
+
+
+def _run_all(paths: list[Path], config: dict | None, report: RunReport,
+             on_done: Callable[[Path, Manifest, bool], None] | None = None) -> RunReport:
+    settings = settings_from(config)
+    logger = get_run_logger()
+    at_once = max(1, settings.run.dossiers_at_once)
+    listener = EVENTS.get("listener")
+    t0 = time.perf_counter()
+    pending = list(paths)
+    running: dict = {}
+    while pending or running:
+        while pending and len(running) < at_once:
+            path = pending.pop(0)
+            running[digitise_one.submit(str(path), config)] = path
+        for fut in as_completed(list(running)):  # the first to finish frees a slot
+            path = running.pop(fut)
+            data, skipped = fut.result()
+            manifest = Manifest.model_validate(data)
+            report.add(manifest, skipped=skipped)
+            if manifest.status == "failed":
+                logger.warning("dossier %s failed: %s", manifest.dossier_id, manifest.error)
+            if on_done:
+                on_done(path, manifest, skipped)
+            if listener:
+                listener("dossier", manifest, skipped)
+            break
+    report.seconds = round(time.perf_counter() - t0, 2)
+    report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return report
+
+
+def _publish(report: RunReport, kind: str, config: dict | None) -> dict:
+    settings = settings_from(config)
+    store = open_store(settings)
+    stamp = report.started_at.replace(":", "").replace("-", "")
+    import json
+
+    store.put_bytes(f"reports/{kind}-{stamp}.json", json.dumps(report.to_dict(), ensure_ascii=False,
+                                                               indent=2).encode(), content_type="application/json")
+    create_markdown_artifact(report.to_markdown(), key=f"sohoa-{kind}", description=f"sohoa {kind} report")
+    return report.to_dict()
+
+
+@flow(name="digitise-backlog", persist_result=False, log_prints=False)
+def digitise_backlog(source: str, config: dict | None = None) -> dict:
+    """Digitise every dossier under a folder tree; returns the run report."""
+    items = backlog_items(Path(source))
+    report = RunReport(source=str(source), started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    listener = EVENTS.get("listener")
+    if listener:
+        listener("start", len(items), None)
+    _run_all(items, config, report)
+    return _publish(report, "backlog", config)
+
+
+@flow(name="nightly-ingest", persist_result=False, log_prints=False)
+def nightly_ingest(inbox: str | None = None, config: dict | None = None) -> dict:
+    """Digitise what has arrived in the inbox, then move each source to processed/ or quarantine/."""
+    settings = settings_from(config)
+    folder = Path(inbox) if inbox else settings.inbox
+    folder.mkdir(parents=True, exist_ok=True)
+    items = inbox_ready(folder, settings.run.quiet_s)
+    report = RunReport(source=str(folder), started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    listener = EVENTS.get("listener")
+    if listener:
+        listener("start", len(items), None)
+    _run_all(items, config, report, on_done=lambda path, manifest, _s: settle(path, folder, manifest))
+    return _publish(report, "ingest", config)
+
+
+__all__ = ["PROGRESS", "digitise_backlog", "digitise_one", "nightly_ingest"]
