@@ -40,6 +40,35 @@ def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
     return manifest.model_dump(mode="json", by_alias=True), False
 
 
+@task(name="dispatch-one", cache_policy=NO_CACHE, persist_result=False)
+def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict, bool]:
+    """Send one dossier to a work pool worker (scale-out) and wait for its flow run to end."""
+    from prefect.deployments import run_deployment
+
+    from pipeline.inputs import open_dossier, safe_id
+
+    settings = settings_from(config)
+    with open_catalog(settings) as catalog:
+        known = already_done(Path(path), settings, catalog)
+    if known is not None:
+        return known.model_dump(mode="json", by_alias=True), True
+    run = run_deployment(deployment, parameters={"path": path, "config": config}, timeout=None, poll_interval=1)
+    try:
+        dossier_id = open_dossier(path).dossier_id
+    except Exception:  # noqa: BLE001 - unreadable input: the worker recorded it under the name's id
+        p = Path(path)
+        dossier_id = safe_id(p.name if p.is_dir() else p.stem)
+    with open_catalog(settings) as catalog:
+        manifest = catalog.get_dossier(dossier_id)
+    if manifest is None:
+        from pipeline.dossier import failed_manifest
+
+        state = run.state.name if run.state else "unknown"
+        manifest = failed_manifest(path, RuntimeError(f"flow run {run.id} ended {state} without a manifest"),
+                                   settings)
+    return manifest.model_dump(mode="json", by_alias=True), False
+
+
 def _run_all(paths: list[Path], config: dict | None, report: RunReport,
              on_done: Callable[[Path, Manifest, bool], None] | None = None) -> RunReport:
     settings = settings_from(config)
@@ -52,7 +81,9 @@ def _run_all(paths: list[Path], config: dict | None, report: RunReport,
     while pending or running:
         while pending and len(running) < at_once:
             path = pending.pop(0)
-            running[digitise_one.submit(str(path), config)] = path
+            fut = (dispatch_one.submit(str(path), config, settings.run.deployment) if settings.run.deployment
+                   else digitise_one.submit(str(path), config))
+            running[fut] = path
         for fut in as_completed(list(running)):  # the first to finish frees a slot
             path = running.pop(fut)
             data, skipped = fut.result()

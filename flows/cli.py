@@ -152,6 +152,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(settings, {"home": str(settings.home.resolve())})
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    from flows import prefect_env
+
+    prefect_env.configure(settings.home, args.verbose)
+    if not os.environ.get("PREFECT_API_URL"):
+        print("sohoa deploy: set PREFECT_API_URL to your Prefect server (see docs/operations.md)", file=sys.stderr)
+        return 2
+    from flows.deploy import deploy
+
+    name = deploy(args.pool or settings.run.pool)
+    print(f"deployed {name} on work pool {args.pool or settings.run.pool}; start workers with "
+          f"`prefect worker start --pool {args.pool or settings.run.pool}` and set "
+          f"SOHOA_RUN__DEPLOYMENT={name} for backlog and ingest runs", file=sys.stderr)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -243,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     v = sub.add_parser("serve", parents=[common], help="run the nightly ingestion on its schedule (Prefect server)")
     v.set_defaults(func=cmd_serve)
+
+    dp = sub.add_parser("deploy", parents=[common], help="register digitise-dossier on a Prefect work pool")
+    dp.add_argument("--pool", help="work pool name (default: run.pool, 'sohoa')")
+    dp.set_defaults(func=cmd_deploy)
 
     r = sub.add_parser("report", parents=[common], help="the centre's figures over a period")
     r.add_argument("--since", help="first day, YYYY-MM-DD")

@@ -54,6 +54,10 @@ class RunSettings(BaseModel):
     quiet_s: float = 60  # a file must be unchanged this long before it is taken
     cron: str = "0 1 * * *"
     timezone: str = "Asia/Ho_Chi_Minh"
+    # Scale-out: when set (e.g. "digitise-dossier/sohoa"), backlog and ingest runs send each dossier
+    # to this deployment on a Prefect work pool instead of digitising it in their own process.
+    deployment: str | None = None
+    pool: str = "sohoa"
 
 
 class S3Settings(BaseModel):

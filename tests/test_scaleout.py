@@ -1,0 +1,88 @@
+"""Scale-out for real: a Prefect server, a process work pool, two workers, a backlog fanned out to them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flows.serve import start_server
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "samples" / "dossiers"
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Workers ignore SIGTERM for a long while; SIGINT stops them cleanly, SIGKILL if not."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    home = tmp_path_factory.mktemp("scaleout")
+    (home / "prefect").mkdir()
+    env = {**os.environ, "SOHOA_HOME": str(home), "PREFECT_HOME": str(home / "prefect"), "DO_NOT_TRACK": "1",
+           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    old = dict(os.environ)
+    os.environ.update(env)
+    server, api = start_server(home)
+    os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"] = api
+    procs: list[subprocess.Popen] = [server]
+    try:
+        deploy = subprocess.run([sys.executable, "-m", "flows.cli", "deploy"], env=env, cwd=REPO,
+                                capture_output=True, text=True, timeout=300)
+        assert deploy.returncode == 0, deploy.stderr[-2000:]
+        for name in ("worker-a", "worker-b"):
+            log = open(home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "sohoa", "--name", name, "--limit", "1"],
+                env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        yield home, env
+    finally:
+        for p in reversed(procs):
+            _stop(p)
+        os.environ.clear()
+        os.environ.update(old)
+
+
+def test_backlog_fans_out_to_both_workers(cluster, tmp_path):
+    home, env = cluster
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("hs_0004.png", "hs_0003.tiff"):
+        shutil.copy(SAMPLES / name, tree / name)
+    shutil.copytree(SAMPLES / "hs_0002", tree / "hs_0002")
+    shutil.copy(SAMPLES / "hs_0004.png", tree / "hs_0005.png")
+    run_env = {**env, "SOHOA_RUN__DEPLOYMENT": "digitise-dossier/sohoa", "SOHOA_RUN__DOSSIERS_AT_ONCE": "2"}
+    proc = subprocess.run([sys.executable, "-m", "flows.cli", "backlog", str(tree), "--json"], env=run_env,
+                          cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (report["dossiers"], report["done"], report["failed"]) == (4, 4, 0)
+    for dossier in ("hs_0002", "hs_0003", "hs_0004", "hs_0005"):
+        m = json.loads((home / "store" / "sohoa" / "dossiers" / dossier / "manifest.json").read_text())
+        assert m["status"] == "done" and m["components"]
+
+    async def worker_names() -> list[str]:
+        from prefect.client.orchestration import get_client
+
+        async with get_client() as client:
+            runs = await client.read_flow_runs()
+        return [r.labels.get("prefect.worker.name") for r in runs if r.labels.get("prefect.deployment.id")]
+
+    names = asyncio.run(worker_names())
+    assert len(names) == 4
+    assert set(names) == {"worker-a", "worker-b"}, names
