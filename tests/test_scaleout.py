@@ -30,6 +30,22 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+async def _wait_for_workers(names: set[str], timeout_s: float = 180) -> None:
+    """Both workers must be polling before work is sent, or the first one would take it all."""
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    deadline = time.monotonic() + timeout_s
+    async with get_client() as client:
+        while time.monotonic() < deadline:
+            workers = await client.read_workers_for_work_pool("sohoa")
+            if names <= {w.name for w in workers}:
+                return
+            await asyncio.sleep(1)
+    raise AssertionError(f"workers {names} did not come online in {timeout_s:.0f} s")
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     home = tmp_path_factory.mktemp("scaleout")
@@ -50,6 +66,7 @@ def cluster(tmp_path_factory):
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "prefect", "worker", "start", "--pool", "sohoa", "--name", name, "--limit", "1"],
                 env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        asyncio.run(_wait_for_workers({"worker-a", "worker-b"}))
         yield home, env
     finally:
         for p in reversed(procs):
