@@ -1,7 +1,7 @@
 """Object stores: where finished PDFs and manifests are kept, chosen by the `store` setting.
 
-`open_store()` is the only place that knows which backends exist; adding S3/MinIO means a new
-`pipeline/store/s3.py` implementing `ObjectStore` and one branch here.
+`open_store()` is the only place that knows which backends exist: `local` (a folder under home, the
+default) and `s3://bucket` or `s3://host:port/bucket` (MinIO or any S3, see `pipeline/store/s3.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pipeline.store.base import (
     validate_key,
 )
 from pipeline.store.local import LocalStore
+from pipeline.store.s3 import S3Store, S3StoreError, StoreIntegrityError, StoreUnavailable
 
 __all__ = [
     "InvalidKey",
@@ -23,24 +24,28 @@ __all__ = [
     "ObjectInfo",
     "ObjectNotFound",
     "ObjectStore",
+    "S3Store",
+    "S3StoreError",
+    "StoreIntegrityError",
+    "StoreUnavailable",
     "open_store",
     "validate_key",
 ]
 
 
 def open_store(settings: Settings) -> ObjectStore:
-    """The store named by `settings.store`: `local` (a folder under home) or `s3://…` (not yet)."""
+    """The store named by `settings.store`: `local` (a folder under home) or an `s3://…` URL.
+
+    Opening contacts no server: an S3 bucket is created on first use, and a server that is down
+    shows as `StoreUnavailable` on the first call.
+    """
     spec = (settings.store or "").strip()
     if spec == "local":
         return LocalStore(settings.home / "store", settings.bucket)
     if spec.startswith("s3://"):
-        raise ConfigError(
-            "S3 backend not available yet",
-            path=f"store: {spec}",
-            hint="Use 'store: local' for now; S3/MinIO support is a later release",
-        )
+        return S3Store.from_settings(settings)
     raise ConfigError(
-        f"unknown object store {spec!r}",
+        f"unknown object store {spec.split('://')[0] + '://…' if '://' in spec else spec!r}",
         path="store setting",
-        hint="Use 'local' or an s3://bucket URL",
+        hint="Use 'local' or an s3://bucket URL (MinIO: s3://bucket with SOHOA_S3__ENDPOINT, or s3://host:port/bucket)",
     )
