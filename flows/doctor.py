@@ -30,7 +30,7 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         store.delete(key)
         results.append(("store", good, f"{store.backend} bucket {store.bucket} writable" if good else "read-back differs"))
     except Exception as exc:  # noqa: BLE001
-        results.append(("store", False, f"{exc} — check SOHOA_STORE / SOHOA_HOME permissions"))
+        results.append(("store", False, f"{exc} — check SOHOA_STORE, SOHOA_S3__* (endpoint, keys) or SOHOA_HOME permissions"))
     try:
         from pipeline.catalog import open_catalog
 
