@@ -25,6 +25,7 @@ from pipeline.inputs import DossierSource, open_dossier, safe_id, sha256_file
 from pipeline.manifest import SCHEMA, Component, Manifest, Source, StoredObject
 from pipeline.pages import PageOutput, process_pages
 from pipeline.pdfout import build_pdf
+from pipeline.reuse import find_reuse
 from pipeline.segment import PageInput, segment
 from pipeline.settings import Settings
 from pipeline.store.base import ObjectStore
@@ -87,8 +88,12 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
 
 
 def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft], store: ObjectStore,
-            workdir: Path) -> list[Component]:
-    """Build one searchable PDF per component and store it; drop PDFs a previous run left behind."""
+            workdir: Path, catalog: Catalog | None = None) -> list[Component]:
+    """Build one searchable PDF per component and store it; drop PDFs a previous run left behind.
+
+    With a catalog, a component that is the same document as one already stored (see
+    `pipeline.reuse`) is not stored again: it points at the stored object and says `reused_from`.
+    """
     by_n = {o.page.n: o for o in outputs}
     components: list[Component] = []
     keep: set[str] = set()
@@ -101,8 +106,19 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
                                "Keywords": f"{source.dossier_id}, {d.type}", "Creator": "sohoa",
                                "Author": getattr(d.metadata, "co_quan", None) or ""})
         digest = sha256_file(out)
+        text = "\n".join(by_n[n].page.text for n in d.pages)
+        match = find_reuse(d.type, d.metadata, text, digest, catalog, source.dossier_id) if catalog else None
+        if match is not None:
+            components.append(Component(
+                id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,
+                pages=d.pages, metadata=d.metadata, object=match.component.object,
+                sha256=match.component.sha256, reused_from=match.component.id,
+            ))
+            continue
+        owners = ",".join(getattr(d.metadata, "cccd", []) or [])
         info = store.put_file(key, out, content_type="application/pdf",
-                              metadata={"dossier": source.dossier_id, "type": d.type, "component": cid})
+                              metadata={"dossier": source.dossier_id, "type": d.type, "component": cid,
+                                        **({"owner": owners} if owners else {})})
         keep.add(key)
         components.append(Component(
             id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,
@@ -211,7 +227,7 @@ def digitise(path: str | Path, settings: Settings, store: ObjectStore, catalog: 
         drafts = run_step(understand, outputs, settings, taxonomy)
         timings["understand_s"] = time.perf_counter() - t
         t = time.perf_counter()
-        components = run_step(publish, source, outputs, drafts, store, workdir)
+        components = run_step(publish, source, outputs, drafts, store, workdir, catalog)
         timings["publish_s"] = time.perf_counter() - t
         timings["total_s"] = time.perf_counter() - t0
         manifest = build_manifest(source, outputs, components, settings, timings)
