@@ -274,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("doctor", parents=[common], help="check Tesseract, Vietnamese data, poppler, store, catalog")
     d.set_defaults(func=cmd_doctor)
+
+    from flows.api_cli import add_parsers as add_api_parsers
+
+    add_api_parsers(sub, common)  # `api` and `apikey create|list|revoke`
     return parser
 
 

@@ -1,0 +1,375 @@
+"""Uploads: a multipart body streamed to disk under a size limit, and the worker that digitises them.
+
+`receive()` parses `multipart/form-data` as it arrives (python-multipart's streaming parser), writes
+the `file` part straight to a temp file under `<home>/uploads/` and stops reading the moment the
+file passes the limit, so neither a large nor an endless upload is ever held in memory or on disk
+beyond the limit. A request whose Content-Length is already over the limit is refused unread.
+
+`UploadQueue` is one background thread in the API process that digitises accepted uploads one at a
+time with `pipeline.dossier.digitise` (which never raises for a bad dossier: the manifest says what
+failed). An upload is kept as `<home>/uploads/<dossier_id><suffix>` until its manifest is recorded,
+so uploads accepted but not yet done when the API stops are queued again when it starts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from pipeline.inputs import IMAGE_SUFFIXES, PDF_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+TEMP_PREFIX = ".upload-"
+FORM_OVERHEAD = 64 * 1024
+"""Room for the multipart framing and small fields, on top of the file limit."""
+MAX_FIELD_BYTES = 1024
+MAX_PARTS = 8
+ACCEPTED_SUFFIXES = IMAGE_SUFFIXES | PDF_SUFFIXES
+
+_MAGIC: list[tuple[bytes, str]] = [
+    (b"%PDF-", ".pdf"),
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"II*\x00", ".tif"),
+    (b"MM\x00*", ".tif"),
+    (b"GIF87a", ".gif"),
+    (b"GIF89a", ".gif"),
+    (b"BM", ".bmp"),
+    (b"\x00\x00\x00\x0cjP  ", ".jp2"),
+]
+
+
+class UploadError(Exception):
+    """The upload is refused; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def sniff_suffix(head: bytes, filename: str | None) -> str | None:
+    """The file's kind from its first bytes (the name's extension only when they do not tell)."""
+    for magic, suffix in _MAGIC:
+        if head.startswith(magic):
+            return suffix
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    suffix = Path(filename or "").suffix.lower()
+    if suffix in {".pnm", ".pgm", ".ppm"} and head[:1] == b"P":
+        return suffix
+    return None
+
+
+@dataclass
+class Received:
+    """A complete upload on disk: the temp file, what it is, and the form's fields."""
+
+    path: Path
+    size: int
+    suffix: str
+    filename: str
+    dossier_id: str | None
+
+
+class _Form:
+    """State of one multipart body while python-multipart calls back into it."""
+
+    def __init__(self, tmp_dir: Path, max_bytes: int):
+        self.tmp_dir = tmp_dir
+        self.max_bytes = max_bytes
+        self.parts = 0
+        self.header_name = b""
+        self.header_value = b""
+        self.disposition = b""
+        self.field: str | None = None
+        self.is_file = False
+        self.value = bytearray()
+        self.fields: dict[str, str] = {}
+        self.file: BinaryIO | None = None
+        self.file_path: Path | None = None
+        self.file_done = False
+        self.filename = ""
+        self.size = 0
+        self.head = b""
+
+    # python-multipart callbacks -----------------------------------------------------------------
+    def on_part_begin(self) -> None:
+        self.parts += 1
+        if self.parts > MAX_PARTS:
+            raise UploadError(400, f"too many form fields (at most {MAX_PARTS})")
+        self.disposition = b""
+        self.field = None
+        self.is_file = False
+        self.value = bytearray()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self.header_name.strip().lower() == b"content-disposition":
+            self.disposition = self.header_value
+        self.header_name = b""
+        self.header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self.disposition)
+        self.field = options.get(b"name", b"").decode("utf-8", "replace")
+        self.is_file = b"filename" in options
+        if self.is_file:
+            if self.field != "file":
+                raise UploadError(400, "send the scan as the form field 'file'")
+            if self.file is not None or self.file_done:
+                raise UploadError(400, "send one file per upload")
+            self.filename = options.get(b"filename", b"").decode("utf-8", "replace")[:255]
+            self.tmp_dir.mkdir(parents=True, exist_ok=True)
+            self.file_path = self.tmp_dir / f"{TEMP_PREFIX}{secrets.token_hex(8)}.part"
+            self.file = open(self.file_path, "xb")  # noqa: SIM115 - closed in on_part_end / cleanup
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        chunk = data[start:end]
+        if self.is_file and self.file is not None:
+            self.size += len(chunk)
+            if self.size > self.max_bytes:
+                raise UploadError(413, f"the file is larger than the limit of {self.max_bytes} bytes")
+            if len(self.head) < 16:
+                self.head += chunk[:16 - len(self.head)]
+            self.file.write(chunk)
+        else:
+            self.value += chunk
+            if len(self.value) > MAX_FIELD_BYTES:
+                raise UploadError(400, f"form field {self.field!r} is longer than {MAX_FIELD_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if self.is_file and self.file is not None:
+            self.file.close()
+            self.file = None
+            self.file_done = True
+        elif self.field:
+            self.fields[self.field] = self.value.decode("utf-8", "replace")
+
+    def callbacks(self) -> dict[str, Callable]:
+        return {name: getattr(self, name) for name in (
+            "on_part_begin", "on_part_data", "on_part_end", "on_header_field", "on_header_value",
+            "on_header_end", "on_headers_finished")}
+
+    def cleanup(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        if self.file_path is not None:
+            self.file_path.unlink(missing_ok=True)
+
+
+async def receive(request: Request, tmp_dir: Path, max_bytes: int) -> Received:
+    """Stream the request's multipart body; the `file` part goes to disk. Raises `UploadError`."""
+    content_type, params = parse_options_header(request.headers.get("content-type"))
+    if content_type != b"multipart/form-data" or not params.get(b"boundary"):
+        raise UploadError(415, "send the scan as multipart/form-data with a 'file' field")
+    length = request.headers.get("content-length")
+    if length is not None:
+        try:
+            declared = int(length)
+        except ValueError:
+            raise UploadError(400, "bad Content-Length") from None
+        if declared > max_bytes + FORM_OVERHEAD:
+            raise UploadError(413, f"the upload is larger than the limit of {max_bytes} bytes")
+    form = _Form(tmp_dir, max_bytes)
+    parser = MultipartParser(params[b"boundary"], form.callbacks())
+    total = 0
+    try:
+        async for chunk in request.stream():
+            if not chunk:
+                continue
+            total += len(chunk)
+            if total > max_bytes + FORM_OVERHEAD:
+                raise UploadError(413, f"the upload is larger than the limit of {max_bytes} bytes")
+            # parsing and writing are blocking: keep them off the event loop
+            await run_in_threadpool(parser.write, chunk)
+        await run_in_threadpool(parser.finalize)
+        if not form.file_done or form.file_path is None:
+            raise UploadError(400, "no file: send the scan as the form field 'file'")
+        if form.size == 0:
+            raise UploadError(400, "the file is empty")
+        suffix = sniff_suffix(form.head, form.filename)
+        if suffix is None:
+            raise UploadError(415, "not a PDF or a page image (PDF, JPEG, PNG, TIFF, ...)")
+        return Received(form.file_path, form.size, suffix, form.filename, form.fields.get("dossier_id"))
+    except UploadError:
+        form.cleanup()
+        raise
+    except Exception as exc:  # a malformed body: the parser's own errors
+        form.cleanup()
+        if type(exc).__name__ in {"ClientDisconnect"}:
+            raise UploadError(400, "the client went away before the upload was complete") from exc
+        if "multipart" in type(exc).__module__:
+            raise UploadError(400, "malformed multipart body") from exc
+        raise
+
+
+# -- the worker ----------------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Job:
+    dossier_id: str
+    path: Path
+    status: str = "queued"  # queued | processing | error
+    accepted_at: str = ""
+    started_at: str | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"dossier_id": self.dossier_id, "status": self.status, "accepted_at": self.accepted_at}
+        if self.started_at:
+            out["started_at"] = self.started_at
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+class Busy(Exception):
+    """That dossier id is already queued or being digitised."""
+
+
+class UploadQueue:
+    """Accepted uploads, digitised one at a time by a background thread."""
+
+    def __init__(self, uploads_dir: Path, process: Callable[[Path], object]):
+        self.dir = Path(uploads_dir)
+        self.process = process
+        self._jobs: dict[str, Job] = {}
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- state ------------------------------------------------------------------------------------
+    def job(self, dossier_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(dossier_id)
+            return Job(**vars(job)) if job else None
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            states = [j.status for j in self._jobs.values()]
+        return {"queued": states.count("queued"), "processing": states.count("processing"),
+                "error": states.count("error")}
+
+    def position(self, dossier_id: str) -> int:
+        """1 for the next one to start, 0 when not waiting."""
+        with self._lock:
+            waiting = [j for j in self._jobs.values() if j.status == "queued"]
+        waiting.sort(key=lambda j: j.accepted_at)
+        ids = [j.dossier_id for j in waiting]
+        return ids.index(dossier_id) + 1 if dossier_id in ids else 0
+
+    def _files_for(self, dossier_id: str) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return [p for p in self.dir.iterdir() if p.is_file() and p.stem == dossier_id
+                and p.suffix.lower() in ACCEPTED_SUFFIXES]
+
+    # -- submitting -------------------------------------------------------------------------------
+    def submit(self, dossier_id: str, received: Received) -> Job:
+        """Move the temp file into place and queue it; raises `Busy` if the id is already in work."""
+        with self._lock:
+            current = self._jobs.get(dossier_id)
+            if current is not None and current.status in ("queued", "processing"):
+                raise Busy(dossier_id)
+            for old in self._files_for(dossier_id):  # an earlier upload that could not be digitised
+                old.unlink(missing_ok=True)
+            final = self.dir / f"{dossier_id}{received.suffix}"
+            os.replace(received.path, final)
+            job = Job(dossier_id, final, "queued", _now())
+            self._jobs[dossier_id] = job
+        self._queue.put(dossier_id)
+        return job
+
+    def requeue_leftovers(self) -> int:
+        """Queue uploads a previous API process accepted but did not finish; drop its temp files."""
+        if not self.dir.is_dir():
+            return 0
+        n = 0
+        for p in sorted(self.dir.iterdir(), key=lambda p: p.stat().st_mtime):
+            if not p.is_file():
+                continue
+            if p.name.startswith(TEMP_PREFIX):
+                p.unlink(missing_ok=True)
+                continue
+            if p.name.startswith(".") or p.suffix.lower() not in ACCEPTED_SUFFIXES:
+                continue
+            with self._lock:
+                if p.stem in self._jobs:
+                    continue
+                self._jobs[p.stem] = Job(p.stem, p, "queued", _now())
+            self._queue.put(p.stem)
+            n += 1
+        return n
+
+    # -- the thread -------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        requeued = self.requeue_leftovers()
+        if requeued:
+            log.info("re-queued %d upload(s) left by a previous run", requeued)
+        self._thread = threading.Thread(target=self._run, name="sohoa-upload-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the worker to stop after its current dossier; unfinished uploads stay on disk."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            dossier_id = self._queue.get()
+            if dossier_id is None:
+                return
+            with self._lock:
+                job = self._jobs.get(dossier_id)
+                if job is None or job.status != "queued":
+                    continue
+                job.status = "processing"
+                job.started_at = _now()
+                path = job.path
+            t0 = time.perf_counter()
+            try:
+                self.process(path)
+            except Exception as exc:  # noqa: BLE001 - store or catalog down: keep the upload, say so
+                log.exception("upload %s: digitising stopped", dossier_id)
+                with self._lock:
+                    job.status = "error"
+                    job.error = (f"digitising stopped ({type(exc).__name__}); the upload is kept and "
+                                 "is retried when the API restarts, or upload it again")
+                continue
+            log.info("upload %s digitised in %.1f s", dossier_id, time.perf_counter() - t0)
+            path.unlink(missing_ok=True)  # its original is in the store now (or in quarantine)
+            with self._lock:
+                if self._jobs.get(dossier_id) is job:
+                    del self._jobs[dossier_id]
