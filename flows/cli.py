@@ -276,6 +276,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_doctor)
 
     from flows.api_cli import add_parsers as add_api_parsers
+    from flows.train import add_parser as add_train_parser
+    from flows.train import add_review_parser
+
+    add_train_parser(sub, [common])  # `train`
+    add_review_parser(sub, [common])  # `review --list | set-type | split | merge`
 
     add_api_parsers(sub, common)  # `api` and `apikey create|list|revoke`
     return parser

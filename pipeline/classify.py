@@ -31,6 +31,7 @@ CLEAR = 0.90  # prefix similarity of a clear title match
 
 # Calibrated scores (see module docstring of tests/test_classify.py for the expectations).
 SCORE_NOTHING = 0.2
+SCORE_UNREADABLE = 0.1
 SCORE_HEADER_ONLY = 0.25
 SCORE_CARD_BACK = 0.7
 SCORE_CONG_VAN = 0.8
@@ -77,6 +78,11 @@ _ABBREVIATIONS = {"qd": "quyet_dinh", "tb": "thong_bao", "bc": "bao_cao", "ttr":
                   "bb": "bien_ban", "guq": "giay_uy_quyen"}
 _KY_HIEU = re.compile(r"^s[o0]\s*[:.]?\s*\d+(?:\s*/\s*\d{4})?\s*/\s*([a-z]{2,4})\s*-")
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
+# A Vietnamese syllable once tones and vowel marks are folded away (onset, vowel cluster, coda).
+_SYLLABLE = re.compile(r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(?:ng|nh|ch|[cmnpt])?$")
+_TOKEN = re.compile(r"[^\W_]+")
+UNREADABLE_WORDS = 20  # a page needs this many words before it can be called unreadable
+UNREADABLE_SHARE = 0.5  # below this share of Vietnamese-looking words a page is unreadable
 _EDGE_NOISE = re.compile(r"^(?:[^\w(]|_)+|(?:[^\w)]|_)+$")
 
 
@@ -208,6 +214,7 @@ class Layout:
 
     header_end: int = 0  # index of the first line after the header
     strong_header: bool = False  # Quốc hiệu, "Số:" or place-date seen: this is a first page
+    date_only: bool = False  # the only header evidence is a place-date line (as above a signature)
     has_vv: bool = False  # "V/v …" in the header: a công văn
     ky_hieu: str | None = None  # the type abbreviation of "Số: 12/QĐ-UBND" ("qd")
     continuation: str | None = None  # why the page continues a document, if it visibly does
@@ -223,11 +230,13 @@ def read_layout(text: str) -> Layout:
     lay = Layout()
     prev = ""
     agency_open = False  # an agency name started and no "Số"/date line closed the left column yet
+    seen: set[str] = set()
     for i, line in enumerate(lines[:HEADER_LINES]):
         f = _folded(line)
         kind = ""
         if is_quoc_hieu(line) or is_so_line(line) or has_place_date(line):
             kind = "strong"
+            seen.add("date" if has_place_date(line) and not (is_quoc_hieu(line) or is_so_line(line)) else "strong")
             if is_so_line(line):
                 m = _KY_HIEU.match(f)
                 lay.ky_hieu = lay.ky_hieu or (m.group(1) if m else None)
@@ -252,8 +261,11 @@ def read_layout(text: str) -> Layout:
         if not kind:
             break
         lay.strong_header = lay.strong_header or kind == "strong"
+        if kind == "agency":
+            seen.add("agency")
         lay.header_end = i + 1
         prev = kind if kind != "skip" else prev
+    lay.date_only = seen == {"date"}
     first = _PAGE_NO.match(lines[0]) if lines else None
     if first and int(first.group(1)) >= 2 and not lay.strong_header:
         lay.page_number = int(first.group(1))  # NĐ 30 numbers pages from 2, at the top
@@ -342,6 +354,26 @@ def _continuation_start(line: str) -> str | None:
     if first_letter.islower():
         return "starts mid-sentence"
     return None
+
+
+def readable_share(text: str) -> tuple[float, int]:
+    """(share of words that look like Vietnamese syllables or numbers, number of words).
+
+    Text OCR'd from a page scanned upside down, a photo or a drawing comes out as fragments like
+    "8u0'] ñH uaÁn8N": most of its words are no Vietnamese syllable. English and other languages
+    score low too, which is also right: they are no document of the taxonomy.
+    """
+    words = _TOKEN.findall(fold(nfc((text or "")[:MAX_CHARS])))
+    if not words:
+        return 0.0, 0
+    good = sum(1 for w in words if w.isdigit() or _SYLLABLE.match(w))
+    return good / len(words), len(words)
+
+
+def is_unreadable(text: str) -> bool:
+    """Enough text, but mostly not Vietnamese words: the OCR read nonsense or another language."""
+    share, n = readable_share(text)
+    return n >= UNREADABLE_WORDS and share < UNREADABLE_SHARE
 
 
 def is_card_back(text: str) -> bool:
@@ -455,6 +487,10 @@ class RuleClassifier:
 
     def _classify(self, text: str) -> PageGuess:
         text = nfc((text or "")[:MAX_CHARS])
+        if is_unreadable(text):
+            # Its own component, flagged: merging nonsense into the previous document would hide a
+            # document scanned upside down; a layout read from nonsense means nothing.
+            return PageGuess(FALLBACK, SCORE_UNREADABLE, None, True, ("unreadable text",))
         lay = read_layout(text)
         folded = _folded(text)
         cue_scores, cue_hits = self.cue_scores(folded)
@@ -510,7 +546,9 @@ class RuleClassifier:
             return PageGuess("cong_van", SCORE_CONG_VAN, title, True, tuple(evidence), back, continuing)
         if back and self.taxonomy.get("can_cuoc"):
             return PageGuess("can_cuoc", SCORE_CARD_BACK, title, False, tuple(evidence), True, continuing)
-        starts = lay.strong_header and not continuing
+        # A place-date line alone, with no title, is the date above a signature ("Làm tại: xã …, ngày …")
+        # on the last page of a form, not the header of a new document.
+        starts = lay.strong_header and not continuing and not lay.date_only
         if cue_scores:
             ranked = sorted(cue_scores.items(), key=lambda kv: kv[1], reverse=True)
             code, weight = ranked[0]

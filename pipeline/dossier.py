@@ -20,9 +20,10 @@ from pathlib import Path
 
 from pipeline.catalog.base import Catalog
 from pipeline.errors import SohoaError
-from pipeline.extract import extract_fields
+from pipeline.extract import extract_components
 from pipeline.inputs import DossierSource, open_dossier, safe_id, sha256_file
 from pipeline.manifest import SCHEMA, Component, Manifest, Source, StoredObject
+from pipeline.model import page_classifier
 from pipeline.pages import PageOutput, process_pages
 from pipeline.pdfout import build_pdf
 from pipeline.reuse import find_reuse
@@ -74,16 +75,23 @@ def pages(source: DossierSource, settings: Settings, workdir: Path,
 
 
 def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy | None = None) -> list[Draft]:
-    """Split the page stream into components, classify them, extract their fields."""
+    """Split the page stream into components, classify them, extract their fields.
+
+    The trained page classifier is used when a model for this taxonomy exists under the data home
+    (`sohoa train`); otherwise the title and layout rules decide, with a warning.
+    """
     taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
     inputs = [PageInput(n=o.page.n, text=o.page.text, blank=o.page.blank) for o in outputs]
     by_n = {o.page.n: o for o in outputs}
+    segments = segment(inputs, taxonomy, settings.classify.review_threshold,
+                       classifier=page_classifier(settings, taxonomy))
+    texts = ["\n\n".join(by_n[n].page.text for n in seg.pages) for seg in segments]
+    metas = extract_components(texts, [seg.type for seg in segments])
     drafts = []
-    for i, seg in enumerate(segment(inputs, taxonomy, settings.classify.review_threshold)):
-        text = "\n\n".join(by_n[n].page.text for n in seg.pages)
+    for i, (seg, meta) in enumerate(zip(segments, metas, strict=True)):
         review = seg.needs_review or any(by_n[n].page.needs_review for n in seg.pages)
         drafts.append(Draft(i + 1, seg.type, seg.type_name, round(float(seg.confidence), 4), review,
-                            list(seg.pages), extract_fields(text, seg.type)))
+                            list(seg.pages), meta))
     return drafts
 
 

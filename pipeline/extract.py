@@ -65,14 +65,15 @@ def _lines(text: str) -> list[str]:
 _SO_PREFIX = re.compile(r"[^a-z0-9]{0,3}s[o0]\s*(?:/\s*no\.?\s*)?[:.;]?\s*"
                         r"([0-9]{1,7}(?:\s*/\s*(?:19|20)[0-9]{2})?)\s*/\s*")
 _CODE = re.compile(r"[A-ZĐ][A-Za-zĐđ0-9]{0,9}(?:\s*[-–—]\s*[A-ZĐ][A-Za-zĐđ0-9]{0,9}){0,4}")
-_RESTORE_D = {"QD": "QĐ", "ND": "NĐ", "HDND": "HĐND"}  # Đ read as D; only where D is impossible
+# Đ read as D (only where D is impossible), and OCR misreadings of NĐ 30 type abbreviations.
+_RESTORE_D = {"QD": "QĐ", "ND": "NĐ", "HDND": "HĐND", "TIT": "TTr", "TTR": "TTr", "TTI": "TTr"}
 
 
 _SO_ONLY = re.compile(r"[^a-z0-9]{0,3}s[o0]\s*:\s*([0-9]{1,7})(?![0-9/])")
 _SO_IN_LINE = re.compile(r"(?<=\s)S[ỐốOoÔô0]\s*:")  # "HUYỆN CÁT HẢI Số: 1534/…" (columns merged)
 # Where a type keeps its number under another label (certificate register, notarisation, business code).
 _TYPE_NUMBER_LABELS = {
-    "giay_chung_nhan_qsdd": re.compile(r"vao so cap (?:gcn|giay chung nhan)\s*:\s*"),  # "Số" often misread
+    "giay_chung_nhan_qsdd": re.compile(r"vao so cap (?:gcn[a-z]?|giay chung nhan)\s*:\s*"),  # "Số" often misread
     "hop_dong": re.compile(r"so cong chung\s*:\s*"),
     "giay_chung_nhan_dang_ky_kinh_doanh": re.compile(r"ma so (?:ho kinh doanh|doanh nghiep)\s*:\s*"),
 }
@@ -122,10 +123,10 @@ def _so_starts(line: str, header: bool) -> list[int]:
 
 # --------------------------------------------------------------------------- ngày
 
-_D = r"([0-9o]{1,2})"  # "o": OCR reads 0 as O
+_D = r"[z'‘’`]?([0-9o]{1,2})"  # "o": OCR reads 0 as O; a stray mark before it ("tháng Z7", "tháng '9")
 _THANG = r"(?:thang|[a-z]{2,6})"  # "tháng", or a word OCR garbled between two numbers ("ngày 09 lun 8 năm")
 _PLACE_DATE = re.compile(
-    r"([^\W\d_][^\W_]{0,30}),\s*ngay\s*(?::\s*)?" + _D + r"\s*(?:" + _THANG + r"\s*" + _D + r"\s*nam\s*([0-9]{4})"
+    r"([^\W\d_][^\W_]{0,30})[,;]\s*ngay\s*(?::\s*)?" + _D + r"\s*(?:" + _THANG + r"\s*" + _D + r"\s*nam\s*([0-9]{4})"
     r"|[/.-]\s*" + _D + r"\s*[/.-]\s*([0-9]{4}))"
 )
 # "Ngày, tháng, năm / Date, month, year: 10/08/2021" (card back), "Ngày, tháng, năm đăng ký: …".
@@ -155,12 +156,25 @@ def _date_groups(m: re.Match[str]) -> tuple[str, str, str]:
     return (day, g[1], g[2]) if g[1] is not None else (day, g[3], g[4])
 
 
-def ngay(text: str, today: dt.date | None = None) -> str | None:
+# Where a type keeps its own key date: a birth certificate is about the birth, not the day it was written.
+_TYPE_DATE_LABELS = {
+    "giay_chung_sinh": re.compile(r"sinh con vao luc[^\n]{0,40}?ngay\s*" + _D + r"\s*" + _THANG + r"\s*" + _D
+                                  + r"\s*nam\s*([0-9]{4})"),
+}
+
+
+def ngay(text: str, today: dt.date | None = None, type_code: str | None = None) -> str | None:
     """ISO date of the document: the "Cát Hải, ngày 03 tháng 10 năm 2025" line, else a labelled
     issue/registration date ("Ngày, tháng, năm: 10/08/2021" of a card), else a line starting with
     "Ngày …". Dates quoted in the body ("Căn cứ Luật … ngày …") are not used."""
     text = nfc(text)
     folded = fold_aligned(text)
+    label = _TYPE_DATE_LABELS.get(type_code or "")
+    if label:
+        for m in label.finditer(folded):
+            iso = _iso(*m.groups(), today=today)
+            if iso:
+                return iso
     for m in _PLACE_DATE.finditer(folded):
         word = text[m.start(1):m.end(1)]
         if not (word[:1].isupper() or m.group(1) == "nay"):  # "Cát Hải," / "Hôm nay,"
@@ -331,6 +345,9 @@ _CCCD_LABEL = re.compile(
     r"(?:\bso\b|\bcccd\b|dinh danh(?: ca nhan)?|can cuoc(?: cong dan)?)[^\d\n]{0,12}?"
     r"(?<!\d)([0-9]{3} [0-9]{3} [0-9]{3} [0-9]{3}|[0-9]{4} [0-9]{4} [0-9]{4})(?!\s?\d)"
 )
+# The number on a card copy ("Số / No.: 031085001234"). OCR often drops its leading zero; every
+# province code starts with 0, so 11 digits there that do not start with 0 lost exactly that zero.
+_CARD_NO = re.compile(r"\bs[o0]\s*/\s*no\.?\s*:?\s*([1-9][0-9]{10})(?![0-9])")
 _MRZ = re.compile(r"idvnm[0-9]{10}([0-9]{12})(?![0-9])")  # document number, check digit, personal number
 
 
@@ -357,10 +374,44 @@ def cccd(text: str, today: dt.date | None = None) -> list[str]:
         found.append((m.start(1), m.group(1).replace(" ", "")))
     for m in _MRZ.finditer(folded):
         found.append((m.start(1), m.group(1)))
+    for m in _CARD_NO.finditer(folded):
+        found.append((m.start(1), "0" + m.group(1)))
     out: list[str] = []
     for _, number in sorted(found):
         if valid_cccd(number, today) and number not in out:
             out.append(number)
+    return out
+
+
+def reconcile_cccd(numbers_per_component: list[list[str]], card_components: set[int] | None = None) -> list[list[str]]:
+    """Fix one-digit OCR misreadings of a CCCD using the other documents of the same dossier.
+
+    The same person's number is printed on several documents (application, card copy, contract).
+    A number that differs in exactly one digit from another number of the dossier is a misreading
+    when the other is read more often, or as often but on a card copy (large print): it is
+    replaced by that number. Numbers with no such neighbour are kept as read.
+    """
+    cards = card_components or set()
+    count: dict[str, int] = {}
+    on_card: set[str] = set()
+    for i, numbers in enumerate(numbers_per_component):
+        for n in numbers:
+            count[n] = count.get(n, 0) + 1
+            if i in cards:
+                on_card.add(n)
+
+    def better(a: str) -> str:
+        for b in count:
+            if b == a or len(b) != len(a) or sum(x != y for x, y in zip(a, b, strict=True)) != 1:
+                continue
+            if count[b] > count[a] or (count[b] == count[a] and b in on_card and a not in on_card):
+                return b
+        return a
+
+    out = []
+    for numbers in numbers_per_component:
+        fixed = list(dict.fromkeys(better(n) for n in numbers))
+        out.append(fixed)
     return out
 
 
@@ -465,16 +516,26 @@ def ho_ten(text: str) -> list[str]:
             if name:
                 found.append((i, m.start(), name))
     out: list[str] = []
+    seen: dict[str, int] = {}
+    folded_text = " ".join(fold(text).split())
     for _, _, name in sorted(found):
-        if name not in out:
-            out.append(name)
+        key = fold(name)
+        if key in seen:  # "Võ Thành Thắng" / "Võ Thành Thăng": one person, OCR lost a tone once
+            continue
+        if re.search(re.escape(key) + _OFFICIAL_AFTER, folded_text):
+            continue  # "ông Phạm Văn Dũng, Phó Chủ tịch": an official acting for the agency, not a party
+        seen[key] = len(out)
+        out.append(name)
     return out
+
+
+_OFFICIAL_AFTER = r"\s*[,(-]\s*(?:pho\s+)?(?:chu tich|giam doc|truong phong|cong chuc|can bo|cong chung vien)\b"
 
 
 # --------------------------------------------------------------------------- mã hồ sơ
 
-_MA_LABEL = re.compile(r"ma\s+ho\s+so\s*[:.]?\s*([a-z0-9][a-z0-9.\-/ ]{5,60})")
-_MA_CODE = re.compile(r"(?<![\w.])((?:\d{2,3}\s*\.\s*)+[a-z]\d{2}|[a-z][a-z0-9.]{2,20})\s*-\s*(\d{6})\s*-\s*(\d{3,5})(?!\d)")
+_MA_LABEL = re.compile(r"ma\s+ho\s+so\s*[:.]?\s*([a-z0-9][a-z0-9.:\-/ ]{5,60})")
+_MA_CODE = re.compile(r"(?<![\w.])((?:\d{2,3}\s*[.:]\s*)+[a-z]\d{2}|[a-z][a-z0-9.]{2,20})\s*-\s*(\d{6})\s*-\s*(\d{3,5})(?!\d)")
 
 
 def _valid_yymmdd(s: str) -> bool:
@@ -493,14 +554,19 @@ def ma_ho_so(text: str) -> str | None:
     if m:
         code = _MA_CODE.search(folded, m.start(1), m.end(1))
         if code and _valid_yymmdd(code.group(2)):
-            return re.sub(r"\s+", "", text[code.start(1):code.end(3)]).upper()
+            return _ma(text[code.start(1):code.end(3)])
         token = text[m.start(1):m.end(1)].split()[0].strip(".-/")
         if len(token) >= 6 and any(c.isdigit() for c in token):
             return token.upper()
     for code in _MA_CODE.finditer(folded):
         if _valid_yymmdd(code.group(2)) and any(c.isdigit() for c in code.group(1)):
-            return re.sub(r"\s+", "", text[code.start(1):code.end(3)]).upper()
+            return _ma(text[code.start(1):code.end(3)])
     return None
+
+
+def _ma(raw: str) -> str:
+    """Spaces dropped, a dot that OCR read as a colon restored ("000.00:32.H56-…")."""
+    return re.sub(r"\s+", "", raw).replace(":", ".").upper()
 
 
 # --------------------------------------------------------------------------- all fields
@@ -511,10 +577,19 @@ def extract_fields(text: str, type_code: str | None = None) -> Metadata:
     text = nfc(text or "")
     return Metadata(
         so_ky_hieu=so_ky_hieu(text, type_code),
-        ngay=ngay(text),
+        ngay=ngay(text, type_code=type_code),
         co_quan=co_quan(text, type_code),
         trich_yeu=trich_yeu(text),
         cccd=cccd(text),
         ho_ten=ho_ten(text),
         ma_ho_so=ma_ho_so(text),
     )
+
+
+def extract_components(texts: list[str], types: list[str]) -> list[Metadata]:
+    """Fields of every component of one dossier: `extract_fields` each, then CCCD numbers checked
+    across the dossier (`reconcile_cccd`), so one digit misread on one page is put right."""
+    metas = [extract_fields(t, c) for t, c in zip(texts, types, strict=True)]
+    cards = {i for i, c in enumerate(types) if c in CARD_TYPES}
+    fixed = reconcile_cccd([m.cccd for m in metas], cards)
+    return [m.model_copy(update={"cccd": f}) if f != m.cccd else m for m, f in zip(metas, fixed, strict=True)]

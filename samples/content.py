@@ -1569,6 +1569,224 @@ def doc_gcn_ho_kinh_doanh(case: Case, shop: str, trade: str, capital: int) -> Do
 
 
 # --------------------------------------------------------------------------------------------
+# Administrative and result documents (thông báo, công văn, tờ trình, biên bản, báo cáo)
+# NĐ 30 layout; some run over two pages so segmentation sees continuation pages.
+
+
+def _sub_agency(case: Case, unit: str) -> list[tuple[str, bool]]:
+    """A district office: "UBND HUYỆN X" (regular) over its own name (bold, wrapped as printed)."""
+    return [(f"UBND HUYỆN {case.place.district.upper()}", False), *((t, True) for t in unit.split("\n"))]
+
+
+def _official_sign(case: Case, *, district: bool = True) -> list:
+    key, role = case.rng.choice([("chu_tich", ["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]),
+                                 ("pho_chu_tich", ["KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"])])
+    if not district:
+        key += "_xa"
+    agency = case.district_agency_name if district else case.commune_agency_name
+    return sign_column(role, case.officials[key], stamp=case.stamp(agency), ink=case.stamp_ink)
+
+
+def _filler(case: Case, n: int) -> list[str]:
+    """Body paragraphs of a report or letter (varied, so pages differ)."""
+    pc = case.parcel
+    pool = [
+        f"Qua kiểm tra hồ sơ địa chính, thửa đất số {pc.so_thua}, tờ bản đồ số {pc.to_ban_do} tại xã {case.commune} "
+        "có nguồn gốc sử dụng ổn định, không có tranh chấp, phù hợp với quy hoạch sử dụng đất đã được phê duyệt.",
+        "Trong kỳ, bộ phận một cửa đã tiếp nhận và giải quyết đúng hạn phần lớn hồ sơ; số hồ sơ quá hạn chủ yếu do "
+        "phải xác minh nguồn gốc đất, chờ ý kiến của các cơ quan có liên quan hoặc người sử dụng đất chưa bổ sung giấy tờ.",
+        "Công tác cập nhật, chỉnh lý biến động đất đai được thực hiện thường xuyên; cơ sở dữ liệu địa chính từng bước "
+        "được hoàn thiện, phục vụ kịp thời việc tra cứu, cung cấp thông tin cho tổ chức và công dân.",
+        "Việc niêm yết công khai hồ sơ được thực hiện tại trụ sở Ủy ban nhân dân xã và nhà văn hóa thôn trong thời hạn "
+        "15 ngày; trong thời gian niêm yết không có ý kiến phản ánh, khiếu nại liên quan đến thửa đất.",
+        "Đề nghị các phòng, ban chuyên môn phối hợp chặt chẽ, rút ngắn thời gian luân chuyển hồ sơ giữa các cơ quan, "
+        "tăng cường ứng dụng công nghệ thông tin trong tiếp nhận và trả kết quả giải quyết thủ tục hành chính.",
+        "Một số hồ sơ còn thiếu thành phần theo quy định, bản sao giấy tờ chưa được chứng thực, thông tin kê khai "
+        "chưa thống nhất giữa đơn đăng ký và giấy chứng nhận đã cấp, phải hướng dẫn người dân bổ sung, hoàn thiện.",
+        f"Diện tích đất thực tế sử dụng là {decimal(pc.area)} m2, ranh giới thửa đất rõ ràng, mốc giới được các hộ "
+        "liền kề thống nhất ký xác nhận; hiện trạng trên đất có nhà ở cấp IV và cây lâu năm.",
+        "Kinh phí thực hiện được bố trí từ nguồn ngân sách huyện theo phân cấp hiện hành; các đơn vị có trách nhiệm "
+        "sử dụng kinh phí đúng mục đích, tiết kiệm, hiệu quả và thanh quyết toán theo quy định.",
+    ]
+    rng = case.rng
+    return rng.sample(pool, k=min(n, len(pool)))
+
+
+THONG_BAO_SUBJECTS = [
+    "Về việc nộp tiền sử dụng đất",
+    "Về việc kết quả giải quyết hồ sơ đăng ký biến động đất đai",
+    "Về việc bổ sung hồ sơ đề nghị cấp Giấy chứng nhận",
+]
+
+
+def doc_thong_bao(case: Case) -> DocSpec:
+    a, pc = case.applicant, case.parcel
+    rng = case.rng
+    st = _body(case)
+    d = case.received + timedelta(days=rng.randint(3, 15))
+    ty = rng.choice(THONG_BAO_SUBJECTS)
+    district = rng.random() < 0.5
+    if district:
+        agency = [(t, True) for t in case.district_agency]
+        so = f"{rng.randint(10, 999)}/TB-UBND"
+    else:
+        agency = _sub_agency(case, "CHI NHÁNH VĂN PHÒNG\nĐĂNG KÝ ĐẤT ĐAI")
+        so = f"{rng.randint(10, 999)}/TB-CNVPĐK"
+    blocks: list = [header(agency, so, case.place.district, d)]
+    blocks += title("THÔNG BÁO", ty)
+    body = [
+        f"Căn cứ hồ sơ do {a.title.lower()} {a.name}, CCCD số {a.cccd}, thường trú tại {a.address} nộp ngày {dmy(case.received)};",
+        f"Sau khi xem xét hồ sơ đối với thửa đất số {pc.so_thua}, tờ bản đồ số {pc.to_ban_do} tại xã {case.commune}, "
+        "cơ quan thông báo như sau:",
+    ]
+    if "nộp tiền" in ty:
+        amount = rng.randint(20, 400) * 1_000_000
+        body += [
+            f"1. Số tiền sử dụng đất phải nộp: {money(amount)} đồng (bằng chữ: {money_words(amount)}).",
+            "2. Thời hạn nộp: trong thời hạn 30 ngày kể từ ngày ký Thông báo này. Quá thời hạn trên, người sử dụng đất phải "
+            "nộp tiền chậm nộp theo quy định của pháp luật về quản lý thuế.",
+            "3. Nơi nộp: Kho bạc Nhà nước huyện hoặc ngân hàng thương mại được ủy nhiệm thu.",
+        ]
+    elif "kết quả" in ty:
+        body += [
+            "1. Hồ sơ đủ điều kiện giải quyết theo quy định; kết quả đã được cập nhật vào hồ sơ địa chính.",
+            "2. Đề nghị người sử dụng đất mang theo giấy tiếp nhận hồ sơ và căn cước công dân đến Bộ phận tiếp nhận và trả "
+            "kết quả để nhận kết quả.",
+        ]
+    else:
+        body += [
+            "1. Hồ sơ chưa đủ thành phần theo quy định, cần bổ sung: bản sao hợp đồng đã được công chứng; sơ đồ thửa đất.",
+            "2. Thời hạn bổ sung: 10 ngày làm việc kể từ ngày nhận được Thông báo này.",
+        ]
+    body += _filler(case, rng.randint(0, 2))
+    blocks += [p(x, st) for x in body]
+    blocks.append(sign_row(noi_nhan([f"- {a.title} {a.name};", f"- UBND xã {case.commune};", "- Lưu: VT."]),
+                           _official_sign(case)))
+    md = meta(so_ky_hieu=so, ngay=d, co_quan=" ".join(t for t, _ in agency), trich_yeu=ty, cccd=[a.cccd],
+              ho_ten=[a.name])
+    return DocSpec("thong_bao", "THÔNG BÁO", blocks, md)
+
+
+CONG_VAN_SUBJECTS = [
+    "V/v xác minh nguồn gốc sử dụng đất",
+    "V/v cung cấp thông tin thửa đất",
+    "V/v đề nghị phối hợp giải quyết hồ sơ",
+]
+
+
+def doc_cong_van(case: Case) -> DocSpec:
+    """An official letter: no title, the subject ("V/v …") under the number in the left column."""
+    a, pc = case.applicant, case.parcel
+    rng = case.rng
+    st = _body(case)
+    d = case.received + timedelta(days=rng.randint(1, 10))
+    ty = rng.choice(CONG_VAN_SUBJECTS)
+    agency = [(t, True) for t in case.district_agency]
+    so = f"{rng.randint(100, 3999)}/UBND-{rng.choice(['TNMT', 'VP', 'ĐC'])}"
+    blocks: list = [header(agency, so, case.place.district, d, extra_left=[ty])]
+    blocks.append(Para(f"Kính gửi: Ủy ban nhân dân xã {case.commune}", st, align="center", after_pt=8,
+                       before_pt=4))
+    body = [
+        f"Ủy ban nhân dân huyện {case.place.district} nhận được hồ sơ của {a.title.lower()} {a.name} (CCCD số {a.cccd}) "
+        f"đề nghị giải quyết thủ tục đối với thửa đất số {pc.so_thua}, tờ bản đồ số {pc.to_ban_do} tại xã {case.commune}.",
+        f"Để có cơ sở giải quyết hồ sơ theo quy định, Ủy ban nhân dân huyện đề nghị Ủy ban nhân dân xã {case.commune} "
+        "kiểm tra, xác minh và có văn bản trả lời về nguồn gốc, thời điểm sử dụng đất, tình trạng tranh chấp và sự phù "
+        "hợp với quy hoạch của thửa đất nêu trên.",
+        *_filler(case, rng.randint(1, 5)),
+        "Văn bản trả lời gửi về Ủy ban nhân dân huyện (qua Phòng Tài nguyên và Môi trường) trước ngày "
+        f"{dmy(d + timedelta(days=10))} để tổng hợp, giải quyết theo quy định./.",
+    ]
+    blocks += [p(x, st) for x in body]
+    blocks.append(sign_row(noi_nhan(["- Như trên;", "- Phòng TN&MT;", "- Lưu: VT."]), _official_sign(case)))
+    md = meta(so_ky_hieu=so, ngay=d, co_quan=" ".join(t for t, _ in agency), trich_yeu=ty, cccd=[a.cccd],
+              ho_ten=[a.name])
+    return DocSpec("cong_van", "CÔNG VĂN", blocks, md)
+
+
+def doc_to_trinh(case: Case) -> DocSpec:
+    a, pc = case.applicant, case.parcel
+    rng = case.rng
+    st = _body(case)
+    d = case.received + timedelta(days=rng.randint(2, 8))
+    ty = rng.choice(["Về việc đề nghị cấp Giấy chứng nhận quyền sử dụng đất",
+                     "Về việc đề nghị cho phép chuyển mục đích sử dụng đất"])
+    agency = _sub_agency(case, "PHÒNG TÀI NGUYÊN\nVÀ MÔI TRƯỜNG")
+    so = f"{rng.randint(20, 900)}/TTr-TNMT"
+    blocks: list = [header(agency, so, case.place.district, d)]
+    blocks += title("TỜ TRÌNH", ty)
+    blocks.append(Para(f"Kính gửi: Ủy ban nhân dân huyện {case.place.district}", st, align="center", after_pt=8))
+    body = [
+        "Căn cứ Luật Đất đai ngày 18 tháng 01 năm 2024 và các văn bản hướng dẫn thi hành;",
+        f"Xét hồ sơ của {a.title.lower()} {a.name}, CCCD số {a.cccd}, địa chỉ thường trú tại {a.address};",
+        f"Phòng Tài nguyên và Môi trường đã kiểm tra hồ sơ, thẩm định thực địa thửa đất số {pc.so_thua}, tờ bản đồ số "
+        f"{pc.to_ban_do}, diện tích {decimal(pc.area)} m2 tại xã {case.commune}. Kết quả: hồ sơ đủ điều kiện theo quy định.",
+        *_filler(case, rng.randint(0, 3)),
+        "Phòng Tài nguyên và Môi trường kính trình Ủy ban nhân dân huyện xem xét, quyết định./.",
+    ]
+    blocks += [p(x, st) for x in body]
+    blocks.append(sign_row(noi_nhan(["- Như trên;", "- Lưu: VT, TNMT."]),
+                           sign_column(["TRƯỞNG PHÒNG"], case.officials["truong_phong"],
+                                       stamp=StampSpec(f"PHÒNG TÀI NGUYÊN VÀ MÔI TRƯỜNG * HUYỆN {case.place.district.upper()} *", 16.0),
+                                       ink=case.stamp_ink)))
+    md = meta(so_ky_hieu=so, ngay=d, co_quan=" ".join(t for t, _ in agency), trich_yeu=ty, cccd=[a.cccd],
+              ho_ten=[a.name])
+    return DocSpec("to_trinh", "TỜ TRÌNH", blocks, md)
+
+
+def doc_bien_ban(case: Case) -> DocSpec:
+    a, b, pc = case.applicant, case.other, case.parcel
+    rng = case.rng
+    st = _body(case)
+    d = case.received + timedelta(days=rng.randint(2, 10))
+    ty = rng.choice(["Về việc xác minh nguồn gốc sử dụng đất", "Về việc kiểm tra hiện trạng sử dụng đất"])
+    agency = [("ỦY BAN NHÂN DÂN", True), (f"XÃ {case.commune.upper()}", True)]
+    so = f"{rng.randint(5, 300)}/BB-UBND"
+    blocks: list = [header(agency, so, case.commune, d)]
+    blocks += title("BIÊN BẢN", ty)
+    body = [
+        f"Hôm nay, vào hồi {rng.randint(7, 15)} giờ {rng.choice(['00', '30'])} phút, {date_line(d)}, tại thửa đất số "
+        f"{pc.so_thua}, tờ bản đồ số {pc.to_ban_do}, xã {case.commune}, chúng tôi gồm:",
+        f"1. Đại diện Ủy ban nhân dân xã: ông {case.officials['pho_chu_tich_xa']}, Phó Chủ tịch; công chức địa chính xã.",
+        f"2. Người sử dụng đất: {a.title.lower()} {a.name}, CCCD số {a.cccd}.",
+        f"3. Chủ sử dụng đất liền kề: {b.title.lower()} {b.name}.",
+        "Tiến hành xác minh, kiểm tra thực địa, kết quả như sau:",
+        *_filler(case, rng.randint(1, 4)),
+        "Biên bản kết thúc vào hồi cùng ngày, đã đọc lại cho các thành viên cùng nghe, thống nhất ký tên./.",
+    ]
+    blocks += [p(x, st) for x in body]
+    blocks.append(sign_row(sign_column(["NGƯỜI SỬ DỤNG ĐẤT"], a.name, hint="(Ký, ghi rõ họ tên)", ink=BLUE_INK),
+                           sign_column(["ĐẠI DIỆN UBND XÃ"], case.officials["pho_chu_tich_xa"],
+                                       stamp=case.stamp(case.commune_agency_name), ink=case.stamp_ink)))
+    md = meta(so_ky_hieu=so, ngay=d, co_quan=" ".join(t for t, _ in agency), trich_yeu=ty, cccd=[a.cccd],
+              ho_ten=[a.name, b.name])
+    return DocSpec("bien_ban", "BIÊN BẢN", blocks, md, footer=rng.random() < 0.5)
+
+
+def doc_bao_cao(case: Case) -> DocSpec:
+    """A report of one to three pages (numbered "Trang i/n" or not)."""
+    rng = case.rng
+    st = _body(case)
+    d = case.received + timedelta(days=rng.randint(1, 20))
+    ty = rng.choice(["Về việc kết quả giải quyết thủ tục hành chính về đất đai",
+                     "Về việc tình hình cấp Giấy chứng nhận quyền sử dụng đất"])
+    agency = [(t, True) for t in case.district_agency]
+    so = f"{rng.randint(10, 800)}/BC-UBND"
+    blocks: list = [header(agency, so, case.place.district, d)]
+    blocks += title("BÁO CÁO", ty)
+    sections = [("I. KẾT QUẢ THỰC HIỆN", 4), ("II. TỒN TẠI, HẠN CHẾ", 3), ("III. NHIỆM VỤ, GIẢI PHÁP", 3)]
+    for head, n in sections[: rng.randint(2, 3)]:
+        blocks.append(Para(head, bold(case.body_pt), align="left", after_pt=3, before_pt=3, keep_with_next=True))
+        total = rng.randint(40, 400)
+        blocks.append(p(f"Tổng số hồ sơ tiếp nhận: {total} hồ sơ; đã giải quyết {total - rng.randint(0, 30)} hồ sơ; "
+                        f"đang giải quyết trong hạn {rng.randint(0, 20)} hồ sơ.", st))
+        blocks += [p(x, st) for x in _filler(case, n)]
+    blocks.append(sign_row(noi_nhan(["- Thường trực Huyện ủy;", "- Sở Tài nguyên và Môi trường;", "- Lưu: VT."]),
+                           _official_sign(case)))
+    md = meta(so_ky_hieu=so, ngay=d, co_quan=" ".join(t for t, _ in agency), trich_yeu=ty)
+    return DocSpec("bao_cao", "BÁO CÁO", blocks, md, footer=rng.random() < 0.5)
+
+
+# --------------------------------------------------------------------------------------------
 # Procedures: which documents a dossier holds, in filing order
 
 PROCEDURES: dict[str, str] = {
@@ -1578,6 +1796,7 @@ PROCEDURES: dict[str, str] = {
     "uy_quyen": "Chứng thực giấy ủy quyền",
     "dang_ky_ho_kinh_doanh": "Đăng ký thành lập hộ kinh doanh",
     "chuyen_muc_dich_su_dung_dat": "Chuyển mục đích sử dụng đất",
+    "van_ban_ket_qua": "Văn bản xử lý, trả kết quả hồ sơ",
 }
 
 # (component key, probability of being included)
@@ -1598,6 +1817,9 @@ PROCEDURE_PARTS: dict[str, list[tuple[str, float]]] = {
     "chuyen_muc_dich_su_dung_dat": [
         ("phieu_tiep_nhan", 0.7), ("don_de_nghi", 1.0), ("can_cuoc:applicant", 1.0), ("giay_chung_nhan_qsdd", 1.0), ("quyet_dinh", 1.0),
     ],
+    "van_ban_ket_qua": [
+        ("to_trinh", 0.6), ("bien_ban", 0.5), ("cong_van", 0.7), ("quyet_dinh", 1.0), ("thong_bao", 0.8), ("bao_cao", 0.5),
+    ],
 }  # fmt: skip
 
 _ITEM_NAMES = {
@@ -1609,6 +1831,10 @@ _ITEM_NAMES = {
     "bien_lai": "Biên lai thu phí, lệ phí: 01 bản chính",
     "giay_uy_quyen": "Giấy ủy quyền: 01 bản chính",
 }
+
+
+_RESULT_BUILDERS = {"thong_bao": doc_thong_bao, "cong_van": doc_cong_van, "to_trinh": doc_to_trinh,
+                    "bien_ban": doc_bien_ban, "bao_cao": doc_bao_cao}
 
 
 def choose_parts(rng: random.Random, procedure: str) -> list[str]:
@@ -1668,6 +1894,8 @@ def build_documents(case: Case, procedure: str, parts: list[str]) -> list[DocSpe
         elif kind == "giay_chung_nhan_dang_ky_kinh_doanh":
             assert shop is not None
             d = doc_gcn_ho_kinh_doanh(case, *shop)
+        elif kind in _RESULT_BUILDERS:
+            d = _RESULT_BUILDERS[kind](case)
         else:
             raise ValueError(f"unknown component {key!r}")
         d.seed = case.rng.randrange(1 << 30)

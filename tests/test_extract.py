@@ -11,12 +11,14 @@ import pytest
 from pipeline.extract import (
     cccd,
     co_quan,
+    extract_components,
     extract_fields,
     fold_aligned,
     ho_ten,
     left_column,
     ma_ho_so,
     ngay,
+    reconcile_cccd,
     so_ky_hieu,
     trich_yeu,
     valid_cccd,
@@ -496,3 +498,59 @@ def test_fold_aligned_keeps_positions():
     folded = fold_aligned(text)
     assert len(folded) == len(text)
     assert folded.startswith("cat hai, ngay 03 thang 10")
+
+
+# --------------------------------------------------------------------------- read from real Tesseract output
+
+
+def test_card_number_that_lost_its_leading_zero():
+    # Tesseract drops the leading 0 of the card number; every province code starts with 0
+    text = "CĂN CƯỚC CÔNG DÂN\nCitizen Identity Card\nSố / No.: 79058551678\nHọ và tên / Full name:"
+    assert cccd(text, today=TODAY) == ["079058551678"]
+    assert cccd("Số / No.: 03105855167", today=TODAY) == []  # a zero there: a digit is missing elsewhere
+    assert cccd("Điện thoại: 79058551678", today=TODAY) == []  # only after the card's number label
+
+
+def test_stray_marks_before_a_month_and_known_abbreviations():
+    assert ngay("Tân An Hội, ngày 20 tháng Z7 năm 2025", today=TODAY) == "2025-07-20"
+    assert ngay("Hôm nay, ngày 06 tháng '9 năm 2025, tại Ủy ban", today=TODAY) == "2025-09-06"
+    assert so_ky_hieu("Số: 876/TIT-TNMT Nghi Lộc, ngày 21 tháng 7 năm 2024") == "876/TTr-TNMT"
+    assert so_ky_hieu("II. Thửa đất\nSố vào sổ cấp GCNÑ: CS 09259", "giay_chung_nhan_qsdd") == "CS 09259"
+
+
+def test_birth_certificate_date_is_the_birth():
+    text = ("SỞ Y TẾ HẢI PHÒNG\nSố: 120/GCS Cát Hải, ngày 25 tháng 01 năm 2025\nGIẤY CHỨNG SINH\n"
+            "Đã sinh con vào lúc: 14 giờ 05 phút, ngày 22 tháng 01 năm 2025\n")
+    assert ngay(text, today=TODAY, type_code="giay_chung_sinh") == "2025-01-22"
+    assert ngay(text, today=TODAY) == "2025-01-25"
+
+
+def test_same_person_read_with_a_tone_lost_once_is_one_name():
+    text = "Bên A: Ông: Võ Thành Thắng\nchứng nhận hợp đồng giữa ông Võ Thành Thăng và bà Lê Thị Lan."
+    assert ho_ten(text) == ["Võ Thành Thắng", "Lê Thị Lan"]
+
+
+def test_reconcile_cccd_across_the_dossier():
+    # the application misread one digit; the card copy and the contract agree
+    got = reconcile_cccd([["001079907865"], ["001079907863"], ["001079907863", "031190004567"]], {1})
+    assert got == [["001079907863"], ["001079907863"], ["001079907863", "031190004567"]]
+    # one read each: the card copy is trusted
+    assert reconcile_cccd([["001079907865"], ["001079907863"]], {1}) == [["001079907863"], ["001079907863"]]
+    # two different people stay apart
+    assert reconcile_cccd([["001079907865"], ["031190004567"]]) == [["001079907865"], ["031190004567"]]
+    metas = extract_components(["Số CCCD: 001079907865\nHọ và tên: Lê Văn An",
+                                "CĂN CƯỚC CÔNG DÂN\nSố / No.: 001079907863"], ["don_de_nghi", "can_cuoc"])
+    assert [m.cccd for m in metas] == [["001079907863"], ["001079907863"]]
+    assert metas[0].ho_ten == ["Lê Văn An"]
+
+
+def test_officials_acting_for_the_agency_are_not_parties():
+    text = ("Hôm nay, tại thửa đất số 46, chúng tôi gồm:\n"
+            "1. Đại diện Ủy ban nhân dân xã: ông Nguyễn Thanh Hà, Phó Chủ tịch; công chức địa chính xã.\n"
+            "2. Người sử dụng đất: bà Lê Thị Hương, CCCD số 079178821707.\n")
+    assert ho_ten(text) == ["Lê Thị Hương"]
+
+
+def test_punctuation_misread_in_dates_and_codes():
+    assert ngay("Đông Anh; ngày 25 tháng 3 năm 2025", today=TODAY) == "2025-03-25"
+    assert ma_ho_so("Mã hồ sơ: 000.00:32.H56-240324-0054\nBộ phận") == "000.00.32.H56-240324-0054"
