@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv
 export SOHOA_HOME ?= $(CURDIR)/.sohoa
 
-.PHONY: setup system-deps venv demo test lint bench clean
+.PHONY: setup system-deps venv demo test lint bench model clean
 
 setup: system-deps venv
 
@@ -44,6 +44,9 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest -q
+
+model: setup  ## a default page-classifier model, deterministic, ~2 min on 2 cores (no OCR)
+	$(BIN)/sohoa train --corpus 0 --synthetic 140
 
 bench: setup
 	@command -v ocrmypdf >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ocrmypdf >/dev/null; } || echo "ocrmypdf not installed: its column is left out"
