@@ -5,7 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv postgresql
 export SOHOA_HOME ?= $(CURDIR)/.sohoa
 
 .PHONY: setup system-deps venv demo test lint bench model clean

@@ -1,20 +1,32 @@
-"""Catalog contract on a real SQLite file: Vietnamese search, ranking, re-indexing, hostile queries."""
+"""Catalog contract on both backends: Vietnamese search, ranking, re-indexing, hostile queries,
+concurrent writers. SQLite runs on a real file; PostgreSQL on a real throwaway server
+(tests/pgserver.py, started once per session, one fresh database per test). A server that
+cannot start fails the PostgreSQL tests; it never skips them.
+"""
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import sqlite3
+import threading
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from pipeline.catalog import Catalog, Hit, SqliteCatalog, open_catalog
+from pipeline.catalog import Catalog, CatalogUnavailable, Hit, SqliteCatalog, open_catalog, rank
+from pipeline.catalog import postgres as pg
+from pipeline.catalog.postgres import PostgresCatalog
 from pipeline.catalog.query import parse_query, snippet
 from pipeline.catalog.sqlite import MIGRATIONS
 from pipeline.errors import ConfigError
 from pipeline.manifest import Component, Manifest, Metadata, Page, Source, StoredObject
 from pipeline.settings import Settings
+from tests.pgserver import PgServer, free_port
 
 # -- building manifests -----------------------------------------------------------------------
 
@@ -99,14 +111,69 @@ def request_dossier() -> Manifest:
     return manifest("HS-002", [DON_P1], [comp("HS-002-don", [1], type="don", type_name="Đơn đề nghị")])
 
 
+# -- backends -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """One PostgreSQL for the session, with a migrated template database to copy per test."""
+    server = PgServer()
+    server.start()  # raises PgServerError with the server log: the tests fail, loudly
+    try:
+        with psycopg.connect(server.super_url, autocommit=True) as conn:
+            conn.execute("CREATE DATABASE catalog_template OWNER sohoa ENCODING 'UTF8' TEMPLATE template0")
+        PostgresCatalog(db_url(server, "catalog_template")).close()
+        yield server
+    finally:
+        server.stop()
+
+
+_databases = itertools.count(1)
+
+
+def db_url(server: PgServer, name: str) -> str:
+    return server.url.rsplit("/", 1)[0] + "/" + name
+
+
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[SqliteCatalog]:
-    with SqliteCatalog(tmp_path / "catalog.sqlite") as cat:
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh database (schema already in place) for one test."""
+    name = f"catalog_{next(_databases)}"
+    with psycopg.connect(pg_server.super_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} OWNER sohoa TEMPLATE catalog_template")
+    return db_url(pg_server, name)
+
+
+def open_spec(spec: str) -> Catalog:
+    """A catalog from a path (SQLite) or a URL (PostgreSQL), as each worker opens its own."""
+    return PostgresCatalog(spec) if spec.startswith("postgresql://") else SqliteCatalog(spec)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a catalog lives: the same tests run against both backends."""
+    if request.param == "sqlite":
+        return str(tmp_path / "catalog.sqlite")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def catalog(spec: str) -> Iterator[Catalog]:
+    with open_spec(spec) as cat:
         yield cat
 
 
+def sql_rows(catalog: Catalog, sql: str) -> list[tuple]:
+    """Read the catalog's tables directly, whichever the backend."""
+    if isinstance(catalog, SqliteCatalog):
+        return catalog.conn.execute(sql).fetchall()
+    assert isinstance(catalog, PostgresCatalog)
+    with catalog._conn() as conn:
+        return conn.execute(sql).fetchall()
+
+
 @pytest.fixture
-def filled(catalog: SqliteCatalog) -> SqliteCatalog:
+def filled(catalog: Catalog) -> Catalog:
     catalog.index_dossier(land_dossier())
     catalog.index_dossier(request_dossier())
     return catalog
@@ -403,14 +470,14 @@ def test_delete_dossier(filled: Catalog) -> None:
     assert filled.stats()["dossiers"] == 1
 
 
-def test_pages_outside_components_and_blank_pages(catalog: SqliteCatalog) -> None:
+def test_pages_outside_components_and_blank_pages(catalog: Catalog) -> None:
     m = manifest("B", ["bìa hồ sơ", "", "nội dung chính"], [comp("B-1", [3])])
     catalog.index_dossier(m)
     assert catalog.stats()["pages"] == 3
     assert catalog.search("bìa") == []  # page 1 belongs to no component
     assert ids(catalog.search("nội dung")) == ["B-1"]
-    rows = catalog.conn.execute("SELECT n, component_id, blank FROM pages ORDER BY n").fetchall()
-    assert rows == [(1, None, 0), (2, None, 1), (3, "B-1", 0)]
+    rows = sql_rows(catalog, "SELECT n, component_id, blank FROM pages ORDER BY n")
+    assert [(n, c, bool(b)) for n, c, b in rows] == [(1, None, False), (2, None, True), (3, "B-1", False)]
 
 
 # -- the SQLite file ----------------------------------------------------------------------------
@@ -419,13 +486,13 @@ def test_pages_outside_components_and_blank_pages(catalog: SqliteCatalog) -> Non
 def test_schema_and_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == len(MIGRATIONS) == 1
+        assert cat.schema_version == len(MIGRATIONS) == 2
         assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cat.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
         tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"dossiers", "components", "pages", "page_search", "page_fts", "schema_version"} <= tables
     with SqliteCatalog(path) as again:  # reopening applies nothing twice
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 1
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 2
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -460,10 +527,324 @@ def test_open_catalog(tmp_path: Path) -> None:
         assert isinstance(cat, SqliteCatalog)
         cat.index_dossier(request_dossier())
     assert (tmp_path / "home" / "catalog.sqlite").is_file()
-    with pytest.raises(ConfigError, match="PostgreSQL catalog not available yet"):
-        open_catalog(Settings(home=tmp_path, catalog="postgresql://u@db/sohoa"))
     with pytest.raises(ConfigError, match="unknown catalog"):
         open_catalog(Settings(home=tmp_path, catalog="mysql"))
+    with pytest.raises(ConfigError, match="unknown catalog") as info:
+        open_catalog(Settings(home=tmp_path, catalog="mysql://u:hunter22@db/x"))
+    assert "hunter22" not in str(info.value)
+
+
+def test_open_catalog_postgres(pg_url: str, tmp_path: Path) -> None:
+    with open_catalog(Settings(home=tmp_path, catalog=pg_url)) as cat:
+        assert isinstance(cat, PostgresCatalog)
+        cat.index_dossier(request_dossier())
+        assert ids(cat.search("don de nghi")) == ["HS-002-don"]
+        assert pg_url.split(":")[2].split("@")[0] not in repr(cat) + cat.url  # no password
+
+
+def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
+    from pipeline.catalog.base import plan_rows
+    from pipeline.catalog.sqlite import _statements
+
+    path = tmp_path / "v1.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    for statement in _statements(MIGRATIONS[0]):
+        conn.execute(statement)
+    conn.execute("INSERT INTO schema_version VALUES (1, 'then')")
+    rows = plan_rows(land_dossier(), "then")  # written as version 1 wrote them
+    conn.execute(
+        "INSERT INTO dossiers VALUES (:id, :status, :error, :source_path, :source_sha256, :pages,"
+        " :settings_version, :created_at, :indexed_at, :manifest_json)",
+        rows.dossier,
+    )
+    conn.executemany(
+        "INSERT INTO components VALUES (:id, :dossier_id, :seq, :type, :type_name, :confidence, :needs_review,"
+        " :pages_json, :metadata_json, :object_uri, :sha256, :reused_from)",
+        rows.components,
+    )
+    conn.executemany("INSERT INTO pages VALUES (:dossier_id, :n, :component_id, :blank, :text)", rows.pages)
+    conn.executemany(
+        "INSERT INTO page_search (dossier_id, component_id, n, text, folded, meta, meta_folded)"
+        " VALUES (:dossier_id, :component_id, :n, :text, :folded, :meta, :meta_folded)",
+        rows.search,
+    )
+    conn.commit()
+    conn.close()
+    with SqliteCatalog(path) as cat:
+        assert cat.schema_version == 2
+        hits = cat.search("hồ sơ")
+        assert ids(hits) == ["HS-001-qd", "HS-001-cccd"] and [h.exact for h in hits] == [True, False]
+        assert ids(cat.search("an", type="cccd")) == ["HS-001-cccd"]
+        hit = cat.search("1534/QĐ-UBND")[0]
+        assert hit.page == 1 and "[1534/QĐ-UBND]" in hit.snippet
+        cat.index_dossier(land_dossier())  # and the triggers of version 2 keep FTS in step
+        assert cat.stats()["components"] == 2 and len(cat.search('"ho so"')) == 1
+
+
+def test_two_catalogs_share_one_store(spec: str) -> None:
+    with open_spec(spec) as writer, open_spec(spec) as reader:
+        writer.index_dossier(land_dossier())
+        assert ids(reader.search('"ho so"')) == ["HS-001-qd"]
+        reader.index_dossier(request_dossier())
+        assert writer.stats()["dossiers"] == 2
+
+
+# -- concurrent writers -------------------------------------------------------------------------
+
+
+def numbered(dossier_id: str, variant: int) -> Manifest:
+    """A dossier of 3 components x 2 pages whose every page says which variant it is."""
+    texts = [f"Trang {i} của hồ sơ {dossier_id}: biến thể {variant}, thửa đất số {i}" for i in range(1, 7)]
+    comps = [comp(f"{dossier_id}-{k}", [2 * k - 1, 2 * k], type="bien_ban", type_name="Biên bản") for k in (1, 2, 3)]
+    return manifest(dossier_id, texts, comps)
+
+
+def index_jobs(spec: str, jobs: list[tuple[str, int]]) -> int:
+    """What one worker does: open its own catalog, index, close. (Module level: processes run it.)"""
+    with open_spec(spec) as cat:
+        for dossier_id, variant in jobs:
+            cat.index_dossier(numbered(dossier_id, variant))
+    return len(jobs)
+
+
+def assert_consistent(cat: Catalog, dossier_ids: set[str], variants: range) -> None:
+    """Every dossier indexed exactly once, all its rows from one variant, nothing doubled."""
+    n = len(dossier_ids)
+    assert cat.stats() == {"dossiers": n, "done": n, "failed": 0, "components": 3 * n, "pages": 6 * n}
+    rows = sql_rows(cat, "SELECT dossier_id, COUNT(*), COUNT(DISTINCT component_id), MIN(n), MAX(n) FROM page_search GROUP BY dossier_id")
+    assert {r[0] for r in rows} == dossier_ids
+    assert all(tuple(r[1:]) == (6, 3, 1, 6) for r in rows), rows
+    for dossier_id in dossier_ids:
+        stored = cat.get_dossier(dossier_id)
+        assert stored is not None
+        variant = next(v for v in variants if f"biến thể {v}," in stored.pages[0].text)
+        assert stored == numbered(dossier_id, variant)
+        texts = sql_rows(cat, f"SELECT text FROM page_search WHERE dossier_id = '{dossier_id}'")
+        assert all(f"biến thể {variant}," in t for (t,) in texts)
+        hits = cat.search(f'"bien the {variant}"', dossier=dossier_id)
+        assert sorted(ids(hits)) == [f"{dossier_id}-{k}" for k in (1, 2, 3)]
+
+
+def test_threads_index_different_dossiers_at_once(spec: str) -> None:
+    open_spec(spec).close()  # migrated before the race (racing first opens: see below)
+    jobs = [[(f"T{w}-{i}", w) for i in range(6)] for w in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        assert sum(pool.map(index_jobs, [spec] * 4, jobs)) == 24
+    with open_spec(spec) as cat:
+        assert_consistent(cat, {d for job in jobs for d, _ in job}, range(4))
+
+
+def test_threads_reindex_the_same_dossier_at_once(spec: str) -> None:
+    open_spec(spec).close()
+    jobs = [[("SAME", w * 10 + i) for i in range(6)] for w in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        assert sum(pool.map(index_jobs, [spec] * 4, jobs)) == 24
+    with open_spec(spec) as cat:
+        assert_consistent(cat, {"SAME"}, range(40))
+
+
+def test_one_catalog_shared_by_threads(catalog: Catalog) -> None:
+    errors: list[BaseException] = []
+
+    def work(w: int) -> None:
+        try:
+            for i in range(5):
+                catalog.index_dossier(numbered(f"S{w}", i))
+                catalog.index_dossier(numbered("SHARED", w * 10 + i))
+                assert catalog.search("thửa đất", limit=5)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert_consistent(catalog, {"S0", "S1", "S2", "S3", "SHARED"}, range(40))
+
+
+def test_processes_index_at_once(spec: str) -> None:
+    open_spec(spec).close()
+    jobs = [
+        [("P0-a", 1), ("SAME", 1), ("P0-b", 1), ("SAME", 2), ("SAME", 3)],
+        [("P1-a", 4), ("SAME", 4), ("P1-b", 4), ("SAME", 5), ("SAME", 6)],
+    ]
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        assert sum(pool.map(index_jobs, [spec] * 2, jobs)) == 10
+    with open_spec(spec) as cat:
+        assert_consistent(cat, {"P0-a", "P0-b", "P1-a", "P1-b", "SAME"}, range(1, 7))
+
+
+def test_first_opens_race_to_migrate(pg_server: PgServer, tmp_path: Path) -> None:
+    """Workers starting together on an empty database (or file) create the schema once."""
+    with psycopg.connect(pg_server.super_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE empty_race OWNER sohoa TEMPLATE template0")
+    for spec in (db_url(pg_server, "empty_race"), str(tmp_path / "race.sqlite")):
+        barrier = threading.Barrier(4)
+
+        def first_open(_: int, spec: str = spec, barrier: threading.Barrier = barrier) -> int:
+            barrier.wait()
+            with open_spec(spec) as cat:
+                return cat.schema_version  # type: ignore[attr-defined]
+
+        with ThreadPoolExecutor(4) as pool:
+            versions = list(pool.map(first_open, range(4)))
+        assert len(set(versions)) == 1
+        with open_spec(spec) as cat:
+            assert sql_rows(cat, "SELECT COUNT(*) FROM schema_version")[0][0] == versions[0]
+
+
+# -- both backends answer alike ------------------------------------------------------------------
+
+
+def agreeing_corpus() -> list[Manifest]:
+    more = [
+        manifest(
+            f"D{i}",
+            [f"Hồ sơ địa chính số {i}, thửa đất {i % 3}, quyền sử dụng đất", "ho so dia chinh, không dấu; đất quyền"],
+            [comp(f"D{i}-1", [1], type="don" if i % 2 else "khac"), comp(f"D{i}-2", [2])],
+        )
+        for i in range(12)
+    ]
+    return [land_dossier(), request_dossier(), *more]
+
+
+QUERIES = ["hồ sơ", "ho so", '"ho so"', "đất", "1534", "an", "thửa đất 2", "địa chính", "zzz", "DONG ANH",
+           '"quyền sử dụng đất"', "đất quyền", '"dia chinh"']
+
+
+def answers(cat: Catalog) -> list:
+    for m in agreeing_corpus():
+        cat.index_dossier(m)
+    out = []
+    for q in QUERIES:
+        for kwargs in ({}, {"type": "don"}, {"dossier": "D3"}):
+            for offset in (0, 3):
+                hits = cat.search(q, limit=7, offset=offset, **kwargs)
+                out.append([(h.component_id, h.page, h.snippet, h.exact, h.score) for h in hits])
+    return out
+
+
+def test_backends_give_the_same_answers(tmp_path: Path, pg_url: str) -> None:
+    with SqliteCatalog(tmp_path / "c.sqlite") as lite, PostgresCatalog(pg_url) as pgc:
+        assert answers(lite) == answers(pgc)
+
+
+def test_backends_agree_past_the_caps(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same answers when the candidate cap cuts and PostgreSQL's backwards scan runs out
+    (so its GIN-index step, phrases checked by batches, does the work)."""
+    with SqliteCatalog(tmp_path / "c.sqlite") as lite, PostgresCatalog(pg_url) as pgc:
+        expected = answers(lite)
+        assert answers(pgc) == expected
+        monkeypatch.setattr(pg, "SCAN_NEWEST", 2)
+        assert answers(pgc) == expected
+        monkeypatch.setattr(rank, "CANDIDATES", 3)
+        assert answers(lite) == answers(pgc)
+
+
+def test_ranking_past_the_candidate_cap(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More matches than the cap: exact matches still come first however old; paging is stable."""
+    monkeypatch.setattr(rank, "CANDIDATES", 4)
+    with open_spec(spec) as cat:
+        for i in range(6):
+            cat.index_dossier(manifest(f"OLD{i}", [f"hồ sơ địa chính {i}"]))
+        for i in range(10):
+            cat.index_dossier(manifest(f"NEW{i}", [f"ho so dia chinh {i}"]))
+        first = cat.search("hồ sơ", limit=3)
+        assert [h.dossier_id for h in first] == ["OLD5", "OLD4", "OLD3"] and all(h.exact for h in first)
+        pages = [cat.search("hồ sơ", limit=3, offset=o) for o in range(0, 18, 3)]
+        seen = [h.dossier_id for p in pages for h in p]
+        assert len(seen) == len(set(seen)) == 16
+        assert seen[:6] == [f"OLD{i}" for i in range(5, -1, -1)]
+        assert seen[6:] == [f"NEW{i}" for i in range(9, -1, -1)]  # then newest first
+        assert ids(cat.search("ho so", limit=2)) == ["NEW9-1", "NEW8-1"]  # no marks: newest first
+
+
+def test_odd_values_survive(catalog: Catalog) -> None:
+    long_word = "a" * 300
+    odd_type = "loại 'lạ' \\ mới"
+    m = manifest(
+        "ODD",
+        [f"giấy\x00tờ {long_word} cuối", "trang hai"],
+        [comp("ODD-1", [1, 2], type=odd_type, type_name="Loại lạ", so_ky_hieu="12/QĐ")],
+    )
+    catalog.index_dossier(m)
+    assert catalog.get_dossier("ODD") == m
+    assert ids(catalog.search("giấy tờ", type=odd_type)) == ["ODD-1"]
+    assert ids(catalog.search(long_word)) == ["ODD-1"]
+    assert catalog.search("giấy", type="loại") == []
+    assert catalog.search("giấy", dossier="OD\x00D") == [] and catalog.get_dossier("\x00") is None
+    assert catalog.delete_dossier("\x00") is False and catalog.get_component("\x00") is None
+
+
+# -- PostgreSQL specifics ---------------------------------------------------------------------
+
+
+def test_postgres_schema_and_migrations(pg_url: str) -> None:
+    with PostgresCatalog(pg_url) as cat:
+        assert cat.schema_version == len(pg.MIGRATIONS) == 1
+        tables = {r[0] for r in sql_rows(cat, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert {"dossiers", "components", "pages", "page_search", "schema_version"} <= tables
+        indexes = {r[0] for r in sql_rows(cat, "SELECT indexname FROM pg_indexes WHERE tablename = 'page_search'")}
+        assert "page_search_terms" in indexes
+    with PostgresCatalog(pg_url) as again:  # reopening applies nothing twice
+        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 1
+        with again._conn() as conn:
+            conn.execute("INSERT INTO schema_version VALUES (99, 'future')")
+    with pytest.raises(ConfigError, match="newer"):
+        PostgresCatalog(pg_url)
+
+
+def test_tsvector_and_tsquery_text() -> None:
+    from pipeline.catalog.base import plan_rows
+
+    row = plan_rows(land_dossier(), "now").search[0]
+    vec = pg.tsvector(row["words"], row["folded_words"], "quyet_dinh")
+    assert "'ho':" in vec and "'=hộ':" in vec and "'#quyet_dinh'" in vec
+    assert "'quyet':1," in vec and "'=quyết':1," in vec  # the fields come first ("Quyết định …")
+    assert pg.tsvector(" \n ", " \n ", "it's") == "'#it''s'"
+    q = pg.tsquery(parse_query('hồ "đất đai"'), exact=True, type="a\\b")
+    assert q == "('=hồ') & ('=đất' <-> '=đai') & '#a\\\\b'"
+    assert pg.tsquery(parse_query("Hồ"), exact=False, type=None) == "('ho')"
+
+
+def test_postgres_down_is_one_clear_line() -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql://sohoa:s3cret-Pa55@127.0.0.1:{port}/sohoa"
+    for opener in (lambda: PostgresCatalog(url), lambda: open_catalog(Settings(catalog=url))):
+        with pytest.raises(CatalogUnavailable) as info:
+            opener()
+        message = str(info.value)
+        assert f"127.0.0.1:{port}" in message and "running" in message and "SOHOA_CATALOG" in message
+        assert "s3cret" not in message and "\n" not in message
+        assert info.value.__cause__ is None and info.value.__suppress_context__  # no traceback chain
+
+
+def test_postgres_refusals_name_the_cause(pg_server: PgServer) -> None:
+    base = pg_server.url.rsplit("@", 1)[1]
+    with pytest.raises(CatalogUnavailable, match="refused user 'sohoa'") as info:
+        PostgresCatalog(f"postgresql://sohoa:wrong-Pa55word@{base}")
+    assert "wrong-Pa55word" not in str(info.value) and "password" in str(info.value)
+    missing = pg_server.url.rsplit("/", 1)[0] + "/no_such_db"
+    with pytest.raises(CatalogUnavailable, match="database 'no_such_db' does not exist"):
+        PostgresCatalog(missing)
+    with pytest.raises(ConfigError, match="not a valid PostgreSQL URL") as bad:
+        PostgresCatalog("postgresql://sohoa:pw-secret@127.0.0.1:notaport/x?bogus=1")
+    assert "pw-secret" not in str(bad.value)
+
+
+def test_postgres_server_going_away(tmp_path: Path) -> None:
+    with PgServer() as server:
+        cat = PostgresCatalog(server.url)
+        cat.index_dossier(request_dossier())
+        server.stop()
+        with pytest.raises(CatalogUnavailable) as info:
+            cat.search("đơn")
+        assert f"127.0.0.1:{server.port}" in str(info.value) and server.password not in str(info.value)
+        cat.close()
+        cat.close()
 
 
 # -- query helpers ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Catalog interface: what was processed, and full-text search over it (SQLite now, PostgreSQL later).
+"""Catalog interface: what was processed, and full-text search over it (SQLite or PostgreSQL).
 
 Logical schema every backend keeps (names are the same in each so tools can read either):
 
@@ -7,14 +7,24 @@ Logical schema every backend keeps (names are the same in each so tools can read
     components  (id, dossier_id, seq, type, type_name, confidence, needs_review, pages_json,
                  metadata_json, object_uri, sha256, reused_from)
     pages       (dossier_id, n, component_id, blank, text)
-    page_search (id, dossier_id, component_id, n, text, folded, meta, meta_folded)
+    page_search (id, dossier_id, component_id, n, type, text, folded, meta, meta_folded,
+                 words, folded_words)
                 one row per page of each component; `folded` = fold(text) so tone-less queries
                 and `đ`→`d` work; `meta` = the component's extracted fields, on every page row
-                so a query may combine a document number with words of any page.
+                so a query may combine a document number with words of any page; `type` = the
+                component's type, for filtering; `id` grows with indexing order; `words` and
+                `folded_words` = the words of page and fields as written (lower-case) and
+                folded, space-separated (`query.joined`), so that which terms a candidate
+                matches, and where, is a substring test (`rank.measure`).
+    schema_version (version, applied_at)   numbered migrations applied to this catalog
+
+Backends add their own search structures beside these (SQLite: the FTS5 table `page_fts`;
+PostgreSQL: the `terms` tsvector column with its GIN index). See docs/catalog.md.
 
 Search semantics (the contract, tested against every backend): all terms must match after
 folding (AND); results are one per component (its best page); components whose page matches more
 terms in their exact written form (tones included, case ignored) come first, then by relevance.
+Relevance and the best page are decided in `rank.py`, the same for every backend.
 """
 
 from __future__ import annotations
@@ -24,7 +34,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from pipeline.catalog.query import metadata_text
+from pipeline.catalog.query import joined, metadata_text, word_lists
+from pipeline.errors import SohoaError
 from pipeline.manifest import Manifest
 from pipeline.textnorm import fold, nfc
 
@@ -42,6 +53,10 @@ class Hit:
     snippet: str = ""
     score: float = 0.0
     exact: bool = False
+
+
+class CatalogUnavailable(SohoaError):
+    """The catalog's database cannot be reached or refused us; says where, and what to check."""
 
 
 class Catalog(ABC):
@@ -140,6 +155,8 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         return IndexRows(dossier, [], [], [])
 
     texts = {p.n: nfc(p.text) for p in manifest.pages}
+    folded_pages: dict[int, str] = {}
+    split_pages: dict[int, tuple[list[str], list[str]]] = {}
     owner: dict[int, str] = {}
     components: list[dict] = []
     search: list[dict] = []
@@ -162,18 +179,27 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         )
         meta = metadata_text(comp)
         meta_folded = fold(meta)
+        meta_words, meta_plain = word_lists(meta, meta_folded)
         for n in dict.fromkeys(comp.pages):  # a page listed twice is indexed once
             owner.setdefault(n, comp.id)
             text = texts.get(n, "")
+            folded = folded_pages.get(n)
+            if folded is None:
+                folded = folded_pages[n] = fold(text)
+                split_pages[n] = word_lists(text, folded)
+            page_words, page_plain = split_pages[n]
             search.append(
                 {
                     "dossier_id": manifest.dossier_id,
                     "component_id": comp.id,
+                    "type": comp.type,
                     "n": n,
                     "text": text,
-                    "folded": fold(text),
+                    "folded": folded,
                     "meta": meta,
                     "meta_folded": meta_folded,
+                    "words": joined(page_words, meta_words),
+                    "folded_words": joined(page_plain, meta_plain),
                 }
             )
     pages = [

@@ -75,11 +75,50 @@ def metadata_text(component: Component) -> str:
     return nfc("\n".join(p for p in parts if p))
 
 
-def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int, bool]]:
-    """Character spans of `text` matching a term after folding, each flagged exact or not."""
+def word_lists(text: str, folded: str | None = None) -> tuple[list[str], list[str]]:
+    """The words of `text` as written (lower-case) and folded, one to one.
+
+    `folded` is `fold(text)` when the caller has it. Folding the whole text once and splitting
+    both is much faster than folding word by word; the two splits agree unless the text holds
+    stray combining marks, and then each word is folded on its own.
+    """
+    exact = TOKEN.findall(text.lower())
+    plain = TOKEN.findall(fold(text) if folded is None else folded)
+    if len(plain) != len(exact):
+        plain = [fold(w) for w in exact]
+    return exact, plain
+
+
+def joined(page: list[str], meta: list[str]) -> str:
+    """Page words and field words as one string, ` w1 w2 … \n m1 m2 … `: a phrase is a substring
+    ` a b ` of it, and never spans the page and the fields (no needle holds a newline)."""
+    return " " + " ".join(page) + " \n " + " ".join(meta) + " "
+
+
+def needle(words: tuple[str, ...]) -> str:
+    """What `joined()` holds where a phrase occurs."""
+    return " " + " ".join(words) + " "
+
+
+Split = tuple[list[str], list[str]]
+"""A text's words as written (lower-case) and folded, as `word_lists()` makes them."""
+
+
+def split_joined(words: str, folded_words: str) -> tuple[Split, Split]:
+    """(page, fields) word lists back out of two `joined()` strings."""
+    page, _, meta = words.partition("\n")
+    page_f, _, meta_f = folded_words.partition("\n")
+    return (page.split(), page_f.split()), (meta.split(), meta_f.split())
+
+
+def _match_spans(text: str, terms: list[Term], split: Split | None = None) -> list[tuple[int, int, bool]]:
+    """Character spans of `text` matching a term after folding, each flagged exact or not.
+    `split`: the text's `word_lists()` when the caller has them (stored beside the text)."""
     tokens = list(TOKEN.finditer(text))
-    lowered = [t.group().lower() for t in tokens]
-    folded = [fold(w) for w in lowered]
+    lowered, folded = split if split is not None else word_lists(text)
+    if not len(lowered) == len(folded) == len(tokens):  # lower() changed how a word splits
+        lowered = [t.group().lower() for t in tokens]
+        folded = [fold(w) for w in lowered]
     spans: list[tuple[int, int, bool]] = []
     for term in terms:
         size = len(term.folded)
@@ -99,12 +138,12 @@ def _match_spans(text: str, terms: list[Term]) -> list[tuple[int, int, bool]]:
     return merged
 
 
-def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS) -> str | None:
+def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS, split: Split | None = None) -> str | None:
     """About `width` characters around the first (preferably exact) match, matches in `[...]`.
 
     None when nothing in `text` matches, so the caller can try another field.
     """
-    spans = _match_spans(text, terms)
+    spans = _match_spans(text, terms, split)
     if not spans:
         return None
     focus = next((s for s in spans if s[2]), spans[0])
@@ -129,10 +168,17 @@ def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS) -> str | N
     return ("…" if start > 0 else "") + body + ("…" if end < len(text) else "")
 
 
-def best_snippet(text: str, meta: str, terms: list[Term], width: int = SNIPPET_CHARS) -> str:
-    """Snippet from the page text, else from the metadata, else the start of the page."""
-    for source in (text, meta):
-        found = snippet(source, terms, width)
+def best_snippet(
+    text: str,
+    meta: str,
+    terms: list[Term],
+    width: int = SNIPPET_CHARS,
+    splits: tuple[Split, Split] | None = None,
+) -> str:
+    """Snippet from the page text, else from the metadata, else the start of the page.
+    `splits`: `split_joined()` of the row's word strings, to skip re-splitting the texts."""
+    for source, split in zip((text, meta), splits or (None, None), strict=True):
+        found = snippet(source, terms, width, split)
         if found is not None:
             return found
     plain = " ".join((text or meta).split())

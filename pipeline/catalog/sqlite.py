@@ -4,6 +4,11 @@ Search runs on two copies of each page: `text` as written (NFC) and `folded` (`f
 no vowel marks, `đ`→`d`). SQLite's own `remove_diacritics` leaves `đ` alone, hence the folded copy
 made in Python. All terms must match in the folded columns; how many also match in the written
 columns decides the order, so `hồ` ranks pages with `hồ` above pages with only `hổ`/`hộ`.
+
+A search asks FTS5 for the newest matching rows only (it walks its doclists by descending rowid
+and stops at the candidate cap), reads their word strings, and leaves the rest to `rank.py`:
+which terms each has as written, in the fields, on the page, and the order. Nothing scans the
+whole index per term, and bm25 (whose idf costs a full count of every phrase) is not used.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.catalog.base import Catalog, Hit, check_page_window, plan_rows
-from pipeline.catalog.query import Term, best_snippet, parse_query
+from pipeline.catalog.query import Term, joined, parse_query, word_lists
+from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
 
@@ -101,12 +107,50 @@ MIGRATIONS: list[str] = [
         VALUES (new.id, new.text, new.folded, new.meta, new.meta_folded);
     END;
     """,
+    # 2: search that never scans the whole index. `page_search.type` (the component's type) and
+    # the FTS column `kind` (its hex: one token) make the type filter part of the MATCH;
+    # `words` / `folded_words` (base.py) tell which terms a candidate has, and where, without
+    # one more FTS query per term.
+    """
+    DROP TRIGGER page_search_ai;
+    DROP TRIGGER page_search_ad;
+    DROP TRIGGER page_search_au;
+    DROP TABLE page_fts;
+    ALTER TABLE page_search ADD COLUMN type TEXT NOT NULL DEFAULT '';
+    ALTER TABLE page_search ADD COLUMN words TEXT NOT NULL DEFAULT '';
+    ALTER TABLE page_search ADD COLUMN folded_words TEXT NOT NULL DEFAULT '';
+    UPDATE page_search SET
+        type = COALESCE((SELECT c.type FROM components AS c WHERE c.id = page_search.component_id), ''),
+        words = sohoa_words(text, meta),
+        folded_words = sohoa_folded_words(text, folded, meta, meta_folded);
+    ALTER TABLE page_search ADD COLUMN kind TEXT GENERATED ALWAYS AS ('t' || lower(hex(type))) VIRTUAL;
+
+    CREATE VIRTUAL TABLE page_fts USING fts5 (
+        text, folded, meta, meta_folded, kind,
+        content = 'page_search', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 0'
+    );
+    INSERT INTO page_fts (page_fts) VALUES ('rebuild');
+    CREATE TRIGGER page_search_ai AFTER INSERT ON page_search BEGIN
+        INSERT INTO page_fts (rowid, text, folded, meta, meta_folded, kind)
+        VALUES (new.id, new.text, new.folded, new.meta, new.meta_folded, new.kind);
+    END;
+    CREATE TRIGGER page_search_ad AFTER DELETE ON page_search BEGIN
+        INSERT INTO page_fts (page_fts, rowid, text, folded, meta, meta_folded, kind)
+        VALUES ('delete', old.id, old.text, old.folded, old.meta, old.meta_folded, old.kind);
+    END;
+    CREATE TRIGGER page_search_au AFTER UPDATE ON page_search BEGIN
+        INSERT INTO page_fts (page_fts, rowid, text, folded, meta, meta_folded, kind)
+        VALUES ('delete', old.id, old.text, old.folded, old.meta, old.meta_folded, old.kind);
+        INSERT INTO page_fts (rowid, text, folded, meta, meta_folded, kind)
+        VALUES (new.id, new.text, new.folded, new.meta, new.meta_folded, new.kind);
+    END;
+    """,
 ]
 
-# bm25 weights for page_fts columns (text, folded, meta, meta_folded). Only the folded columns
-# are in the MATCH expression; a hit in the extracted fields counts double.
-_BM25 = "bm25(page_fts, 0.0, 1.0, 0.0, 2.0)"
-MAX_LIMIT = 1000
+
+CACHE_KIB = 32 * 1024
+MMAP_BYTES = 1 << 30  # read the file through the page cache instead of read() calls
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -122,23 +166,39 @@ def _statements(script: str) -> Iterator[str]:
                 yield statement
 
 
+def _words(text: str, meta: str) -> str:
+    """`page_search.words` for rows written before migration 2."""
+    return joined(word_lists(text)[0], word_lists(meta)[0])
+
+
+def _folded_words(text: str, folded: str, meta: str, meta_folded: str) -> str:
+    return joined(word_lists(text, folded)[1], word_lists(meta, meta_folded)[1])
+
+
 def _phrase(words: tuple[str, ...]) -> str:
     """An FTS5 string literal: only ever a quoted phrase, so user text is never FTS syntax."""
     return '"' + " ".join(words).replace('"', '""') + '"'
 
 
-def _folded_match(terms: list[Term]) -> str:
-    return " AND ".join(f"{{folded meta_folded}} : {_phrase(t.folded)}" for t in terms)
+def _kind(type: str) -> str:
+    """The one-token form of a type code in the `kind` column (as `'t' || lower(hex(type))`)."""
+    return "t" + type.encode("utf-8").hex()
 
 
-def _page_match(terms: list[Term]) -> str:
-    """Rows whose page text (not only the component's metadata) has some term: when only the
-    metadata matches, every page of the component ties and the first page is the one to show."""
-    return "folded : (" + " OR ".join(_phrase(t.folded) for t in terms) + ")"
+class _Match:
+    """FTS5 MATCH expressions for one query: each term folded, in the page or the fields (the
+    search), and as written (for the exact-only second look); plus the type filter."""
 
+    def __init__(self, terms: list[Term], type: str | None):
+        self.folded = [f"{{folded meta_folded}} : {_phrase(t.folded)}" for t in terms]
+        self.exact = [f"{{text meta}} : {_phrase(t.words)}" for t in terms]
+        self.filter = [f"kind : {_phrase((_kind(type),))}"] if type is not None else []
+        self.needles = Needles(terms)
 
-def _exact_match(term: Term) -> str:
-    return f"{{text meta}} : {_phrase(term.words)}"
+    def base(self, all_exact: bool) -> str:
+        """Every term folded; or every term as written, which (folding being per letter) implies
+        it folded: half the phrases to walk. `_candidates` checks the implication anyway."""
+        return " AND ".join((self.exact if all_exact else self.folded) + self.filter)
 
 
 class SqliteCatalog(Catalog):
@@ -158,6 +218,10 @@ class SqliteCatalog(Catalog):
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+            self._conn.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
+            self._conn.create_function("sohoa_words", 2, _words, deterministic=True)
+            self._conn.create_function("sohoa_folded_words", 4, _folded_words, deterministic=True)
             self._require_fts5()
             self._migrate()
         except BaseException:
@@ -270,8 +334,9 @@ class SqliteCatalog(Catalog):
                 rows.pages,
             )
             conn.executemany(
-                "INSERT INTO page_search (dossier_id, component_id, n, text, folded, meta, meta_folded)"
-                " VALUES (:dossier_id, :component_id, :n, :text, :folded, :meta, :meta_folded)",
+                "INSERT INTO page_search (dossier_id, component_id, n, type, text, folded, meta, meta_folded,"
+                " words, folded_words) VALUES (:dossier_id, :component_id, :n, :type, :text, :folded, :meta,"
+                " :meta_folded, :words, :folded_words)",
                 rows.search,
             )
 
@@ -337,72 +402,64 @@ class SqliteCatalog(Catalog):
         terms = parse_query(query)
         if not terms or limit == 0:
             return []
-        exact_sum = " + ".join("(s.id IN (SELECT rowid FROM page_fts WHERE page_fts MATCH ?))" for _ in terms)
-        params: list[object] = [_exact_match(t) for t in terms]
-        params.append(_page_match(terms))
-        params.append(_folded_match(terms))
-        filters = ""
-        if dossier is not None:
-            filters += " AND s.dossier_id = ?"
-            params.append(dossier)
-        if type is not None:
-            filters += " AND s.component_id IN (SELECT id FROM components WHERE type = ?)"
-            params.append(type)
-        params += [min(limit, MAX_LIMIT), offset]
-        sql = f"""
-            WITH matched AS MATERIALIZED (
-                SELECT s.id, s.dossier_id, s.component_id, s.n, {_BM25} AS rank,
-                       ({exact_sum}) AS exact_terms,
-                       (s.id IN (SELECT rowid FROM page_fts WHERE page_fts MATCH ?)) AS on_page
-                FROM page_fts JOIN page_search AS s ON s.id = page_fts.rowid
-                WHERE page_fts MATCH ?{filters}
-            ), best AS (
-                SELECT *, ROW_NUMBER() OVER (
-                    PARTITION BY component_id
-                    ORDER BY exact_terms DESC, on_page DESC, CASE WHEN on_page THEN rank END, n
-                ) AS pick
-                FROM matched
-            )
-            SELECT b.dossier_id, b.component_id, b.n, b.rank, b.exact_terms,
-                   c.type, c.type_name, c.pages_json, s.text, s.meta
-            FROM best AS b
-            JOIN components AS c ON c.id = b.component_id
-            JOIN page_search AS s ON s.id = b.id
-            WHERE b.pick = 1
-            ORDER BY b.exact_terms DESC, b.rank, b.dossier_id, c.seq
-            LIMIT ? OFFSET ?
-        """
+        match = _Match(terms, type)
         with self._lock:
+            window = self._dossier_window(dossier)
+            if window is None:
+                return []
             try:
-                rows = self.conn.execute(sql, params).fetchall()
+                ranked = find(
+                    lambda all_exact, cap: self._candidates(match, all_exact, window, dossier, cap),
+                    terms,
+                    offset + limit,
+                )
+                page = ranked[offset : offset + limit]
+                return hits(page, self._shown([r.best.id for r in page]), terms)
             except sqlite3.OperationalError as exc:
                 # Terms are quoted word lists, so this is not expected; if FTS5 still rejects one
                 # (a tokenizer edge case), a search box must answer "nothing", not crash.
                 if str(exc).startswith("fts5:"):
                     return []
                 raise
-        return [
-            Hit(
-                dossier_id=dossier_id,
-                component_id=component_id,
-                type=ctype,
-                type_name=type_name,
-                pages=json.loads(pages_json),
-                page=n,
-                snippet=best_snippet(text, meta, terms),
-                score=-rank,
-                exact=exact_terms == len(terms),
-            )
-            for (
-                dossier_id,
-                component_id,
-                n,
-                rank,
-                exact_terms,
-                ctype,
-                type_name,
-                pages_json,
-                text,
-                meta,
-            ) in rows
+
+    def _dossier_window(self, dossier: str | None) -> tuple[int, int] | None:
+        """Rowid range of one dossier's rows (written in one transaction, so contiguous);
+        everything when no dossier is asked for; None when the dossier has no rows."""
+        if dossier is None:
+            return (-(2**63), 2**63 - 1)
+        lo, hi = self.conn.execute(
+            "SELECT MIN(id), MAX(id) FROM page_search WHERE dossier_id = ?", (dossier,)
+        ).fetchone()
+        return None if lo is None else (lo, hi)
+
+    def _candidates(
+        self, match: _Match, all_exact: bool, window: tuple[int, int], dossier: str | None, cap: int
+    ) -> tuple[list[Candidate], bool]:
+        """The newest `cap` rows matching the query (FTS5 walks its doclists newest first and
+        stops), each measured for exact / field / page terms from its word strings."""
+        only_dossier = " AND s.dossier_id = ?" if dossier is not None else ""
+        rows = self.conn.execute(
+            "SELECT page_fts.rowid, s.dossier_id, s.component_id, s.n, s.words, s.folded_words"
+            " FROM page_fts JOIN page_search AS s ON s.id = page_fts.rowid"
+            f" WHERE page_fts MATCH ? AND page_fts.rowid BETWEEN ? AND ?{only_dossier}"
+            " ORDER BY page_fts.rowid DESC LIMIT ?",
+            (match.base(all_exact), *window, *([dossier] if dossier is not None else []), cap + 1),
+        ).fetchall()
+        found = [
+            measure(Candidate(rowid, dossier_id, component_id, n), words, folded_words, match.needles)
+            for rowid, dossier_id, component_id, n, words, folded_words in rows[:cap]
+            if not all_exact or has_all(folded_words, match.needles)
         ]
+        return found, len(rows) > cap
+
+    def _shown(self, ids: list[int]) -> dict[int, Shown]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.conn.execute(
+            "SELECT s.id, c.type, c.type_name, c.pages_json, s.text, s.meta, s.words, s.folded_words"
+            " FROM page_search AS s JOIN components AS c ON c.id = s.component_id"
+            f" WHERE s.id IN ({marks})",
+            ids,
+        ).fetchall()
+        return {r[0]: Shown(r[1], r[2], json.loads(r[3]), *r[4:]) for r in rows}

@@ -1,0 +1,647 @@
+"""PostgreSQL catalog: workers on several machines index into one database at the same time.
+
+Same logical schema as the SQLite catalog (`base.py`) and the same search: candidates come from
+`page_search.terms`, a tsvector built here in Python from the row's word strings, with a GIN
+index. Its lexemes are each word folded (`ho`), each word as written with a `=` in front (`=hồ`)
+and the component's type with a `#` (`#quyet_dinh`); positions keep phrases, the fields come
+first and a gap keeps a phrase from running from the fields into the page. Queries are built
+the same way and cast with `::tsquery`, so PostgreSQL's own parser and dictionaries never touch
+the words, and no extension is needed (`unaccent` would leave `đ` alone; `fold()` does not).
+Ranking, best page and snippets are `rank.py`'s, shared with SQLite.
+
+Writers: `index_dossier` is one transaction that first takes a transaction-level advisory lock
+on the dossier id, so two workers re-indexing the same dossier run one after the other (the
+second replaces the first's rows; nothing doubles, nothing deadlocks), while different dossiers
+never wait for each other. Migrations run under an advisory lock too, numbered in
+`schema_version` like SQLite's.
+
+Errors: a server that cannot be reached, or refuses the user, raises `CatalogUnavailable` naming
+host:port and what to check; the password never appears in a message.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import errors
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from pipeline.catalog.base import Catalog, CatalogUnavailable, Hit, IndexRows, check_page_window, plan_rows
+from pipeline.catalog.query import Term, parse_query, split_joined
+from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
+from pipeline.errors import ConfigError
+from pipeline.manifest import Manifest
+
+MIGRATIONS: list[str] = [
+    # 1: initial schema, the logical schema of base.py. Append new scripts; never edit one that
+    # has shipped. JSON columns are text, as in SQLite (jsonb cannot hold \u0000 and reorders).
+    """
+    CREATE TABLE dossiers (
+        id               text PRIMARY KEY,
+        status           text NOT NULL CHECK (status IN ('done', 'failed')),
+        error            text,
+        source_path      text NOT NULL,
+        source_sha256    text NOT NULL,
+        pages            integer NOT NULL,
+        settings_version text NOT NULL,
+        created_at       text NOT NULL,
+        indexed_at       text NOT NULL,
+        manifest_json    text NOT NULL
+    );
+    CREATE INDEX dossiers_status ON dossiers (status);
+    CREATE INDEX dossiers_source_sha256 ON dossiers (source_sha256);
+
+    CREATE TABLE components (
+        id            text PRIMARY KEY,
+        dossier_id    text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        seq           integer NOT NULL,
+        type          text NOT NULL,
+        type_name     text NOT NULL,
+        confidence    double precision NOT NULL,
+        needs_review  boolean NOT NULL,
+        pages_json    text NOT NULL,
+        metadata_json text NOT NULL,
+        object_uri    text,
+        sha256        text,
+        reused_from   text,
+        UNIQUE (dossier_id, seq)
+    );
+    CREATE INDEX components_type ON components (type);
+    CREATE INDEX components_sha256 ON components (sha256);
+
+    CREATE TABLE pages (
+        dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        n            integer NOT NULL,
+        component_id text REFERENCES components (id) ON DELETE SET NULL,
+        blank        boolean NOT NULL,
+        text         text NOT NULL,
+        PRIMARY KEY (dossier_id, n)
+    );
+    CREATE INDEX pages_component ON pages (component_id);
+
+    CREATE TABLE page_search (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        component_id text NOT NULL REFERENCES components (id) ON DELETE CASCADE,
+        n            integer NOT NULL,
+        type         text NOT NULL,
+        text         text NOT NULL,
+        folded       text NOT NULL,
+        meta         text NOT NULL,
+        meta_folded  text NOT NULL,
+        words        text NOT NULL,
+        folded_words text NOT NULL,
+        terms        tsvector NOT NULL
+    ) WITH (toast_tuple_target = 128);
+    -- Long values live out of line (TOAST), so the table itself stays narrow: the index's
+    -- matches are read from few pages. tsvectors barely compress: do not try.
+    ALTER TABLE page_search ALTER COLUMN terms SET STORAGE EXTERNAL;
+    CREATE INDEX page_search_dossier ON page_search (dossier_id);
+    CREATE INDEX page_search_component ON page_search (component_id, n);
+    CREATE INDEX page_search_terms ON page_search USING gin (terms);
+    """,
+]
+
+LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2
+LOCK_DOSSIER = 0x736F6802
+MAX_POSITIONS = 256  # positions a tsvector keeps per lexeme
+MAX_WORD = 255  # longer words are cut (a tsvector lexeme holds < 2 KiB); queries are cut alike
+SCAN_NEWEST = 2000  # rows a search reads newest first before it asks the GIN index
+CONNECT_TIMEOUT_S = 10
+QUICK_WAIT_S = 1.0  # for a pooled connection, before asking whether the server is there at all
+PROBE_TIMEOUT_S = 5
+
+T = TypeVar("T")
+
+
+# -- tsvector / tsquery text ------------------------------------------------------------------
+
+
+def _lexeme(word: str) -> str:
+    """A quoted tsvector/tsquery lexeme."""
+    return "'" + word[:MAX_WORD].replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector(words: str, folded_words: str, type: str) -> str:
+    """`page_search.terms` for a row, from its word strings (fields first, then the page).
+
+    Words are letters and digits only (`query.TOKEN`), so they need no escaping. PostgreSQL
+    itself caps positions at 16383 and keeps 256 per lexeme.
+    """
+    (page, page_plain), (fields, fields_plain) = split_joined(words, folded_words)
+    at: dict[str, list[str]] = {}
+    pos = 0
+    for exact, plain in ((fields, fields_plain), (page, page_plain)):
+        for written, folded in zip(exact, plain, strict=False):
+            pos += 1
+            p = str(pos)
+            at.setdefault(folded[:MAX_WORD], []).append(p)
+            at.setdefault("=" + written[:MAX_WORD], []).append(p)
+        pos += 1  # a gap: no phrase runs from the fields into the page
+    at.pop("", None)
+    at.pop("=", None)
+    return " ".join([f"'{lex}':{','.join(ps[:MAX_POSITIONS])}" for lex, ps in at.items()] + [_lexeme("#" + type)])
+
+
+def tsquery(terms: list[Term], *, exact: bool, type: str | None, phrases: bool = True) -> str:
+    """Every term, folded or as written (`=`), each a phrase; and the type if asked for.
+
+    `phrases=False`: every word of every term, in any place. The GIN index answers that alone,
+    without reading the rows again (a phrase needs positions, which only the row has).
+    """
+    parts = []
+    for t in terms:
+        words = ["=" + w for w in t.words] if exact else list(t.folded)
+        if phrases:
+            parts.append("(" + " <-> ".join(_lexeme(w) for w in words) + ")")
+        else:
+            parts += [_lexeme(w) for w in dict.fromkeys(words)]
+    if type is not None:
+        parts.append(_lexeme("#" + type))
+    return " & ".join(parts)
+
+
+# -- connection errors --------------------------------------------------------------------------
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        user = parts.username or ""
+        return parts._replace(netloc=f"{user}@{netloc}" if user else netloc).geturl()
+    except ValueError:
+        return "postgresql://…"
+
+
+class _Target:
+    """Where the catalog lives, for messages (never the password)."""
+
+    def __init__(self, url: str):
+        try:
+            info = conninfo_to_dict(url)
+        except psycopg.ProgrammingError:
+            raise ConfigError(  # not chained: the parser's message may quote the password
+                "the catalog URL is not a valid PostgreSQL URL",
+                path=redact(url),
+                hint="Use postgresql://user:password@host:port/database",
+            ) from None
+        self.url = redact(url)
+        self.host = str(info.get("host") or info.get("hostaddr") or "localhost")
+        self.port = str(info.get("port") or 5432)
+        self.user = str(info.get("user") or "")
+        self.dbname = str(info.get("dbname") or self.user)
+        self.password = str(info.get("password") or "")
+        self.info = info
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def scrub(self, text: str) -> str:
+        if len(self.password) >= 3:
+            text = text.replace(self.password, "***")
+        return text
+
+    def unavailable(self, exc: BaseException) -> CatalogUnavailable:
+        detail = self.scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        low = str(exc).lower()
+        if isinstance(exc, PoolTimeout):
+            problem = f"no connection to PostgreSQL at {self.where} became free or could be made in time"
+            hint = f"Check that the server at {self.where} is up and reachable, and its max_connections"
+        elif "password authentication failed" in low or "authentication failed" in low or "no password" in low:
+            problem = f"PostgreSQL at {self.where} refused user {self.user!r} ({detail})"
+            hint = "Check the user and password in SOHOA_CATALOG, and the server's pg_hba.conf"
+        elif "does not exist" in low and "database" in low:
+            problem = f"database {self.dbname!r} does not exist on PostgreSQL at {self.where}"
+            hint = "Create it (see docs/catalog.md), or fix the database name in SOHOA_CATALOG"
+        elif "pg_hba.conf" in low:
+            problem = f"PostgreSQL at {self.where} does not let this machine in ({detail})"
+            hint = "Add a host line for this client and user to the server's pg_hba.conf and reload it"
+        elif "timeout" in low or "timed out" in low:
+            problem = f"no answer from PostgreSQL at {self.where} in time ({detail})"
+            hint = "Check the host and port in SOHOA_CATALOG, the network and any firewall between"
+        elif "translate host name" in low or "name or service not known" in low:
+            problem = f"cannot find the PostgreSQL host {self.host!r} ({detail})"
+            hint = "Check the host name in SOHOA_CATALOG and this machine's DNS"
+        else:
+            problem = f"cannot use PostgreSQL at {self.where} ({detail})"
+            hint = (
+                f"Check that PostgreSQL is running and listening on {self.where} (listen_addresses, port),"
+                " that this machine may connect (pg_hba.conf, firewall), and the user and password in SOHOA_CATALOG"
+            )
+        return CatalogUnavailable(problem, path=self.url, hint=hint)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """A failure of the connection or server, not of one statement."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = getattr(exc, "sqlstate", None)
+    return state is None or state[:2] in ("08", "28", "3D", "57")
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Turn a lost or refused connection into one clear `CatalogUnavailable` line."""
+
+    @wraps(method)
+    def wrapper(self: PostgresCatalog, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            if _connection_lost(exc):
+                raise self._target.unavailable(exc) from None
+            raise
+
+    return wrapper
+
+
+def _clean(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: store U+FFFD instead (a separator, like NUL, for search)."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+def _has_nul(*values: str | None) -> bool:
+    return any(v is not None and "\x00" in v for v in values)
+
+
+# -- the catalog --------------------------------------------------------------------------------
+
+
+class PostgresCatalog(Catalog):
+    """The catalog in a PostgreSQL database (`postgresql://user:password@host:port/db`).
+
+    One instance may be shared by threads: it keeps a small pool of connections (`pool_size`).
+    Any number of instances, in any number of processes and machines, may write at once.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout_s: float = CONNECT_TIMEOUT_S):
+        self._target = _Target(url)
+        self._url = url
+        self._kwargs: dict[str, Any] = {"prepare_threshold": None}  # custom plans for every query
+        if "connect_timeout" not in self._target.info:
+            self._kwargs["connect_timeout"] = max(1, round(connect_timeout_s))
+        if "application_name" not in self._target.info:
+            self._kwargs["application_name"] = "sohoa"
+        self._pool: ConnectionPool | None = None
+        self._wait_s = connect_timeout_s + 20  # for a free connection when all are busy
+        try:
+            with psycopg.connect(url, **self._kwargs) as conn:
+                self._check_server(conn)
+                self._migrate(conn)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            if _connection_lost(exc):
+                raise self._target.unavailable(exc) from None
+            raise
+        self._pool = ConnectionPool(
+            url,
+            kwargs=self._kwargs,
+            min_size=1,
+            max_size=max(1, pool_size),
+            open=False,
+            name="sohoa-catalog",
+            check=ConnectionPool.check_connection,  # a server restart costs no failed call
+            timeout=self._wait_s,
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout_s + 5)
+        except PoolTimeout as exc:
+            self._pool.close()
+            self._pool = None
+            raise self._target.unavailable(exc) from None
+
+    def __repr__(self) -> str:
+        return f"PostgresCatalog({self._target.url!r})"
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The catalog URL without its password."""
+        return self._target.url
+
+    @contextmanager
+    def _conn(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; its transaction is committed at the end (rolled back on error)."""
+        pool = self._pool
+        if pool is None:
+            raise psycopg.InterfaceError(f"{self._target.url}: catalog is closed")
+        try:
+            conn = pool.getconn(timeout=QUICK_WAIT_S)
+        except PoolTimeout:
+            # Busy, or down? Ask the server directly: if it is down, say so now rather than
+            # after the pool's whole wait.
+            self._probe()
+            conn = pool.getconn(timeout=self._wait_s)
+        try:
+            with conn:
+                yield conn
+        finally:
+            pool.putconn(conn)
+
+    def _probe(self) -> None:
+        try:
+            psycopg.connect(self._url, **{**self._kwargs, "connect_timeout": PROBE_TIMEOUT_S}).close()
+        except psycopg.OperationalError as exc:
+            raise self._target.unavailable(exc) from None
+
+    def _check_server(self, conn: psycopg.Connection) -> None:
+        if conn.info.server_version < 120000:
+            raise ConfigError(
+                f"PostgreSQL {conn.info.server_version // 10000} is too old for the catalog",
+                path=self._target.url,
+                hint="Use PostgreSQL 12 or newer",
+            )
+        encoding = conn.execute("SHOW server_encoding").fetchone()
+        if encoding is None or encoding[0].upper() not in ("UTF8", "UTF-8"):
+            raise ConfigError(
+                f"database {self._target.dbname!r} is encoded {encoding[0] if encoding else '?'}, not UTF8",
+                path=self._target.url,
+                hint="Create the database with ENCODING 'UTF8' (see docs/catalog.md)",
+            )
+
+    @property
+    def schema_version(self) -> int:
+        with self._conn() as conn:
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self, conn: psycopg.Connection) -> None:
+        """Apply the MIGRATIONS the database has not seen, each with its version row, in one
+        transaction under an advisory lock: workers starting together migrate it once."""
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s, 0)", (LOCK_MIGRATE,))
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_version ("
+                    " version integer PRIMARY KEY, applied_at text NOT NULL)"
+                )
+                row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+                current = int(row[0]) if row else 0
+                if current > len(MIGRATIONS):
+                    raise ConfigError(
+                        f"catalog schema version {current} is newer than this sohoa knows ({len(MIGRATIONS)})",
+                        path=self._target.url,
+                        hint="Upgrade sohoa, or point the catalog setting at another database",
+                    )
+                now = datetime.now(UTC).isoformat(timespec="seconds")
+                for version, script in enumerate(MIGRATIONS, start=1):
+                    if version > current:
+                        conn.execute(script)
+                        conn.execute(
+                            "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)", (version, now)
+                        )
+        except errors.InsufficientPrivilege as exc:
+            raise ConfigError(
+                f"user {self._target.user!r} may not create the catalog tables ({self._target.scrub(str(exc).splitlines()[0])})",
+                path=self._target.url,
+                hint="Make the user the owner of the database, or GRANT CREATE ON SCHEMA public to it (docs/catalog.md)",
+            ) from None
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    @_guarded
+    def index_dossier(self, manifest: Manifest) -> None:
+        rows = plan_rows(manifest, datetime.now(UTC).isoformat(timespec="seconds"))
+        for attempt in range(5):
+            try:
+                with self._conn() as conn, conn.transaction():
+                    self._replace(conn, rows)
+                return
+            except (errors.DeadlockDetected, errors.SerializationFailure):  # not expected, but safe
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+
+    def _replace(self, conn: psycopg.Connection, rows: IndexRows) -> None:
+        dossier_id = rows.dossier["id"]
+        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_DOSSIER, _clean(dossier_id)))
+        ids = [_clean(c["id"]) for c in rows.components]
+        if ids:
+            clash = conn.execute(
+                "SELECT id, dossier_id FROM components WHERE id = ANY(%s) AND dossier_id <> %s LIMIT 1",
+                (ids, _clean(dossier_id)),
+            ).fetchone()
+            if clash:
+                raise ValueError(f"{dossier_id}: component id {clash[0]!r} already belongs to dossier {clash[1]!r}")
+        self._delete(conn, dossier_id)
+        d = {k: _clean(v) for k, v in rows.dossier.items()}
+        conn.execute(
+            "INSERT INTO dossiers (id, status, error, source_path, source_sha256, pages,"
+            " settings_version, created_at, indexed_at, manifest_json)"
+            " VALUES (%(id)s, %(status)s, %(error)s, %(source_path)s, %(source_sha256)s, %(pages)s,"
+            " %(settings_version)s, %(created_at)s, %(indexed_at)s, %(manifest_json)s)",
+            d,
+        )
+        if not rows.components:
+            return
+        try:
+            with conn.cursor() as cur:
+                self._copy(
+                    cur,
+                    "components",
+                    ("id", "dossier_id", "seq", "type", "type_name", "confidence", "needs_review",
+                     "pages_json", "metadata_json", "object_uri", "sha256", "reused_from"),
+                    rows.components,
+                )
+                self._copy(cur, "pages", ("dossier_id", "n", "component_id", "blank", "text"), rows.pages)
+                search = [{**r, "terms": tsvector(r["words"], r["folded_words"], r["type"])} for r in rows.search]
+                self._copy(
+                    cur,
+                    "page_search",
+                    ("dossier_id", "component_id", "n", "type", "text", "folded", "meta", "meta_folded",
+                     "words", "folded_words", "terms"),
+                    search,
+                )
+        except errors.UniqueViolation as exc:  # another worker claimed a component id meanwhile
+            raise ValueError(f"{dossier_id}: a component id already belongs to another dossier ({exc.diag.message_detail})") from None
+
+    @staticmethod
+    def _copy(cur: psycopg.Cursor, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+        if not rows:
+            return
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(_clean(row[c]) for c in columns))
+
+    @staticmethod
+    def _delete(conn: psycopg.Connection, dossier_id: str) -> int:
+        """One statement: the foreign keys cascade to components, pages and page_search."""
+        return conn.execute("DELETE FROM dossiers WHERE id = %s", (_clean(dossier_id),)).rowcount
+
+    @_guarded
+    def delete_dossier(self, dossier_id: str) -> bool:
+        if _has_nul(dossier_id):
+            return False
+        with self._conn() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (LOCK_DOSSIER, dossier_id))
+            return self._delete(conn, dossier_id) > 0
+
+    # -- reads -------------------------------------------------------------------------------
+
+    @_guarded
+    def get_dossier(self, dossier_id: str) -> Manifest | None:
+        if _has_nul(dossier_id):
+            return None
+        with self._conn() as conn:
+            row = conn.execute("SELECT manifest_json FROM dossiers WHERE id = %s", (dossier_id,)).fetchone()
+        return Manifest.model_validate_json(row[0]) if row else None
+
+    @_guarded
+    def get_component(self, component_id: str) -> dict | None:
+        if _has_nul(component_id):
+            return None
+        with self._conn() as conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT id, dossier_id, seq, type, type_name, confidence, needs_review, pages_json,"
+                " metadata_json, object_uri, sha256, reused_from FROM components WHERE id = %s",
+                (component_id,),
+            )
+            row = cur.fetchone()
+            names = [d.name for d in cur.description or []]
+        if row is None:
+            return None
+        out = dict(zip(names, row, strict=True))
+        out["pages"] = json.loads(out.pop("pages_json"))
+        out["metadata"] = json.loads(out.pop("metadata_json"))
+        return out
+
+    @_guarded
+    def stats(self) -> dict[str, int]:
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT (SELECT COUNT(*) FROM dossiers),"
+                " (SELECT COUNT(*) FROM dossiers WHERE status = 'done'),"
+                " (SELECT COUNT(*) FROM dossiers WHERE status = 'failed'),"
+                " (SELECT COUNT(*) FROM components),"
+                " (SELECT COUNT(*) FROM pages)"
+            ).fetchone()
+        assert row is not None
+        return dict(zip(("dossiers", "done", "failed", "components", "pages"), map(int, row), strict=True))
+
+    @_guarded
+    def search(
+        self,
+        query: str,
+        *,
+        type: str | None = None,
+        dossier: str | None = None,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> list[Hit]:
+        check_page_window(limit, offset)
+        terms = parse_query(query)
+        if not terms or limit == 0 or _has_nul(type, dossier):
+            return []
+        needles = Needles(terms)
+        with self._conn() as conn:
+
+            def finder(all_exact: bool, cap: int) -> tuple[list[Candidate], bool]:
+                rows = self._newest(conn, terms, all_exact, type, dossier, cap + 1)
+                found = [
+                    measure(Candidate(rid, did, cid, n), words, folded_words, needles)
+                    for rid, did, cid, n, words, folded_words in rows[:cap]
+                    if not all_exact or has_all(folded_words, needles)
+                ]
+                return found, len(rows) > cap
+
+            ranked = find(finder, terms, offset + limit)
+            page = ranked[offset : offset + limit]
+            shown = self._shown(conn, [r.best.id for r in page])
+        return hits(page, shown, terms)
+
+    _COLUMNS = "id, dossier_id, component_id, n, words, folded_words"
+
+    def _newest(
+        self, conn: psycopg.Connection, terms: list[Term], exact: bool, type: str | None, dossier: str | None, want: int
+    ) -> list[tuple]:
+        """The `want` newest rows matching every term (folded, or as written if `exact`).
+
+        Newest first, in two steps whose cost stays small whatever the query:
+        1. read the newest SCAN_NEWEST rows backwards by id, testing each: quick when matches
+           are common (it stops after `want`), bounded when they are not;
+        2. if that did not fill up, matches are rare, and the GIN index finds the older ones
+           (a phrase is looked up as its words, then checked on those rows only).
+        PostgreSQL's planner cannot tell these cases apart from its statistics (words of a
+        phrase are not independent), so each step fixes its plan with SET LOCAL.
+        """
+        q = tsquery(terms, exact=exact, type=type)
+        if dossier is not None:  # a dossier's rows are few: its index, then test each
+            return conn.execute(
+                f"SELECT {self._COLUMNS} FROM page_search WHERE dossier_id = %s AND terms @@ %s::tsquery"
+                " ORDER BY id DESC LIMIT %s",
+                (dossier, q, want),
+            ).fetchall()
+        edge = conn.execute("SELECT id FROM page_search ORDER BY id DESC OFFSET %s LIMIT 1", (SCAN_NEWEST,)).fetchone()
+        conn.execute("SET LOCAL enable_bitmapscan = off")
+        rows = conn.execute(
+            f"SELECT {self._COLUMNS} FROM page_search WHERE id > %s AND terms @@ %s::tsquery ORDER BY id DESC LIMIT %s",
+            (edge[0] if edge else -1, q, want),
+        ).fetchall()
+        conn.execute("SET LOCAL enable_bitmapscan = on")
+        if len(rows) >= want or edge is None:
+            return rows
+        older = edge[0]
+        words = tsquery(terms, exact=exact, type=type, phrases=False)
+        conn.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off")
+        try:
+            if words == q:  # no phrase: the index alone is the answer
+                rows += conn.execute(
+                    f"SELECT {self._COLUMNS} FROM page_search WHERE id <= %s AND terms @@ %s::tsquery"
+                    " ORDER BY id DESC LIMIT %s",
+                    (older, q, want - len(rows)),
+                ).fetchall()
+                return rows
+            while len(rows) < want:
+                batch = max(64, 4 * (want - len(rows)))
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT id FROM page_search WHERE id <= %s AND terms @@ %s::tsquery ORDER BY id DESC LIMIT %s",
+                        (older, words, batch),
+                    )
+                ]
+                if ids:
+                    rows += conn.execute(
+                        f"SELECT {self._COLUMNS} FROM page_search WHERE id = ANY(%s) AND terms @@ %s::tsquery"
+                        " ORDER BY id DESC",
+                        (ids, q),
+                    ).fetchall()
+                if len(ids) < batch:
+                    break
+                older = ids[-1] - 1
+            return rows[:want]
+        finally:
+            conn.execute("SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on")
+
+    @staticmethod
+    def _shown(conn: psycopg.Connection, ids: list[int]) -> dict[int, Shown]:
+        if not ids:
+            return {}
+        rows = conn.execute(
+            "SELECT s.id, c.type, c.type_name, c.pages_json, s.text, s.meta, s.words, s.folded_words"
+            " FROM page_search AS s JOIN components AS c ON c.id = s.component_id WHERE s.id = ANY(%s)",
+            (ids,),
+        ).fetchall()
+        return {r[0]: Shown(r[1], r[2], json.loads(r[3]), *r[4:]) for r in rows}
