@@ -57,6 +57,10 @@ def cluster(tmp_path_factory):
     server, api = start_server(home)
     os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"] = api
     procs: list[subprocess.Popen] = [server]
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    pin = temporary_settings(updates={PREFECT_API_URL: api})  # Prefect caches settings per process
+    pin.__enter__()
     try:
         deploy = subprocess.run([sys.executable, "-m", "flows.cli", "deploy"], env=env, cwd=REPO,
                                 capture_output=True, text=True, timeout=300)
@@ -71,6 +75,7 @@ def cluster(tmp_path_factory):
     finally:
         for p in reversed(procs):
             _stop(p)
+        pin.__exit__(None, None, None)
         os.environ.clear()
         os.environ.update(old)
 

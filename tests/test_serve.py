@@ -62,6 +62,11 @@ def test_serve_schedules_runs_and_resumes(tmp_path):
     os.environ["PREFECT_API_URL"] = api
     env = {**os.environ, "SOHOA_HOME": str(home), "SOHOA_RUN__INBOX": str(inbox), "SOHOA_RUN__QUIET_S": "0"}
     serving = None
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    # Prefect caches settings per process: point this process's client at this server explicitly
+    pin = temporary_settings(updates={PREFECT_API_URL: api})
+    pin.__enter__()
     try:
         serving = _serve(env)
         dep, schedules = asyncio.run(_deployment(wait_unpaused=True))
@@ -85,5 +90,6 @@ def test_serve_schedules_runs_and_resumes(tmp_path):
         if serving is not None:
             _stop(serving)
         _stop(server)
+        pin.__exit__(None, None, None)
         os.environ.clear()
         os.environ.update(old)
