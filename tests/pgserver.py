@@ -92,7 +92,7 @@ class PgServer:
 
     def _run(self, *args: str, timeout: float = START_TIMEOUT_S) -> subprocess.CompletedProcess:
         assert self.root is not None
-        env = {**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8", "PGTZ": "UTC"}
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PGTZ": "UTC"}
         try:
             return subprocess.run(self._cmd(*args), cwd=self.root, env=env, capture_output=True, text=True,
                                   timeout=timeout, check=False)
@@ -150,7 +150,7 @@ class PgServer:
             self._give_to_postgres(pwfile)
             init = self._run(
                 str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "-E", "UTF8",
-                "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
+                "--no-locale", "--auth-local=trust", "--auth-host=scram-sha-256",
                 f"--pwfile={pwfile}", "--no-sync",
             )
             pwfile.unlink()

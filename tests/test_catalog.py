@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import re
 import sqlite3
 import threading
 import unicodedata
@@ -801,13 +802,14 @@ def test_tsvector_and_tsquery_text() -> None:
     from pipeline.catalog.base import plan_rows
 
     row = plan_rows(land_dossier(), "now").search[0]
-    vec = pg.tsvector(row["words"], row["folded_words"], "quyet_dinh")
-    assert "'ho':" in vec and "'=hộ':" in vec and "'#quyet_dinh'" in vec
-    assert "'quyet':1," in vec and "'=quyết':1," in vec  # the fields come first ("Quyết định …")
+    vec = set(re.findall(r"'((?:[^']|'')*)'", pg.tsvector(row["words"], row["folded_words"], "quyet_dinh")))
+    assert {"ho", "=hộ", "ho gia", "quyet dinh", "=quyết", "#quyet_dinh"} <= vec
+    assert "dinh 1534" in vec  # within the fields ("Quyết định\n1534/QĐ-UBND")
+    assert "2023 uy" not in vec  # never from the fields into the page
     assert pg.tsvector(" \n ", " \n ", "it's") == "'#it''s'"
-    q = pg.tsquery(parse_query('hồ "đất đai"'), exact=True, type="a\\b")
-    assert q == "('=hồ') & ('=đất' <-> '=đai') & '#a\\\\b'"
-    assert pg.tsquery(parse_query("Hồ"), exact=False, type=None) == "('ho')"
+    q = pg.tsquery(parse_query('hồ "đất đai" cho hộ'), exact=True, type="a\\b")
+    assert q == "'ho' & '=hồ' & 'dat dai' & '=đất' & '=đai' & 'cho' & '=cho' & '=hộ' & '#a\\\\b'"
+    assert pg.tsquery(parse_query('"quyền sử dụng đất"'), exact=False, type=None) == "'quyen su' & 'su dung' & 'dung dat'"
 
 
 def test_postgres_down_is_one_clear_line() -> None:

@@ -1,13 +1,20 @@
 """PostgreSQL catalog: workers on several machines index into one database at the same time.
 
-Same logical schema as the SQLite catalog (`base.py`) and the same search: candidates come from
-`page_search.terms`, a tsvector built here in Python from the row's word strings, with a GIN
-index. Its lexemes are each word folded (`ho`), each word as written with a `=` in front (`=hồ`)
-and the component's type with a `#` (`#quyet_dinh`); positions keep phrases, the fields come
-first and a gap keeps a phrase from running from the fields into the page. Queries are built
-the same way and cast with `::tsquery`, so PostgreSQL's own parser and dictionaries never touch
-the words, and no extension is needed (`unaccent` would leave `đ` alone; `fold()` does not).
-Ranking, best page and snippets are `rank.py`'s, shared with SQLite.
+Same logical schema as the SQLite catalog (`base.py`) and the same search, ranking, best page and
+snippets (`rank.py`). Candidates come from `page_search.terms`, a tsvector built here in Python
+from the row's word strings, with a GIN index. Its lexemes, without positions:
+
+    ho, so, dat …            every word, folded
+    =hồ, =sơ, =đất …         every word as written (lower case)
+    'ho so', 'so dat' …      every two neighbouring words, folded (within the page, or the fields)
+    #quyet_dinh              the component's type
+
+A query asks for the lexemes of its terms (a phrase by its word pairs), so the GIN index answers
+it exactly, never rereading rows; the few rows where a phrase of three words or more has its pairs
+but not in a row are dropped in Python by the same substring test on `folded_words` the ranking
+uses. Queries are built the same way and cast with `::tsquery`: PostgreSQL's parser and
+dictionaries never touch the words, the database's locale does not matter, and no extension is
+needed (`unaccent` would leave `đ` alone; `fold()` does not).
 
 Writers: `index_dossier` is one transaction that first takes a transaction-level advisory lock
 on the dossier id, so two workers re-indexing the same dossier run one after the other (the
@@ -102,9 +109,8 @@ MIGRATIONS: list[str] = [
         folded_words text NOT NULL,
         terms        tsvector NOT NULL
     ) WITH (toast_tuple_target = 128);
-    -- Long values live out of line (TOAST), so the table itself stays narrow: the index's
-    -- matches are read from few pages. tsvectors barely compress: do not try.
-    ALTER TABLE page_search ALTER COLUMN terms SET STORAGE EXTERNAL;
+    -- Long values live out of line (TOAST): the table itself stays narrow (~130 bytes a row), so
+    -- the rows the GIN index finds are read from few pages.
     CREATE INDEX page_search_dossier ON page_search (dossier_id);
     CREATE INDEX page_search_component ON page_search (component_id, n);
     CREATE INDEX page_search_terms ON page_search USING gin (terms);
@@ -113,9 +119,8 @@ MIGRATIONS: list[str] = [
 
 LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2
 LOCK_DOSSIER = 0x736F6802
-MAX_POSITIONS = 256  # positions a tsvector keeps per lexeme
-MAX_WORD = 255  # longer words are cut (a tsvector lexeme holds < 2 KiB); queries are cut alike
-SCAN_NEWEST = 2000  # rows a search reads newest first before it asks the GIN index
+MAX_WORD = 250  # longer words are cut (a lexeme, even a pair, holds < 2 KiB); queries are cut alike
+SCAN_NEWEST = 3000  # rows a search tests newest first before it asks the GIN index
 CONNECT_TIMEOUT_S = 10
 QUICK_WAIT_S = 1.0  # for a pooled connection, before asking whether the server is there at all
 PROBE_TIMEOUT_S = 5
@@ -131,43 +136,36 @@ def _lexeme(word: str) -> str:
     return "'" + word[:MAX_WORD].replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+def _pairs(words: list[str]) -> list[str]:
+    return [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+
+
 def tsvector(words: str, folded_words: str, type: str) -> str:
-    """`page_search.terms` for a row, from its word strings (fields first, then the page).
-
-    Words are letters and digits only (`query.TOKEN`), so they need no escaping. PostgreSQL
-    itself caps positions at 16383 and keeps 256 per lexeme.
-    """
+    """`page_search.terms` for a row, from its word strings. Words are letters and digits only
+    (`query.TOKEN`), so they need no escaping."""
     (page, page_plain), (fields, fields_plain) = split_joined(words, folded_words)
-    at: dict[str, list[str]] = {}
-    pos = 0
+    lexemes: set[str] = set()
     for exact, plain in ((fields, fields_plain), (page, page_plain)):
-        for written, folded in zip(exact, plain, strict=False):
-            pos += 1
-            p = str(pos)
-            at.setdefault(folded[:MAX_WORD], []).append(p)
-            at.setdefault("=" + written[:MAX_WORD], []).append(p)
-        pos += 1  # a gap: no phrase runs from the fields into the page
-    at.pop("", None)
-    at.pop("=", None)
-    return " ".join([f"'{lex}':{','.join(ps[:MAX_POSITIONS])}" for lex, ps in at.items()] + [_lexeme("#" + type)])
+        plain = [w[:MAX_WORD] for w in plain]
+        lexemes.update(plain)
+        lexemes.update(["=" + w[:MAX_WORD] for w in exact])
+        lexemes.update(_pairs(plain))
+    lexemes -= {"", "="}
+    return " ".join([f"'{x}'" for x in sorted(lexemes)] + [_lexeme("#" + type)])
 
 
-def tsquery(terms: list[Term], *, exact: bool, type: str | None, phrases: bool = True) -> str:
-    """Every term, folded or as written (`=`), each a phrase; and the type if asked for.
-
-    `phrases=False`: every word of every term, in any place. The GIN index answers that alone,
-    without reading the rows again (a phrase needs positions, which only the row has).
-    """
-    parts = []
+def tsquery(terms: list[Term], *, exact: bool, type: str | None) -> str:
+    """The lexemes every matching row has: each term folded (a phrase as its word pairs), every
+    word as written too if `exact`, and the type if asked for."""
+    lexemes: list[str] = []
     for t in terms:
-        words = ["=" + w for w in t.words] if exact else list(t.folded)
-        if phrases:
-            parts.append("(" + " <-> ".join(_lexeme(w) for w in words) + ")")
-        else:
-            parts += [_lexeme(w) for w in dict.fromkeys(words)]
+        plain = [w[:MAX_WORD] for w in t.folded]
+        lexemes += plain if len(plain) == 1 else _pairs(plain)
+        if exact:
+            lexemes += ["=" + w[:MAX_WORD] for w in t.words]
     if type is not None:
-        parts.append(_lexeme("#" + type))
-    return " & ".join(parts)
+        lexemes.append("#" + type)
+    return " & ".join(_lexeme(x) for x in dict.fromkeys(lexemes))
 
 
 # -- connection errors --------------------------------------------------------------------------
@@ -558,11 +556,17 @@ class PostgresCatalog(Catalog):
         with self._conn() as conn:
 
             def finder(all_exact: bool, cap: int) -> tuple[list[Candidate], bool]:
-                rows = self._newest(conn, terms, all_exact, type, dossier, cap + 1)
+                def keep(row: tuple) -> bool:
+                    words, folded_words = row[4], row[5]
+                    return has_all(folded_words, needles) and (
+                        not all_exact or all(x in words for x in needles.exact)
+                    )
+
+                query = tsquery(terms, exact=all_exact, type=type)
+                rows = self._newest(conn, query, keep, dossier, cap + 1)
                 found = [
                     measure(Candidate(rid, did, cid, n), words, folded_words, needles)
                     for rid, did, cid, n, words, folded_words in rows[:cap]
-                    if not all_exact or has_all(folded_words, needles)
                 ]
                 return found, len(rows) > cap
 
@@ -574,66 +578,55 @@ class PostgresCatalog(Catalog):
     _COLUMNS = "id, dossier_id, component_id, n, words, folded_words"
 
     def _newest(
-        self, conn: psycopg.Connection, terms: list[Term], exact: bool, type: str | None, dossier: str | None, want: int
+        self, conn: psycopg.Connection, query: str, keep: Callable[[tuple], bool], dossier: str | None, want: int
     ) -> list[tuple]:
-        """The `want` newest rows matching every term (folded, or as written if `exact`).
+        """The `want` newest rows that have every lexeme of `query` and pass `keep`.
 
         Newest first, in two steps whose cost stays small whatever the query:
-        1. read the newest SCAN_NEWEST rows backwards by id, testing each: quick when matches
-           are common (it stops after `want`), bounded when they are not;
-        2. if that did not fill up, matches are rare, and the GIN index finds the older ones
-           (a phrase is looked up as its words, then checked on those rows only).
-        PostgreSQL's planner cannot tell these cases apart from its statistics (words of a
-        phrase are not independent), so each step fixes its plan with SET LOCAL.
+        1. test the newest SCAN_NEWEST rows one by one, backwards by id: quick when matches are
+           common (it stops after `want`), bounded when they are not;
+        2. if that did not fill up, matches are rare, and the GIN index finds the older ones.
+        PostgreSQL's planner cannot tell these cases apart from its statistics (words of a phrase
+        are not independent), so each step fixes its plan with SET LOCAL.
         """
-        q = tsquery(terms, exact=exact, type=type)
         if dossier is not None:  # a dossier's rows are few: its index, then test each
-            return conn.execute(
+            rows = conn.execute(
                 f"SELECT {self._COLUMNS} FROM page_search WHERE dossier_id = %s AND terms @@ %s::tsquery"
-                " ORDER BY id DESC LIMIT %s",
-                (dossier, q, want),
+                " ORDER BY id DESC",
+                (dossier, query),
             ).fetchall()
+            return [r for r in rows if keep(r)][:want]
         edge = conn.execute("SELECT id FROM page_search ORDER BY id DESC OFFSET %s LIMIT 1", (SCAN_NEWEST,)).fetchone()
+        newest = edge[0] if edge else -1
         conn.execute("SET LOCAL enable_bitmapscan = off")
-        rows = conn.execute(
-            f"SELECT {self._COLUMNS} FROM page_search WHERE id > %s AND terms @@ %s::tsquery ORDER BY id DESC LIMIT %s",
-            (edge[0] if edge else -1, q, want),
-        ).fetchall()
+        rows = self._batches(conn, "id > %s", newest, query, keep, want)
         conn.execute("SET LOCAL enable_bitmapscan = on")
         if len(rows) >= want or edge is None:
             return rows
-        older = edge[0]
-        words = tsquery(terms, exact=exact, type=type, phrases=False)
         conn.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off")
         try:
-            if words == q:  # no phrase: the index alone is the answer
-                rows += conn.execute(
-                    f"SELECT {self._COLUMNS} FROM page_search WHERE id <= %s AND terms @@ %s::tsquery"
-                    " ORDER BY id DESC LIMIT %s",
-                    (older, q, want - len(rows)),
-                ).fetchall()
-                return rows
-            while len(rows) < want:
-                batch = max(64, 4 * (want - len(rows)))
-                ids = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT id FROM page_search WHERE id <= %s AND terms @@ %s::tsquery ORDER BY id DESC LIMIT %s",
-                        (older, words, batch),
-                    )
-                ]
-                if ids:
-                    rows += conn.execute(
-                        f"SELECT {self._COLUMNS} FROM page_search WHERE id = ANY(%s) AND terms @@ %s::tsquery"
-                        " ORDER BY id DESC",
-                        (ids, q),
-                    ).fetchall()
-                if len(ids) < batch:
-                    break
-                older = ids[-1] - 1
-            return rows[:want]
+            return rows + self._batches(conn, "id <= %s", newest, query, keep, want - len(rows))
         finally:
             conn.execute("SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on")
+
+    def _batches(
+        self, conn: psycopg.Connection, bound: str, edge: int, query: str, keep: Callable[[tuple], bool], want: int
+    ) -> list[tuple]:
+        """Newest rows within `bound` matching `query` until `want` pass `keep` (most do)."""
+        out: list[tuple] = []
+        below = None
+        while True:
+            batch = want - len(out) if not out and below is None else max(32, 2 * (want - len(out)))
+            rows = conn.execute(
+                f"SELECT {self._COLUMNS} FROM page_search WHERE {bound} AND terms @@ %s::tsquery"
+                + (" AND id < %s" if below is not None else "")
+                + " ORDER BY id DESC LIMIT %s",
+                (edge, query, *([below] if below is not None else []), batch),
+            ).fetchall()
+            out += [r for r in rows if keep(r)]
+            if len(out) >= want or len(rows) < batch:
+                return out[:want]
+            below = rows[-1][0]
 
     @staticmethod
     def _shown(conn: psycopg.Connection, ids: list[int]) -> dict[int, Shown]:

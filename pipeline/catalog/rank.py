@@ -98,21 +98,22 @@ def has_all(folded_words: str, needles: Needles) -> bool:
 def find(finder: Finder, terms: list[Term], want: int) -> list[Ranked]:
     """Rank the candidates of a query so that the first `want` components are right.
 
-    The newest `cap` matching pages are ranked. If more pages matched and the query has tone
-    or vowel marks, the newest `cap` pages matching every term as written join them (they rank
-    first whatever their age). (For a query typed without marks that second look would mostly
-    scan the whole index for nothing; its exact matches rank first among the candidates.) If
-    the cap cut off so much that fewer than `want` components are left, the cap grows.
+    The newest `cap` matching pages are ranked. If more pages matched, the query has tone or
+    vowel marks, and fewer than `want` of the components found match every term as written,
+    the newest `cap` pages that do join them (they rank first, whatever their age). (A query
+    typed without marks skips that second look, which would mostly scan the index for nothing:
+    its exact matches rank first among the candidates.) If the cap cut off so much that fewer
+    than `want` components are left, the cap grows.
     """
     marked = any(t.words != t.folded for t in terms)
     cap = max(CANDIDATES, 2 * want)
     while True:
         rows, more = finder(False, cap)
-        if more and marked:
+        ranked = rank(rows, len(terms))
+        if more and marked and sum(1 for r in ranked if r.exact) < want:
             seen = {r.id for r in rows}
             exact_rows, _ = finder(True, cap)
-            rows += [r for r in exact_rows if r.id not in seen]
-        ranked = rank(rows, len(terms))
+            ranked = rank(rows + [r for r in exact_rows if r.id not in seen], len(terms))
         if not more or len(ranked) >= want:
             return ranked
         cap *= 4
