@@ -1,8 +1,10 @@
-"""Page imaging with OpenCV: blank check, orientation, deskew, and the two images of a page.
+"""Page imaging with OpenCV: the page analysis, blank check, orientation, deskew.
 
-Every function here is pure (array in, array or number out). `prepare_page()` composes them into the
-OCR image (grey, upright, straight, at least 300 dpi) and the display image (the faithful scan, colour
-kept, upright and straight) that goes into the PDF.
+Every function here is pure (array in, array or number out). The expensive questions (is the page
+blank, which way up is it, how skewed) are answered on one low-resolution view of the page
+(`analyse()`, ~150 dpi), computed once; only the final warps touch full-resolution pixels.
+`prepare_page()` runs the whole cleaning chain (`pipeline.cleaning`) and returns the OCR image and
+the display image of a page.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-OCR_MIN_DPI = 300
-ANALYSIS_DPI = 100  # coarse work (blank, orientation, coarse skew) at this resolution
-FINE_DPI = 200
+ANALYSIS_DPI = 150  # blank, orientation, skew, border and layout work at this resolution
+INK_RATIO = 0.6  # ink is at most this fraction of the local paper brightness (bleed-through is ~0.75+)
 
 
 @dataclass
@@ -28,56 +29,238 @@ class PreparedPage:
     skew_deg: float  # clockwise skew of the content in the input, undone here
     blank: bool
     steps: list[str] = field(default_factory=list)
+    psm: int | None = None  # page segmentation mode the layout asks for (None: the configured one)
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def to_gray(img: np.ndarray) -> np.ndarray:
-    return img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    if img.ndim == 2:
+        return img
+    if img.shape[2] == 4:
+        return cv2.cvtColor(img, cv2.COLOR_RGBA2GRAY)
+    if img.shape[2] == 1:
+        return img[:, :, 0]
+    return cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
 
 
-def rescale(img: np.ndarray, factor: float) -> np.ndarray:
+def rescale(img: np.ndarray, factor: float, fast: bool = False) -> np.ndarray:
+    """Resize by `factor` (area-averaged down, cubic up). `fast`: for analysis only, a bilinear
+    reduction when the factor is not 1/n (OpenCV's area reduction is slow for those)."""
     if abs(factor - 1.0) < 1e-3:
         return img
     interp = cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC
+    if fast and 0.5 < factor < 1:
+        interp = cv2.INTER_LINEAR
     h, w = img.shape[:2]
     return cv2.resize(img, (max(1, round(w * factor)), max(1, round(h * factor))), interpolation=interp)
+
+
+def resize_to(img: np.ndarray, shape: tuple[int, ...], interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    return cv2.resize(img, (shape[1], shape[0]), interpolation=interpolation)
+
+
+# --------------------------------------------------------------------------------------------
+# Paper background and ink
+
+
+def estimate_background(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """The paper brightness under every pixel (same size as `gray`): text removed, shading kept.
+
+    Worked at ~25 dpi: a max filter over ~4 mm erases strokes, a median removes what is left of
+    bold titles and stamps, a blur smooths the result.
+    """
+    f = min(1.0, 25.0 / dpi)
+    tiny = rescale(gray, f)
+    k = max(3, round(4.0 * 25.0 / 25.4) | 1)
+    tiny = cv2.dilate(tiny, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    tiny = cv2.medianBlur(tiny, 5)
+    tiny = cv2.GaussianBlur(tiny, (0, 0), 1.5)
+    return resize_to(tiny, gray.shape)
+
+
+def ink_from_background(gray: np.ndarray, background: np.ndarray, ratio: float = INK_RATIO) -> np.ndarray:
+    """1 where a pixel is at most `ratio` of the paper brightness around it."""
+    return cv2.compare(gray, cv2.convertScaleAbs(background, alpha=ratio), cv2.CMP_LT) // 255
 
 
 def ink_mask(gray: np.ndarray, dpi: float, target_dpi: float = ANALYSIS_DPI) -> np.ndarray:
     """Binary mask (1 = ink) at `target_dpi`: pixels clearly darker than the paper around them."""
     small = rescale(gray, min(1.0, target_dpi / dpi))
-    background = cv2.medianBlur(cv2.resize(small, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA), 21)
-    background = cv2.resize(background, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
-    diff = background.astype(np.int16) - small.astype(np.int16)
-    return (diff > 50).astype(np.uint8)
+    sdpi = dpi * min(1.0, target_dpi / dpi)
+    return ink_from_background(small, estimate_background(small, sdpi))
+
+
+@dataclass
+class Components:
+    """Ink blobs of a mask as contours (an order of magnitude cheaper than labelled components):
+    the outer contour of every blob — blobs inside the holes of others (text in a table grid, in a
+    stamp ring) included — with its box (x, y, w, h) and the contours of its own holes."""
+
+    contours: list
+    boxes: np.ndarray  # N x 4 int: x, y, w, h
+    holes: list[list]  # per blob, the contours of its holes
+
+    @property
+    def count(self) -> int:
+        return len(self.boxes)
+
+    def erase(self, mask: np.ndarray, which, whole=()) -> np.ndarray:
+        """A copy of `mask` without the pixels of the blobs `which` (blobs inside their holes stay)
+        and of the blobs `whole` with everything inside them."""
+        out = mask.copy()
+        whole = set(int(i) for i in whole)
+        for i in set(int(i) for i in which) | whole:
+            x, y, w, h = (int(v) for v in self.boxes[i])
+            local = np.zeros((h, w), np.uint8)
+            cv2.drawContours(local, [self.contours[i]], -1, 1, thickness=-1, offset=(-x, -y))
+            if self.holes[i] and i not in whole:
+                cv2.drawContours(local, self.holes[i], -1, 0, thickness=-1, offset=(-x, -y))
+                cv2.drawContours(local, self.holes[i], -1, 1, thickness=1, offset=(-x, -y))  # the hole's rim is ink
+            crop = out[y : y + h, x : x + w]
+            crop[local > 0] = 0
+        return out
+
+
+def components(mask: np.ndarray) -> Components:
+    contours, hierarchy = cv2.findContours(mask, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return Components([], np.zeros((0, 4), np.int64), [])
+    parent = hierarchy[0][:, 3]
+    outer = np.nonzero(parent < 0)[0]
+    index = {int(j): k for k, j in enumerate(outer)}
+    holes: list[list] = [[] for _ in outer]
+    for j in np.nonzero(parent >= 0)[0]:
+        holes[index[int(parent[j])]].append(contours[j])
+    outs = [contours[j] for j in outer]
+    boxes = np.array([cv2.boundingRect(c) for c in outs], dtype=np.int64).reshape(-1, 4)
+    return Components(outs, boxes, holes)
+
+
+@dataclass
+class Analysis:
+    """A low-resolution view of one page, computed once and shared by the cleaning steps."""
+
+    dpi: float  # of the full image
+    sdpi: float  # of `small`
+    small: np.ndarray  # grey
+    background: np.ndarray  # paper brightness, same size as `small`
+    ink: np.ndarray  # 0/1 mask of ink, same size as `small`
+    border: np.ndarray | None = None  # 0/1 mask of scanner border (outside the paper), or None
+    comps: Components | None = None
+    text_comps: Components | None = None  # the blobs `text_mask()` keeps
+
+    @property
+    def mm(self) -> float:
+        """Pixels of `small` per millimetre."""
+        return self.sdpi / 25.4
+
+    def components(self) -> Components:
+        if self.comps is None:
+            self.comps = components(self.ink)
+        return self.comps
+
+    def char_like(self) -> np.ndarray:
+        """Boolean per component: the size of a printed character or bigger, not scanner dust."""
+        b = self.components().boxes
+        mm = self.mm
+        return (np.maximum(b[:, 2], b[:, 3]) >= 1.2 * mm) & (b[:, 2] * b[:, 3] >= 0.8 * mm * mm)
+
+
+def analyse(gray: np.ndarray, dpi: float, target_dpi: float = ANALYSIS_DPI) -> Analysis:
+    f = min(1.0, target_dpi / dpi)
+    small = rescale(gray, f, fast=True)
+    sdpi = dpi * f
+    bg = estimate_background(small, sdpi)
+    return Analysis(dpi, sdpi, small, bg, ink_from_background(small, bg))
+
+
+def find_border(an: Analysis) -> np.ndarray | None:
+    """Dark scanner border (lid, bed) around the paper: large near-black regions touching the image
+    edge. A shadow along the edge is lighter than that and is left to background normalisation."""
+    f = 0.25
+    tiny = cv2.resize(an.small, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+    mm = an.mm * f
+    h, w = tiny.shape
+    paper = float(np.percentile(tiny, 90))
+    dark = (tiny < paper * 0.4).astype(np.uint8)
+    k = max(3, round(1.5 * mm) | 1)  # text strokes are thinner than 1.5 mm
+    dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    if not dark.any():
+        return None
+    contours, _ = cv2.findContours(dark, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    keep = []
+    for c in contours:
+        x, y, bw, bh = cv2.boundingRect(c)
+        touches = x == 0 or y == 0 or x + bw == w or y + bh == h
+        if touches and max(bw, bh) >= 15 * mm and cv2.contourArea(c) >= 20 * mm * mm:
+            keep.append(c)
+    if not keep:
+        return None
+    border = np.zeros_like(dark)
+    cv2.drawContours(border, keep, -1, 1, thickness=-1)
+    # the soft edge and the first millimetres of shadow belong to the border too
+    d = max(3, round(3.0 * mm) | 1)
+    border = cv2.dilate(border, cv2.getStructuringElement(cv2.MORPH_RECT, (d, d)))
+    return resize_to(border, an.small.shape, cv2.INTER_NEAREST)
+
+
+def remove_border(an: Analysis) -> bool:
+    """Find the scanner border and paint it as paper in the analysis view; True when there was one."""
+    an.border = find_border(an)
+    if an.border is None:
+        return False
+    step = max(1, max(an.small.shape) // 300)
+    an.small = an.small.copy()
+    an.small[an.border > 0] = round(float(np.percentile(an.small[::step, ::step], 90)))
+    an.background = estimate_background(an.small, an.sdpi)
+    an.ink = ink_from_background(an.small, an.background)
+    an.comps = None
+    return True
+
+
+def is_blank_analysis(an: Analysis) -> bool:
+    """No printed mark of character size away from the edges: scanner dust, bleed-through (too faint
+    to count as ink), copier grain and the scanner border are not content."""
+    b = an.components().boxes
+    if not len(b):
+        return True
+    h, w = an.ink.shape
+    my, mx = h * 0.03, w * 0.03  # scanner edges, punch holes
+    cx, cy = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
+    inner = (cx > mx) & (cx < w - mx) & (cy > my) & (cy < h - my)
+    long_side, short_side = np.maximum(b[:, 2], b[:, 3]), np.minimum(b[:, 2], b[:, 3])
+    # a line running along the page (a copier streak, a fold) is not content either
+    streak = (long_side > 0.5 * min(h, w)) & (short_side < 1.0 * an.mm)
+    return int((an.char_like() & inner & ~streak).sum()) == 0
 
 
 def is_blank(gray: np.ndarray, dpi: float) -> bool:
     """A page with no marks bigger than scanner speckle (bleed-through is too faint to count)."""
-    mask = ink_mask(gray, dpi)
-    h, w = mask.shape
-    my, mx = int(h * 0.04), int(w * 0.04)  # scanner edges and punch holes
-    inner = mask[my : h - my, mx : w - mx]
-    inner = cv2.morphologyEx(inner, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-    n, _, stats, _ = cv2.connectedComponentsWithStats(inner, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    marks = int((areas >= 6).sum())
-    return marks < 6 and inner.mean() < 0.002
+    an = analyse(gray, dpi)
+    remove_border(an)
+    return is_blank_analysis(an)
 
 
-def _points(mask: np.ndarray, limit: int = 300_000) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.nonzero(mask)
-    if len(ys) > limit:
-        step = len(ys) // limit + 1
-        ys, xs = ys[::step], xs[::step]
-    return ys.astype(np.float64), xs.astype(np.float64)
+# --------------------------------------------------------------------------------------------
+# Orientation and skew
+
+
+def _points(mask: np.ndarray, limit: int = 150_000) -> tuple[np.ndarray, np.ndarray]:
+    pts = cv2.findNonZero(mask)
+    if pts is None:
+        return np.zeros(0, np.float32), np.zeros(0, np.float32)
+    pts = pts.reshape(-1, 2)
+    if len(pts) > limit:
+        pts = pts[:: len(pts) // limit + 1]
+    return pts[:, 1].astype(np.float32), pts[:, 0].astype(np.float32)
 
 
 def _profile_score(ys: np.ndarray, xs: np.ndarray, angle_deg: float) -> float:
     """Sharpness of the row profile after rotating the points by `angle_deg` (counter-clockwise)."""
     a = math.radians(angle_deg)
-    proj = -math.sin(a) * xs + math.cos(a) * ys
-    proj -= proj.min()
-    hist = np.bincount(proj.astype(np.int64))
+    proj = math.cos(a) * ys - math.sin(a) * xs
+    hist = np.bincount((proj - proj.min()).astype(np.int32))
     mean = hist.mean()
     return float(hist.var() / (mean * mean)) if mean > 0 else 0.0
 
@@ -89,23 +272,75 @@ def _best_angle(ys, xs, lo: float, hi: float, step: float) -> tuple[float, float
     return float(angles[i]), float(scores[i])
 
 
-def estimate_skew(gray: np.ndarray, dpi: float, max_deg: float = 15.0) -> float:
-    """Clockwise skew of the text lines in degrees (projection-profile search, coarse then fine)."""
-    ys, xs = _points(ink_mask(gray, dpi))
+def text_mask(an: Analysis) -> np.ndarray:
+    """The analysis ink that is letters: without stamps, signatures, photos, rules and table grids,
+    marks on the outer edge and scanner dust, which all mislead line finding."""
+    comps = an.components()
+    b = comps.boxes
+    if not len(b):
+        return an.ink
+    h, w = an.ink.shape
+    mm = an.mm
+    edge = (b[:, 0] == 0) | (b[:, 1] == 0) | (b[:, 0] + b[:, 2] >= w) | (b[:, 1] + b[:, 3] >= h)
+    dust = (np.maximum(b[:, 2], b[:, 3]) < 0.3 * mm)
+    # not letters: stamps, signatures, photos (taller than a line of text), rules and grids (long)
+    big = (np.minimum(b[:, 2], b[:, 3]) > 8 * mm) | (np.maximum(b[:, 2], b[:, 3]) > 25 * mm)
+    # a round stamp goes with the ring text inside it; a table grid keeps the text in its cells
+    stamp = big & (np.maximum(b[:, 2], b[:, 3]) < 60 * mm) & (b[:, 2] < 1.4 * b[:, 3]) & (b[:, 3] < 1.4 * b[:, 2])
+    dropped = edge | dust | big
+    for i in np.nonzero(stamp)[0]:  # and what is inside a stamp
+        x, y, bw, bh = b[i]
+        cx, cy = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2
+        dropped |= (cx > x) & (cx < x + bw) & (cy > y) & (cy < y + bh)
+    keep = np.nonzero(~dropped)[0]
+    an.text_comps = Components([comps.contours[i] for i in keep], b[keep], [comps.holes[i] for i in keep])
+    if not (edge | dust | big).any():
+        return an.ink
+    mask = comps.erase(an.ink, np.nonzero(edge | big)[0], whole=np.nonzero(stamp)[0])
+    if dust.any():  # specks have no holes: one call for all of them
+        cv2.drawContours(mask, [comps.contours[i] for i in np.nonzero(dust)[0]], -1, 0, thickness=-1)
+    return mask
+
+
+def _skew_search(ys, xs, max_deg: float, start: float | None = None) -> float:
+    """Row-profile search: coarse on a subsample (unless `start` is known to ±1°), then finer."""
+    if start is None:
+        sub = max(1, len(ys) // 12_000)
+        start, _ = _best_angle(ys[::sub], xs[::sub], -max_deg, max_deg, 1.0)
+    sub = max(1, len(ys) // 40_000)
+    mid, _ = _best_angle(ys[::sub], xs[::sub], start - 1.0, start + 1.0, 0.1)
+    sub = max(1, len(ys) // 100_000)
+    fine, _ = _best_angle(ys[::sub], xs[::sub], mid - 0.1, mid + 0.1, 0.02)
+    return fine
+
+
+def estimate_skew_mask(mask: np.ndarray, max_deg: float = 15.0) -> float:
+    ys, xs = _points(mask)
     if len(ys) < 50:
         return 0.0
-    coarse, _ = _best_angle(ys, xs, -max_deg, max_deg, 0.5)
-    ys, xs = _points(ink_mask(gray, dpi, min(dpi, FINE_DPI)))
-    fine, _ = _best_angle(ys, xs, coarse - 0.6, coarse + 0.6, 0.05)
-    return round(fine, 2)
+    return round(_skew_search(ys, xs, max_deg), 2)
 
 
-def _line_asymmetry(mask: np.ndarray) -> float:
-    """> 0 when text lines carry more ink above their x-height band than below (upright Latin/Vietnamese)."""
+def estimate_skew(gray: np.ndarray, dpi: float, max_deg: float = 15.0) -> float:
+    """Clockwise skew of the text lines in degrees (projection-profile search, coarse then fine)."""
+    an = analyse(gray, dpi)
+    remove_border(an)
+    return estimate_skew_mask(text_mask(an), max_deg)
+
+
+def _line_asymmetry(mask: np.ndarray) -> tuple[float, float, int, float]:
+    """(> 0 when text lines carry more ink above their x-height band than below, how much the lines
+    agree 0..1, number of lines, median height of the x-height band in pixels).
+
+    Upright Latin/Vietnamese: tone marks, circumflexes and ascenders above, few descenders below.
+    Every line votes with its own asymmetry, weighted by its ink, so no single line decides.
+    """
     closed = cv2.dilate(mask, np.ones((5, 1), np.uint8))
     bands = closed.sum(axis=1) > max(3, mask.shape[1] * 0.01)
     h = mask.sum(axis=1).astype(np.float64)
-    above = below = 0.0
+    votes = weights = spread = 0.0
+    lines = 0
+    cores: list[int] = []
     y = 0
     n = len(bands)
     while y < n:
@@ -120,10 +355,71 @@ def _line_asymmetry(mask: np.ndarray) -> float:
             continue
         core = np.nonzero(prof >= 0.45 * prof.max())[0]
         top, bot = core[0], core[-1]
-        above += prof[:top].sum()
-        below += prof[bot + 1 :].sum()
-    total = above + below
-    return 0.0 if total == 0 else (above - below) / total
+        above, below = prof[:top].sum(), prof[bot + 1 :].sum()
+        if above + below <= 0:
+            continue
+        weight = float(prof.sum())
+        cores.append(int(bot - top + 1))
+        a = (above - below) / (above + below)
+        votes += weight * a
+        spread += weight * abs(a)
+        weights += weight
+        lines += 1
+    if not weights:
+        return 0.0, 0.0, 0, 0.0
+    return votes / weights, abs(votes) / spread if spread else 0.0, lines, float(np.median(cores))
+
+
+def _line_direction(mask: np.ndarray, mm: float) -> float:
+    """> 0 when the text runs left to right, < 0 when it runs up or down (a page turned sideways).
+
+    Letters of a word are a fraction of a millimetre apart along the line and several millimetres
+    apart across it: smearing the ink along the lines by 0.7 mm joins far more blobs than smearing
+    it across them. Unlike line profiles this is not fooled by table columns.
+    """
+    k = max(2, round(0.7 * mm))
+
+    def count(m: np.ndarray) -> int:
+        return len(cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0])
+
+    n_along = count(cv2.dilate(mask, np.ones((1, k), np.uint8)))
+    n_across = count(cv2.dilate(mask, np.ones((k, 1), np.uint8)))
+    if min(n_along, n_across) < 5:
+        return 0.0
+    return math.log(n_across / n_along)
+
+
+def _mark_asymmetry(mask: np.ndarray, mm: float, comps: Components | None = None) -> tuple[float, int]:
+    """(> 0 when small marks sit on top of letters rather than under them, marks counted).
+
+    Vietnamese puts four of its five tone marks, the circumflex, the breve and the dot of i above
+    the letter, only the nặng dot below, so upside-down text shows its marks under the letters.
+    Unlike the line profile this does not care whether a line is digits and capitals (tables).
+    """
+    comps = comps if comps is not None else components(mask)
+    contours, boxes = comps.contours, comps.boxes
+    if len(contours) < 10:
+        return 0.0, 0
+    hs = boxes[:, 3]
+    tall = hs[hs >= 1.2 * mm]
+    if len(tall) < 5:
+        return 0.0, 0
+    letter_h = float(np.median(tall))
+    is_mark = (hs < 0.45 * letter_h) & (boxes[:, 2] < 1.2 * letter_h) & (np.maximum(hs, boxes[:, 2]) >= 0.25 * mm)
+    is_letter = hs >= 0.6 * letter_h
+    marks = np.zeros_like(mask)
+    letters = np.zeros_like(mask)
+    cv2.drawContours(marks, [c for c, m in zip(contours, is_mark, strict=True) if m], -1, 1, thickness=-1)
+    cv2.drawContours(letters, [c for c, m in zip(contours, is_letter, strict=True) if m], -1, 1, thickness=-1)
+    g = max(2, round(0.8 * mm))
+    # a kernel anchored at one end reaches only up (or down) from each letter pixel
+    up = cv2.dilate(letters, np.ones((g + 1, 1), np.uint8), anchor=(0, 0))
+    down = cv2.dilate(letters, np.ones((g + 1, 1), np.uint8), anchor=(0, g))
+    free = marks & (1 - letters)
+    above = int(cv2.countNonZero(free & up & (1 - down)))
+    below = int(cv2.countNonZero(free & down & (1 - up)))
+    n = int(is_mark.sum())
+    return ((above - below) / (above + below) if above + below else 0.0), n
 
 
 def rotate_quadrant(img: np.ndarray, rotation: int) -> np.ndarray:
@@ -137,84 +433,159 @@ def rotate_quadrant(img: np.ndarray, rotation: int) -> np.ndarray:
     return img
 
 
-def detect_orientation(gray: np.ndarray, dpi: float) -> int:
-    """How far (clockwise, 0/90/180/270) the page content is turned.
+@dataclass
+class Geometry:
+    rotation: int  # clockwise turn of the content, 0/90/180/270
+    confidence: float  # of the rotation, 0..1
+    skew: float  # clockwise skew of the content after the turn is undone, degrees
+    x_height: float | None = None  # median height of the lines' x-height band, mask pixels
+
+
+def find_geometry(mask: np.ndarray, *, orientation: bool = True, max_skew: float = 15.0,
+                  mm: float = ANALYSIS_DPI / 25.4, comps: Components | None = None) -> Geometry:
+    """Which way up the page is and how skewed, from an ink mask.
 
     Sideways pages: text lines give a much sharper row profile than column profile. Upside down:
     Vietnamese lines carry tone marks and ascenders above the x-height band, few descenders below.
-    The mask is straightened first, or skewed lines would run into each other.
+    The mask is straightened first, or skewed lines would run into each other. `comps`, the blobs
+    of `mask` when known, spare finding them again.
     """
-    return orientation_with_confidence(gray, dpi)[0]
+    x, y, w, h = cv2.boundingRect(mask)  # the margins hold nothing: work on the text area only
+    if w * h and (w < mask.shape[1] - 8 or h < mask.shape[0] - 8):
+        m = 4
+        x0, y0 = max(0, x - m), max(0, y - m)
+        mask = np.ascontiguousarray(mask[y0 : y + h + m, x0 : x + w + m])
+        if comps is not None:
+            comps = Components([c - np.array([x0, y0], dtype=c.dtype) for c in comps.contours],
+                               comps.boxes - np.array([x0, y0, 0, 0]), [[] for _ in comps.holes])  # holes unused here
+    ys, xs = _points(mask)
+    if len(ys) < 200:
+        return Geometry(0, 0.0, 0.0)
+    sideways = False
+    side_conf = 1.0
+    search = max(max_skew, 1.0)
+    start = None
+    if orientation:
+        sub = max(1, len(ys) // 12_000)
+        direction = _line_direction(mask, mm)
+        if abs(direction) >= 0.15:  # the spacing of the letters decides
+            sideways = direction < 0
+            side_conf = min(1.0, abs(direction) / 0.4)
+            if sideways:
+                start, _ = _best_angle(xs[::sub], ys[::sub], -search, search, 1.0)
+                start = -start  # the column angle of the sideways page is its row angle, mirrored
+            else:
+                start, _ = _best_angle(ys[::sub], xs[::sub], -search, search, 1.0)
+        else:  # too few letters: the sharper profile
+            row_angle, rows = _best_angle(ys[::sub], xs[::sub], -search, search, 1.0)
+            col_angle, cols = _best_angle(xs[::sub], ys[::sub], -search, search, 1.0)
+            ratio = max(rows, cols) / max(1e-9, min(rows, cols))
+            side_conf = min(1.0, (ratio - 1.0) / 0.3, 0.3)
+            sideways = cols > rows
+            start = -col_angle if sideways else row_angle
+        if sideways:
+            mask = rotate_quadrant(mask, 90)
+            ys, xs = _points(mask)
+            comps = None
+    skew = _skew_search(ys, xs, search, start) if (max_skew > 0 or orientation) else 0.0
+    straight = mask
+    if abs(skew) >= 0.05:
+        h, w = mask.shape
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), skew, 1.0)
+        straight = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    asym, agree, lines, x_height = _line_asymmetry(straight)
+    if not orientation:
+        return Geometry(0, 1.0, round(skew, 2) if max_skew > 0 else 0.0, x_height if lines >= 3 else None)
+    # a mark sits right above its letter at any skew up to a few degrees: no need to straighten
+    if abs(skew) <= 5:
+        marks, n_marks = _mark_asymmetry(mask, mm, comps)
+    else:
+        marks, n_marks = _mark_asymmetry(straight, mm)
+    if n_marks >= 12 and abs(marks) >= 0.2:  # the marks decide; the line profile may only agree
+        upside = marks < 0
+        confidence = min(side_conf, abs(marks) / 0.5, n_marks / 30.0, 1.0)
+        if (asym < 0) != upside and abs(asym) > 0.15 and agree > 0.6:
+            confidence = min(confidence, 0.3)
+    else:
+        upside = asym < 0
+        confidence = min(side_conf, abs(asym) / 0.15, (agree - 0.3) / 0.5, lines / 3.0, 1.0)
+    rotation = (270 if upside else 90) if sideways else (180 if upside else 0)
+    # the skew was measured after the quarter turn; a further half turn leaves it unchanged
+    return Geometry(rotation, round(max(0.0, float(confidence)), 3), round(skew, 2) if max_skew > 0 else 0.0,
+                    x_height if lines >= 3 else None)
 
 
 def orientation_with_confidence(gray: np.ndarray, dpi: float) -> tuple[int, float]:
     """(rotation, confidence 0..1); low confidence means the ink gave little to go on."""
-    mask = ink_mask(gray, dpi, 150)
-    ys, xs = _points(mask)
-    if len(ys) < 200:
-        return 0, 0.0
-    row_angle, rows = _best_angle(ys, xs, -15, 15, 1.0)
-    col_angle, cols = _best_angle(xs, ys, -15, 15, 1.0)
-    sideways = cols > rows * 1.15
-    if sideways:
-        mask = rotate_quadrant(mask, 90)
-        ys, xs = _points(mask)
-        row_angle, _ = _best_angle(ys, xs, -15, 15, 1.0)
-    fine, _ = _best_angle(ys, xs, row_angle - 1, row_angle + 1, 0.1)
-    if abs(fine) >= 0.05:
-        h, w = mask.shape
-        m = cv2.getRotationMatrix2D((w / 2, h / 2), fine, 1.0)
-        mask = cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    asym = _line_asymmetry(mask)
-    confidence = min(1.0, abs(asym) / 0.2)
-    if sideways:
-        return (90 if asym >= 0 else 270), confidence
-    return (0 if asym >= 0 else 180), confidence
+    an = analyse(gray, dpi)
+    remove_border(an)
+    g = find_geometry(text_mask(an), mm=an.mm)
+    return g.rotation, g.confidence
 
 
-def rotate_small(img: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Rotate counter-clockwise by `angle_deg` about the centre, white fill, same size."""
+def detect_orientation(gray: np.ndarray, dpi: float) -> int:
+    """How far (clockwise, 0/90/180/270) the page content is turned."""
+    return orientation_with_confidence(gray, dpi)[0]
+
+
+def rotate_small(img: np.ndarray, angle_deg: float, fill: int | tuple[int, ...] | None = None) -> np.ndarray:
+    """Rotate counter-clockwise by `angle_deg` about the centre, white (or `fill`) fill, same size."""
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
-    fill = 255 if img.ndim == 2 else (255, 255, 255)
+    if fill is None:
+        fill = 255 if img.ndim == 2 else (255,) * img.shape[2]
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
+def chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(max - min over the channels, max over the channels), computed with OpenCV (numpy's
+    reductions over a 3-channel axis are an order of magnitude slower)."""
+    r, g, b = cv2.split(rgb[:, :, :3])
+    hi = cv2.max(cv2.max(r, g), b)
+    lo = cv2.min(cv2.min(r, g), b)
+    return cv2.subtract(hi, lo), hi
+
+
+def paper_white_balance(rgb_small: np.ndarray) -> np.ndarray:
+    """Per-channel scale that makes the paper neutral (yellowed paper is not a coloured ink)."""
+    step = max(1, max(rgb_small.shape[:2]) // 120)
+    sample = rgb_small[::step, ::step].reshape(-1, 3)
+    k = int(len(sample) * 0.9)
+    paper = np.partition(sample, k, axis=0)[k].astype(np.float32)
+    return 255.0 / np.maximum(paper, 40.0)
+
+
+def colour_ink_mask(rgb: np.ndarray, scale: np.ndarray, threshold: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha 0..255 of coloured ink, spread) for an RGB image after white balance."""
+    chans = [cv2.convertScaleAbs(c, alpha=float(s)) for c, s in zip(cv2.split(rgb[:, :, :3]), scale, strict=True)]
+    spread, _ = chroma(cv2.merge(chans))
+    # 0 below threshold-20, full at threshold+20: anti-aliased stamp edges fade out smoothly
+    lut = np.clip((np.arange(256, dtype=np.float32) - (threshold - 20)) * (255.0 / 40.0), 0, 255).astype(np.uint8)
+    return cv2.LUT(spread, lut), spread
+
+
 def is_grayish(img: np.ndarray) -> bool:
-    """True when a colour scan has no real colour (so it can be stored as grey)."""
-    if img.ndim == 2:
+    """True when a colour scan has no real colour (so it can be stored as grey).
+
+    Colour is judged after white balance (yellowed paper is not colour) on the share of strongly
+    coloured pixels: a stamp or a signature is well over 0.01 % of a page, JPEG colour fringes
+    around black text are not that saturated.
+    """
+    if img.ndim == 2 or img.shape[2] == 1:
         return True
-    small = rescale(img, min(1.0, 400 / max(img.shape[:2])))
-    spread = small.max(axis=2).astype(np.int16) - small.min(axis=2).astype(np.int16)
-    return float(np.percentile(spread, 99.7)) < 30
+    step = max(1, max(img.shape[:2]) // 500)
+    sample = cv2.resize(img[:, :, :3], (max(1, img.shape[1] // step), max(1, img.shape[0] // step)),
+                        interpolation=cv2.INTER_NEAREST)
+    _, spread = colour_ink_mask(sample, paper_white_balance(sample))
+    return cv2.countNonZero(cv2.threshold(spread, 60, 1, cv2.THRESH_BINARY)[1]) < 1e-4 * spread.size
 
 
 def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: bool = True, deskew: bool = True,
-                 max_skew_deg: float = 15.0, display_max_dpi: float = 300) -> PreparedPage:
-    """Turn one decoded page into its OCR image and its display image."""
-    steps: list[str] = []
-    gray = to_gray(pixels)
-    display = pixels
-    if is_grayish(display):
-        display = gray
-        steps.append("grey")
-    if is_blank(gray, dpi):
-        factor = min(1.0, display_max_dpi / dpi)
-        return PreparedPage(None, dpi, rescale(display, factor), dpi * factor, 0, 0.0, True, ["blank"])
-    rotation = detect_orientation(gray, dpi) if orientation else 0
-    if rotation:
-        gray = rotate_quadrant(gray, rotation)
-        display = rotate_quadrant(display, rotation)
-        steps.append(f"rotate{rotation}")
-    skew = estimate_skew(gray, dpi, max_skew_deg) if deskew else 0.0
-    if abs(skew) >= 0.05:
-        gray = rotate_small(gray, skew)
-        display = rotate_small(display, skew)
-        steps.append("deskew")
-    ocr_factor = OCR_MIN_DPI / dpi if dpi < OCR_MIN_DPI * 0.95 else 1.0
-    if ocr_factor != 1.0:
-        steps.append("upscale")
-    ocr = rescale(gray, ocr_factor)
-    disp_factor = min(1.0, display_max_dpi / dpi)
-    return PreparedPage(ocr, dpi * ocr_factor, rescale(display, disp_factor), dpi * disp_factor,
-                        rotation, skew, False, steps)
+                 max_skew_deg: float = 15.0, display_max_dpi: float = 300, settings=None, osd=None) -> PreparedPage:
+    """Turn one decoded page into its OCR image and its display image (the whole cleaning chain)."""
+    from pipeline.cleaning import clean_page
+    from pipeline.settings import CleaningSettings
+
+    if settings is None:
+        settings = CleaningSettings(orientation=orientation, deskew=deskew, max_skew_deg=max_skew_deg)
+    return clean_page(pixels, dpi, settings, osd=osd, display_max_dpi=display_max_dpi)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import subprocess
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +60,14 @@ def tesseract_available(lang: str = "vie") -> tuple[bool, str]:
     return True, f"tesseract {pytesseract.get_tesseract_version()} with {', '.join(sorted(langs))}"
 
 
+_FURNITURE_EDGES = re.compile(r"^[_|]+|[_|]+$")
+
+
+def word_text(raw: str) -> str:
+    """A word as Tesseract read it, NFC, without the `_` and `|` it reads at a wide gap or a rule."""
+    return _FURNITURE_EDGES.sub("", nfc(raw).strip())
+
+
 def parse_tsv(tsv: str) -> list[Word]:
     words: list[Word] = []
     reader = csv.reader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -66,9 +77,9 @@ def parse_tsv(tsv: str) -> list[Word]:
     for row in reader:
         if len(row) < 12 or row[0] != "5":
             continue
-        text = nfc(row[11]).strip()
+        text = word_text(row[11])
         if not text:
-            continue
+            continue  # a bare `_` or `|`: what Tesseract makes of a wide gap or a rule, not text
         conf = float(row[10])
         words.append(Word(text, max(0.0, conf) / 100.0, (int(row[6]), int(row[7]), int(row[8]), int(row[9])),
                           int(row[2]), int(row[3]), int(row[4])))
@@ -90,6 +101,36 @@ def words_to_text(words: list[Word]) -> str:
             out.append(" ")
         out.append(w.text)
     return "".join(out)
+
+
+def words_to_rows(words: list[Word]) -> str:
+    """Lines read row by row across the page: Tesseract's lines that share a baseline (the cells of
+    one table row, the two halves of a side-by-side header) joined left to right, rows top to bottom.
+
+    Tesseract's own order reads a ruled table column by column; this is the order a person reads it.
+    """
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    for w in words:
+        lines.setdefault((w.block, w.par, w.line), []).append(w)
+    boxes = []
+    for ws in lines.values():
+        x0 = min(w.box[0] for w in ws)
+        y0 = min(w.box[1] for w in ws)
+        y1 = max(w.box[1] + w.box[3] for w in ws)
+        boxes.append((x0, y0, y1, " ".join(w.text for w in ws)))
+    rows: list[list[tuple[int, int, int, str]]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[2]) / 2):
+        h = box[2] - box[1]
+        for row in rows:
+            r0 = min(b[1] for b in row)
+            r1 = max(b[2] for b in row)
+            rh = min(h, min(b[2] - b[1] for b in row))
+            if min(r1, box[2]) - max(r0, box[1]) >= 0.5 * rh:
+                row.append(box)
+                break
+        else:
+            rows.append([box])
+    return "\n".join(" ".join(b[3] for b in sorted(row)) for row in rows)
 
 
 def mean_confidence(words: list[Word]) -> float:
@@ -119,3 +160,50 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
     pdf_path = Path(f"{base}.pdf")
     return OcrResult(words_to_text(words), words, round(mean_confidence(words), 4),
                      pdf_path if pdf_path.exists() else None)
+
+
+OSD_DPI = 200  # orientation detection needs no more; half the pixels of 300 dpi, half the time
+
+
+def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[int, float] | None:
+    """Tesseract's orientation and script detection (`--psm 0`): (clockwise turn of the content,
+    confidence), or None when it cannot tell (too little text, no OSD data, an error).
+
+    Costs ~0.3 s of one core for a full page; the cleaning chain asks only when its own ink
+    heuristic is unsure, and passes only the text area of the page.
+    """
+    from pipeline.imaging import rescale
+
+    img = rescale(gray, min(1.0, OSD_DPI / dpi))
+    with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:
+        src = Path(tmp) / "page.png"
+        cv2.imwrite(str(src), img, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        cmd = [pytesseract.pytesseract.tesseract_cmd, str(src), "stdout", "--psm", "0",
+               "--dpi", str(round(dpi * min(1.0, OSD_DPI / dpi)))]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+    m = re.search(r"Orientation in degrees:\s*(\d+)", proc.stdout)
+    c = re.search(r"Orientation confidence:\s*([\d.]+)", proc.stdout)
+    if proc.returncode != 0 or not m:
+        return None
+    rotation = int(m.group(1)) % 360
+    if rotation not in (0, 90, 180, 270):
+        return None
+    return rotation, float(c.group(1)) if c else 0.0
+
+
+def ocr_words(image: np.ndarray, dpi: float, *, lang: str = "vie", psm: int = 3,
+              timeout_s: float = 180) -> tuple[list[Word], float]:
+    """Words only (no text layer), and Tesseract's wall time: for benchmarks and quick checks."""
+    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+        src = Path(tmp) / "page.png"
+        cv2.imwrite(str(src), image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        cmd = [pytesseract.pytesseract.tesseract_cmd, str(src), str(Path(tmp) / "out"), "-l", lang,
+               "--dpi", str(round(dpi)), "--psm", str(psm), "tsv"]
+        t0 = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=True)
+        seconds = time.perf_counter() - t0
+        tsv = (Path(tmp) / "out.tsv").read_text(encoding="utf-8", errors="replace")
+    return parse_tsv(tsv), seconds

@@ -15,11 +15,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.imaging import prepare_page
+from pipeline.cleaning import clean_page
+from pipeline.errors import InputError
 from pipeline.inputs import DossierSource, PageRef, load_page
 from pipeline.manifest import Page
-from pipeline.ocr import Word, ocr_image
+from pipeline.ocr import Word, ocr_image, osd_rotation
 from pipeline.pdfout import PagePart, write_jpeg
+from pipeline.quality import page_quality, text_layer_is_real
 from pipeline.settings import Settings
 from pipeline.textnorm import nfc
 
@@ -48,36 +50,54 @@ def real_pdf_text(text: str) -> bool:
 
 
 def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
-    """Decode, clean and OCR one page; the bitmaps are dropped before returning."""
+    """Decode, clean and OCR one page; the bitmaps are dropped before returning.
+
+    A PDF page whose own text layer is real keeps it (no OCR); a broken layer (garbage, fonts with no
+    Unicode mapping) is replaced by OCR, page by page. The cleaning chain (`pipeline.cleaning`) gives
+    the OCR image and the display image; the page quality (`pipeline.quality`: Tesseract confidence
+    and the share of valid Vietnamese syllables) sets `needs_review`.
+    """
     t0 = time.perf_counter()
-    if ref.kind == "pdf" and real_pdf_text(ref.pdf_text):
-        page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0)
-        return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
+    cfg = settings.cleaning
+    warnings: list[str] = []
+    if ref.kind == "pdf" and ref.pdf_text.strip():
+        if real_pdf_text(ref.pdf_text) and text_layer_is_real(ref.pdf_text):
+            page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0)
+            return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
+        if len(ref.pdf_text.strip()) >= 20:
+            warnings.append("the PDF's own text layer is unusable (garbage or no Unicode mapping): OCRed instead")
     image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
     t1 = time.perf_counter()
-    prepared = prepare_page(
-        image.pixels, image.dpi,
-        orientation=settings.cleaning.orientation, deskew=settings.cleaning.deskew,
-        max_skew_deg=settings.cleaning.max_skew_deg, display_max_dpi=settings.display.max_dpi,
-    )
-    warnings = list(image.warnings)
+    osd = None
+    if cfg.orientation and cfg.orientation_osd:
+        def osd(gray, dpi):
+            return osd_rotation(gray, dpi, timeout_s=min(60.0, settings.ocr.timeout_s))
+    try:
+        prepared = clean_page(image.pixels, image.dpi, cfg, osd=osd, display_max_dpi=settings.display.max_dpi)
+    except ValueError as exc:
+        raise InputError(f"the page image cannot be cleaned ({exc})", path=ref.file, page=ref.n,
+                         hint="The file may be damaged; rescan the page") from exc
+    warnings += list(image.warnings) + prepared.warnings
     del image
     t2 = time.perf_counter()
     stem = f"p{ref.n:05d}"
     jpeg = write_jpeg(prepared.display, workdir / f"{stem}.jpg", settings.display.jpeg_quality)
     if prepared.blank:
-        page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps)
+        page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps, warnings=warnings)
         return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0})
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
-                       psm=settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
+                       psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
     t3 = time.perf_counter()
     if result.error:
         warnings.append(result.error)
-    needs_review = bool(result.error) or result.confidence < LOW_CONFIDENCE
+    quality = page_quality(result.text, result.confidence, min_confidence=cfg.review_confidence,
+                           min_plausibility=cfg.review_plausibility)
+    if quality.needs_review and not result.error:
+        warnings.append(f"needs review: {quality.reason}")
     page = Page(
         n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
         ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
-        needs_review=needs_review, warnings=warnings, cleaning=prepared.steps,
+        needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=prepared.steps,
     )
     part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)
     return PageOutput(page, part, result.words,

@@ -12,7 +12,7 @@ import os
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, SecretStr
@@ -32,9 +32,31 @@ class DisplaySettings(BaseModel):
 
 
 class CleaningSettings(BaseModel):
-    orientation: bool = True
+    """The page cleaning chain (`pipeline/cleaning.py`, `docs/cleaning.md`): every step switchable."""
+
+    orientation: bool = True  # 0/90/180/270 from the ink (line profile, tone-mark asymmetry)
+    orientation_osd: bool = True  # ask Tesseract OSD (~0.5 s) when the ink heuristic is unsure
+    osd_below: float = 0.35  # heuristic confidence under which OSD is asked
     deskew: bool = True
     max_skew_deg: float = 15
+    border: bool = True  # dark scanner border around the paper
+    background: bool = True  # shadows, yellowed paper, grey photocopy background -> white
+    stamps: bool = True  # red/blue stamps and signatures faded out of the OCR image (colour scans)
+    rules: bool = True  # horizontal table rules and underlines erased; ruled tables read row by row
+    rules_vertical: bool = False  # erase vertical cell borders too (kept: they separate cells for Tesseract)
+    table_psm: int = 4  # Tesseract page segmentation for ruled tables: 4 reads rows across the cells
+    leaders: bool = True  # dotted leaders ("Họ và tên: ........") erased
+    checkboxes: bool = True  # check boxes erased
+    denoise: bool = True  # a 3x3 median when the paper shows sensor grain
+    despeckle: bool = True  # isolated specks (dust, toner) removed when the margins show them
+    binarize: bool = False  # Otsu black/white OCR image (off: Tesseract gets the normalised grey)
+    upscale: bool = True  # pages under min_ocr_dpi are upscaled for OCR
+    min_ocr_dpi: int = 200  # 200 dpi pages are OCRed as they are: upscaling them gains nothing (bench)
+    small_text: bool = True  # pages whose text is small (ID-card copies) are upscaled further
+    blank: bool = True  # blank pages (backs, separators) skip OCR
+    pdf_image: Literal["faithful", "cleaned"] = "faithful"  # what the PDF shows: the scan or the OCR image
+    review_confidence: float = 0.6  # pages under this Tesseract confidence (0..1) need review
+    review_plausibility: float = 0.5  # ... or under this share of valid Vietnamese syllables
 
 
 class LimitSettings(BaseModel):

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import img2pdf
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from pipeline.textnorm import nfc
 from samples import content
@@ -187,6 +187,159 @@ def degrade(
         img = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
         ops.append(f"jpeg:{q}")
     return img, rotation, float(skew_deg), ops
+
+
+# --------------------------------------------------------------------------------------------
+# Harder scan damage, one kind at a time (the OCR-quality bench composes them).
+# None of this is used by `make_dossier`, so the committed samples do not depend on it.
+
+# Paper-level damage is applied to the upright page before skew/rotation (it is on the sheet);
+# scan-level damage after it (it comes from the scanner or copier).
+PAPER_DAMAGE = ("stamp", "yellow")
+SCAN_DAMAGE = ("border", "shadow", "photocopy", "speckle", "noise", "blur_jpeg", "reduced")
+
+STAMP_RINGS = (
+    "ỦY BAN NHÂN DÂN XÃ HÒA BÌNH * HUYỆN CÁT HẢI",
+    "ỦY BAN NHÂN DÂN HUYỆN THANH OAI * TP HÀ NỘI",
+    "VĂN PHÒNG ĐĂNG KÝ ĐẤT ĐAI * TỈNH NAM ĐỊNH",
+)
+
+
+def _smooth_field(nrng: np.random.Generator, h: int, w: int, lo: float, hi: float, grid=(6, 4)) -> np.ndarray:
+    small = nrng.uniform(lo, hi, size=grid).astype(np.float32)
+    return np.asarray(Image.fromarray(small, mode="F").resize((w, h), Image.Resampling.BICUBIC), dtype=np.float32)
+
+
+def _stamp_over_text(img: Image.Image, rng: random.Random, dpi: int) -> tuple[Image.Image, str]:
+    """A round stamp (red, sometimes violet-blue) and a blue signature, both across text lines."""
+    from samples.render import BLUE_INK, STAMP_RED, Ctx, ScribbleOp, StampOp, draw_scribble, stamp_mask
+
+    ctx = Ctx(dpi)
+    w, h = img.size
+    colour = STAMP_RED if rng.random() < 0.75 else (70, 50, 165)
+    r = ctx.mm(rng.uniform(15.0, 18.0))
+    cx, cy = rng.uniform(0.3, 0.75) * w, rng.uniform(0.3, 0.8) * h
+    mask, ox, oy = stamp_mask(StampOp(cx, cy, r, rng.choice(STAMP_RINGS), colour, rng.randrange(1 << 30)), ctx)
+    arr = np.asarray(img, dtype=np.float32).copy()
+    a = np.asarray(mask, dtype=np.float32) / 255.0
+    x0, y0 = max(ox, 0), max(oy, 0)
+    x1, y1 = min(ox + a.shape[1], w), min(oy + a.shape[0], h)
+    a = a[y0 - oy : y1 - oy, x0 - ox : x1 - ox, None]
+    col = np.array(colour, dtype=np.float32) / 255.0
+    arr[y0:y1, x0:x1] *= 1.0 - a * (1.0 - col)
+    # the signature: drawn on its own layer, multiplied like ink over ink
+    layer = Image.new("RGB", (w, h), (255, 255, 255))
+    sx, sy = rng.uniform(0.35, 0.6) * w, rng.uniform(0.3, 0.8) * h
+    sw, sh = ctx.mm(rng.uniform(35, 50)), ctx.mm(rng.uniform(12, 18))
+    draw_scribble(ImageDraw.Draw(layer), ScribbleOp(sx, sy, sx + sw, sy + sh, BLUE_INK, rng.randrange(1 << 30)), ctx)
+    arr *= np.asarray(layer, dtype=np.float32) / 255.0
+    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)), "stamp"
+
+
+def damage(img: Image.Image, kind: str, rng: random.Random, *, dpi: int = 300) -> tuple[Image.Image, str]:
+    """Apply one kind of damage (PAPER_DAMAGE or SCAN_DAMAGE); return the image and an op label.
+
+    stamp: a stamp and a signature over the text; yellow: aged paper (tint, faded ink, stains);
+    border: dark scanner-lid border on 1-3 sides with a soft shadow along the paper edge;
+    shadow: uneven lighting (a dark gutter band and a gradient); photocopy: grey mottled background,
+    toner grain and specks, a copier streak; speckle: dense dark specks and a few dirt spots;
+    noise: strong sensor noise; blur_jpeg: out of focus and heavily JPEG-compressed; reduced: the
+    page copied at 60-70 % (small print; the lines keep their order, so `row_major_text` holds).
+    """
+    if kind == "stamp":
+        return _stamp_over_text(img, rng, dpi)
+    if kind == "reduced":  # copied at 60-70 %: small print (an ID card copied 1:1 is like this)
+        f = rng.uniform(0.6, 0.7)
+        w, h = img.size
+        small = img.resize((round(w * f), round(h * f)), Image.Resampling.LANCZOS)
+        page = Image.new("RGB", (w, h), img.getpixel((2, 2)))
+        page.paste(small, (round(w * (1 - f) / 2), round(h * (1 - f) / 3)))
+        return page, f"reduced:{f:.2f}"
+    nrng = np.random.default_rng(rng.getrandbits(63))
+    arr = np.asarray(img.convert("RGB"), dtype=np.float32).copy()
+    h, w = arr.shape[:2]
+    s = dpi / 300
+    if kind == "yellow":
+        ink = 255.0 - (255.0 - arr) * rng.uniform(0.7, 0.85)  # faded ink
+        tint = np.array([1.0, rng.uniform(0.9, 0.95), rng.uniform(0.7, 0.8)], np.float32) * rng.uniform(0.9, 0.97)
+        arr = ink * tint
+        for _ in range(rng.randint(2, 4)):  # brownish stains
+            cy, cx, rad = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(0.05, 0.15) * w
+            yy, xx = np.ogrid[:h, :w]
+            blob = np.exp(-(((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * rad * rad))).astype(np.float32)
+            arr *= 1.0 - rng.uniform(0.08, 0.15) * blob[..., None] * np.array([0.6, 0.9, 1.0], np.float32)
+        label = "yellow"
+    elif kind == "border":
+        sides = rng.sample(["left", "right", "top", "bottom"], rng.randint(1, 3))
+        yy, xx = np.mgrid[:h, :w].astype(np.float32)
+        for side in sides:
+            frac = rng.uniform(0.012, 0.03) if side in ("right", "bottom") else rng.uniform(0.015, 0.045)
+            along, across, size = (yy, xx, w) if side in ("left", "right") else (xx, yy, h)
+            dist = across if side in ("left", "top") else (size - 1 - across)
+            edge = frac * size + rng.uniform(-0.006, 0.006) * (along - along.mean())  # slightly tilted paper edge
+            depth = dist - edge  # < 0 outside the paper
+            shade = 1.0 - 0.45 * np.exp(-np.clip(depth, 0, None) / (rng.uniform(2.0, 5.0) * dpi / 25.4))
+            level = rng.uniform(15, 55)
+            outside = np.clip(-depth / (2 * s) + 0.5, 0, 1)  # soft 2 px edge
+            arr = arr * (shade * (1 - outside))[..., None] + (level * outside)[..., None]
+        arr += nrng.normal(0, 4, size=(h, w, 1)).astype(np.float32)
+        label = "border:" + "+".join(sides)
+    elif kind == "shadow":
+        xx = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+        yy = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+        if rng.random() < 0.5:
+            xx = 1 - xx
+        band = 1.0 - rng.uniform(0.35, 0.5) * np.exp(-xx / rng.uniform(0.08, 0.18))
+        grad = 1.0 - rng.uniform(0.1, 0.25) * (yy if rng.random() < 0.5 else 1 - yy)
+        arr *= (band * grad)[..., None]
+        label = "shadow"
+    elif kind == "photocopy":
+        g = arr.mean(axis=2, keepdims=True)
+        g = 255.0 - (255.0 - g) * rng.uniform(0.8, 0.95)
+        bg = _smooth_field(nrng, h, w, rng.uniform(0.72, 0.8), rng.uniform(0.82, 0.9), grid=(8, 6))
+        g = g * bg[..., None] + nrng.normal(0, 7, size=(h, w, 1)).astype(np.float32)
+        n = int(rng.randint(300, 700) * s * s)
+        for y, x in zip(nrng.integers(0, h, n), nrng.integers(0, w, n), strict=True):
+            r = max(1, round(s * rng.choice((1, 1, 2))))
+            g[y : y + r, x : x + r] *= 0.3
+        x = rng.randint(round(0.1 * w), round(0.9 * w))
+        g[:, x : x + max(2, round(3 * s))] *= 0.85  # a streak from dirt on the copier glass
+        arr = np.repeat(g, 3, axis=2)
+        label = "photocopy"
+    elif kind == "speckle":
+        n = int(rng.randint(800, 2000) * s * s)
+        for y, x in zip(nrng.integers(0, h, n), nrng.integers(0, w, n), strict=True):
+            r = max(1, round(s * rng.choice((1, 1, 2))))
+            arr[y : y + r, x : x + r] *= rng.uniform(0.15, 0.4)
+        for y, x in zip(nrng.integers(0, h, 12), nrng.integers(0, w, 12), strict=True):  # dirt spots
+            r = max(2, round(s * rng.uniform(2, 4)))
+            arr[y : y + r, x : x + r + 1] *= 0.3
+        label = f"speckle:{n}"
+    elif kind == "noise":
+        sigma = rng.uniform(10, 16)
+        arr += nrng.normal(0, sigma, size=(h, w, 1)).astype(np.float32)
+        label = f"noise:{sigma:.0f}"
+    elif kind == "blur_jpeg":
+        q = rng.randint(25, 40)
+        out = Image.fromarray(arr.clip(0, 255).astype(np.uint8)).filter(
+            ImageFilter.GaussianBlur(rng.uniform(1.0, 1.4) * s)
+        )
+        buf = io.BytesIO()
+        out.save(buf, "JPEG", quality=q)
+        return Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), f"blur_jpeg:{q}"
+    else:
+        raise ValueError(f"unknown damage {kind!r}; known: {PAPER_DAMAGE + SCAN_DAMAGE}")
+    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)), label
+
+
+def bleed_through(blank: Image.Image, back: Image.Image, rng: random.Random) -> tuple[Image.Image, str]:
+    """The back side of a printed sheet showing through a blank page: mirrored, faint, blurred."""
+    strength = rng.uniform(0.08, 0.22)
+    ghost = back.convert("L").transpose(Image.Transpose.FLIP_LEFT_RIGHT).filter(ImageFilter.GaussianBlur(2))
+    ghost = ghost.resize(blank.size)
+    g = np.asarray(ghost, dtype=np.float32)[..., None] / 255.0
+    arr = np.asarray(blank.convert("RGB"), dtype=np.float32) * (1.0 - strength * (1.0 - g))
+    return Image.fromarray(arr.clip(0, 255).astype(np.uint8)), f"bleed:{strength:.2f}"
 
 
 # --------------------------------------------------------------------------------------------

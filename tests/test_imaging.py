@@ -69,11 +69,13 @@ def test_page_with_one_line_is_not_blank():
 
 
 def test_low_dpi_page_is_upscaled_for_ocr():
-    low = text_page(dpi=200)
-    prepared = imaging.prepare_page(low, 200)
-    assert prepared.ocr_dpi == 300
-    assert prepared.display_dpi == 200
+    low = text_page(dpi=150)
+    prepared = imaging.prepare_page(low, 150)
+    assert prepared.ocr_dpi == 200  # cleaning.min_ocr_dpi
+    assert prepared.display_dpi == 200  # the PDF image is never under 200 dpi either
     assert "upscale" in prepared.steps
+    ok = imaging.prepare_page(text_page(dpi=200), 200)  # 200 dpi text of normal size: OCRed as it is
+    assert ok.ocr_dpi == 200 and "upscale" not in ok.steps
 
 
 def test_colour_page_kept_in_colour_grey_page_stored_grey(page):

@@ -1,0 +1,185 @@
+"""Tone cleaning of the OCR image: paper background, coloured ink, speckle, binarisation.
+
+Each step is a pure function `(grey image, ...) -> (grey image, what it did)` that leaves a page
+alone when it has nothing to do (so a clean page goes to Tesseract untouched), and works at full
+resolution only where its cheap low-resolution test says so.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from pipeline.imaging import colour_ink_mask, paper_white_balance, resize_to
+
+# --------------------------------------------------------------------------------------------
+# Paper background: shadows, yellowed paper, grey photocopy background
+
+
+def background_needs_work(background: np.ndarray) -> bool:
+    """True when the paper is not plain white: a shadow band, a tint, a grey copier background."""
+    step = max(1, max(background.shape) // 200)
+    b = background[::step, ::step]
+    lo, hi = np.percentile(b, [2, 98])
+    return bool(lo < 225 or hi - lo > 18)
+
+
+def normalise_background(gray: np.ndarray, background: np.ndarray) -> np.ndarray:
+    """Divide the page by its paper brightness: paper becomes white, ink keeps its contrast to it.
+
+    `background` may be smaller than `gray` (it is smooth, so it is upsampled here).
+    """
+    bg = background if background.shape == gray.shape else resize_to(background, gray.shape)
+    bg = np.maximum(bg, 1)
+    return cv2.divide(gray, bg, scale=255)
+
+
+# --------------------------------------------------------------------------------------------
+# Coloured ink: stamps (red, violet) and signatures (blue) are not text
+
+
+STAMP_CHROMA = 35  # chroma (after white balance) from which ink inside a stamp box is faded
+STAMP_KEEP_DARK = 130  # inside a stamp box grey lighter than this fades out (fully at +50)
+
+
+def find_colour_ink(rgb_small: np.ndarray, mm: float) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1, small-image pixels) of coloured marks that are stamps or signatures.
+
+    A coloured mark taller than a line of text (a round stamp, a signature) is not text; coloured
+    lines of text (a form printed in blue, blue handwriting on a leader) are kept.
+    """
+    scale = paper_white_balance(rgb_small)
+    alpha, _ = colour_ink_mask(rgb_small, scale)
+    strong = cv2.threshold(alpha, 200, 1, cv2.THRESH_BINARY)[1]
+    if cv2.countNonZero(strong) < 0.5 * mm * mm:
+        return []
+    k = max(3, round(1.5 * mm) | 1)
+    grown = cv2.dilate(strong, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    contours, _ = cv2.findContours(grown, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = []
+    for c in contours:
+        x, y, w, h = cv2.boundingRect(c)
+        if min(w, h) >= 8 * mm:  # taller (and wider) than a line of text
+            boxes.append((x, y, x + w, y + h))
+    return boxes
+
+
+def suppress_colour_ink(gray: np.ndarray, rgb: np.ndarray, boxes_full: list[tuple[int, int, int, int]],
+                        scale: np.ndarray, dpi: float) -> np.ndarray:
+    """Inside `boxes_full` keep only dark neutral ink (the text under a stamp); coloured ink and the
+    pale remains of it fade to paper. A half-faded stamp is worse than none: its remains read as
+    letters, so inside the box anything lighter than text goes too, and so does a blob bigger than
+    a letter (the signature in black ink that was under the stamp)."""
+    mm = dpi / 25.4
+    out = gray.copy()
+    light = np.clip((np.arange(256, dtype=np.float32) - STAMP_KEEP_DARK) * (255.0 / 50.0), 0, 255).astype(np.uint8)
+    for x0, y0, x1, y1 in boxes_full:
+        g = out[y0:y1, x0:x1]
+        # even weakly coloured ink goes (blur and JPEG chroma subsampling wash the colour out of
+        # thin strokes); dark neutral text has almost no chroma
+        alpha, _ = colour_ink_mask(rgb[y0:y1, x0:x1], scale, threshold=STAMP_CHROMA)
+        alpha = cv2.max(alpha, cv2.LUT(g, light))
+        lift = cv2.multiply(cv2.subtract(np.full_like(g, 255), g), alpha, scale=1.0 / 255.0)
+        g = cv2.add(g, lift)
+        # what is left that is bigger than any letter is a signature in black ink: it goes too
+        binary = cv2.threshold(g, 160, 255, cv2.THRESH_BINARY_INV)[1]
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+        big = (np.minimum(stats[:, 2], stats[:, 3]) > 8 * mm) | (np.maximum(stats[:, 2], stats[:, 3]) > 25 * mm)
+        big[0] = False
+        if big.any():
+            g[big[labels]] = 255
+        out[y0:y1, x0:x1] = g
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Sensor noise
+
+
+def noise_sigma(gray: np.ndarray) -> float:
+    """Grain of the paper in grey levels, from a strip of the left margin: the paper's median minus
+    its 16th percentile (one sigma; the bright half of the grain is often clipped at white)."""
+    h, w = gray.shape
+    strip = gray[int(h * 0.1) : int(h * 0.9) : 2, int(w * 0.03) : int(w * 0.09) : 2]
+    if strip.size < 100:
+        return 0.0
+    p16, p50 = np.percentile(strip, [16, 50])
+    return float(p50 - p16)
+
+
+PAPER_LEVEL = 215  # after background normalisation paper is ~255, ink well under 150
+
+
+def denoise(gray: np.ndarray) -> np.ndarray:
+    """A 3x3 median: the grain goes, strokes (3+ px at 300 dpi) and tone marks keep their shape."""
+    return cv2.medianBlur(gray, 3)
+
+
+def flatten_paper(gray: np.ndarray, level: int = PAPER_LEVEL) -> np.ndarray:
+    """Everything lighter than `level` becomes white: paper grain, faint ghosts (bleed-through, a
+    washed-out stamp, a copier streak) go; ink and its anti-aliased edges keep their grey levels."""
+    lift = cv2.threshold(gray, level, 255, cv2.THRESH_BINARY)[1]
+    return cv2.max(gray, lift)
+
+
+# --------------------------------------------------------------------------------------------
+# Speckle
+
+
+def speckle_density(gray: np.ndarray, dpi: float) -> float:
+    """Specks per cm² in the side margins (where a page has no text), from two thin strips."""
+    h, w = gray.shape
+    strips = [gray[:, int(w * 0.035) : int(w * 0.09)], gray[:, int(w * 0.935) : int(w * 0.965)]]
+    max_area = max(2, round(12 * (dpi / 300) ** 2))
+    specks = 0
+    area_cm2 = 0.0
+    for s in strips:
+        if s.size == 0:
+            continue
+        binary = cv2.threshold(np.ascontiguousarray(s), 128, 255, cv2.THRESH_BINARY_INV)[1]
+        contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        specks += sum(1 for c in contours if len(c) <= 8 and cv2.contourArea(c) <= max_area)
+        area_cm2 += s.size / (dpi / 2.54) ** 2
+    return specks / area_cm2 if area_cm2 else 0.0
+
+
+def despeckle(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, int]:
+    """Remove isolated dark specks (dust, toner grain); dots of i, tone marks and periods stay.
+
+    A speck is a blob of at most ~0.1 mm² with no other ink within ~0.7 mm: the dot under `ạ` or
+    over `i` sits right by its letter, a period right after its word.
+    """
+    binary = cv2.threshold(gray, 128, 255, cv2.THRESH_BINARY_INV)[1]
+    contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    max_area = max(2, round(14 * (dpi / 300) ** 2))
+    side = max(2, round(5 * dpi / 300))
+    r = max(2, round(0.7 * dpi / 25.4))
+    h, w = gray.shape
+    out = gray
+    dropped = 0
+    for c in contours:
+        if len(c) > 12:
+            continue
+        x, y, bw, bh = cv2.boundingRect(c)
+        if bw > side or bh > side:
+            continue
+        own = cv2.countNonZero(binary[y : y + bh, x : x + bw])
+        if own > max_area:
+            continue
+        window = binary[max(0, y - r) : min(h, y + bh + r), max(0, x - r) : min(w, x + bw + r)]
+        if cv2.countNonZero(window) > own + 2 * max_area:
+            continue  # more than another speck's worth of ink close by: part of the text
+        if dropped == 0:
+            out = gray.copy()
+        out[y : y + bh, x : x + bw] = 255
+        dropped += 1
+    return out, dropped
+
+
+# --------------------------------------------------------------------------------------------
+# Binarisation
+
+
+def binarize(gray: np.ndarray) -> np.ndarray:
+    """Otsu on the (background-normalised) page: black ink on white, nothing in between."""
+    return cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
