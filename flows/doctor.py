@@ -36,7 +36,9 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
 
         with open_catalog(settings) as catalog:
             catalog.search("kiểm tra")
-            results.append(("catalog", True, f"{settings.catalog} ok ({catalog.stats().get('dossiers', 0)} dossiers)"))
+            from pipeline.catalog.postgres import redact
+
+            results.append(("catalog", True, f"{redact(settings.catalog)} ok ({catalog.stats().get('dossiers', 0)} dossiers)"))
     except Exception as exc:  # noqa: BLE001
         results.append(("catalog", False, f"{exc} — check SOHOA_CATALOG / SOHOA_HOME"))
     try:

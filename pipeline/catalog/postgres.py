@@ -120,7 +120,7 @@ MIGRATIONS: list[str] = [
 LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2
 LOCK_DOSSIER = 0x736F6802
 MAX_WORD = 250  # longer words are cut (a lexeme, even a pair, holds < 2 KiB); queries are cut alike
-SCAN_NEWEST = 3000  # rows a search tests newest first before it asks the GIN index
+SCAN_NEWEST = 2000  # rows a search tests newest first before it asks the GIN index
 CONNECT_TIMEOUT_S = 10
 QUICK_WAIT_S = 1.0  # for a pooled connection, before asking whether the server is there at all
 PROBE_TIMEOUT_S = 5
@@ -555,7 +555,7 @@ class PostgresCatalog(Catalog):
         needles = Needles(terms)
         with self._conn() as conn:
 
-            def finder(all_exact: bool, cap: int) -> tuple[list[Candidate], bool]:
+            def finder(all_exact: bool, cap: int, below: int | None) -> tuple[list[Candidate], bool]:
                 def keep(row: tuple) -> bool:
                     words, folded_words = row[4], row[5]
                     return has_all(folded_words, needles) and (
@@ -563,7 +563,7 @@ class PostgresCatalog(Catalog):
                     )
 
                 query = tsquery(terms, exact=all_exact, type=type)
-                rows = self._newest(conn, query, keep, dossier, cap + 1)
+                rows = self._newest(conn, query, keep, dossier, cap + 1, below)
                 found = [
                     measure(Candidate(rid, did, cid, n), words, folded_words, needles)
                     for rid, did, cid, n, words, folded_words in rows[:cap]
@@ -578,9 +578,16 @@ class PostgresCatalog(Catalog):
     _COLUMNS = "id, dossier_id, component_id, n, words, folded_words"
 
     def _newest(
-        self, conn: psycopg.Connection, query: str, keep: Callable[[tuple], bool], dossier: str | None, want: int
+        self,
+        conn: psycopg.Connection,
+        query: str,
+        keep: Callable[[tuple], bool],
+        dossier: str | None,
+        want: int,
+        below: int | None = None,
     ) -> list[tuple]:
-        """The `want` newest rows that have every lexeme of `query` and pass `keep`.
+        """The `want` newest rows (with an id below `below`, if given) that have every lexeme of
+        `query` and pass `keep`.
 
         Newest first, in two steps whose cost stays small whatever the query:
         1. test the newest SCAN_NEWEST rows one by one, backwards by id: quick when matches are
@@ -589,39 +596,48 @@ class PostgresCatalog(Catalog):
         PostgreSQL's planner cannot tell these cases apart from its statistics (words of a phrase
         are not independent), so each step fixes its plan with SET LOCAL.
         """
+        top = below if below is not None else 2**63 - 1
         if dossier is not None:  # a dossier's rows are few: its index, then test each
             rows = conn.execute(
-                f"SELECT {self._COLUMNS} FROM page_search WHERE dossier_id = %s AND terms @@ %s::tsquery"
-                " ORDER BY id DESC",
-                (dossier, query),
+                f"SELECT {self._COLUMNS} FROM page_search WHERE dossier_id = %s AND id < %s"
+                " AND terms @@ %s::tsquery ORDER BY id DESC",
+                (dossier, top, query),
             ).fetchall()
             return [r for r in rows if keep(r)][:want]
         edge = conn.execute("SELECT id FROM page_search ORDER BY id DESC OFFSET %s LIMIT 1", (SCAN_NEWEST,)).fetchone()
-        newest = edge[0] if edge else -1
-        conn.execute("SET LOCAL enable_bitmapscan = off")
-        rows = self._batches(conn, "id > %s", newest, query, keep, want)
-        conn.execute("SET LOCAL enable_bitmapscan = on")
+        newest = edge[0] if edge else -1  # step 1 covers ids above this
+        rows: list[tuple] = []
+        if top > newest + 1:
+            conn.execute("SET LOCAL enable_bitmapscan = off")
+            rows = self._batches(conn, "id > %s", newest, query, keep, want, top)
+            conn.execute("SET LOCAL enable_bitmapscan = on")
         if len(rows) >= want or edge is None:
             return rows
         conn.execute("SET LOCAL enable_indexscan = off; SET LOCAL enable_seqscan = off")
         try:
-            return rows + self._batches(conn, "id <= %s", newest, query, keep, want - len(rows))
+            return rows + self._batches(conn, "id <= %s", newest, query, keep, want - len(rows), top)
         finally:
             conn.execute("SET LOCAL enable_indexscan = on; SET LOCAL enable_seqscan = on")
 
     def _batches(
-        self, conn: psycopg.Connection, bound: str, edge: int, query: str, keep: Callable[[tuple], bool], want: int
+        self,
+        conn: psycopg.Connection,
+        bound: str,
+        edge: int,
+        query: str,
+        keep: Callable[[tuple], bool],
+        want: int,
+        below: int,
     ) -> list[tuple]:
-        """Newest rows within `bound` matching `query` until `want` pass `keep` (most do)."""
+        """Newest rows within `bound` and below `below` matching `query`, until `want` pass
+        `keep` (most do: only a phrase of 3+ words can have all its pairs and not be there)."""
         out: list[tuple] = []
-        below = None
         while True:
-            batch = want - len(out) if not out and below is None else max(32, 2 * (want - len(out)))
+            batch = want - len(out) if not out else max(32, 2 * (want - len(out)))
             rows = conn.execute(
-                f"SELECT {self._COLUMNS} FROM page_search WHERE {bound} AND terms @@ %s::tsquery"
-                + (" AND id < %s" if below is not None else "")
-                + " ORDER BY id DESC LIMIT %s",
-                (edge, query, *([below] if below is not None else []), batch),
+                f"SELECT {self._COLUMNS} FROM page_search WHERE {bound} AND id < %s AND terms @@ %s::tsquery"
+                " ORDER BY id DESC LIMIT %s",
+                (edge, below, query, batch),
             ).fetchall()
             out += [r for r in rows if keep(r)]
             if len(out) >= want or len(rows) < batch:

@@ -119,10 +119,13 @@ def _match_spans(text: str, terms: list[Term], split: Split | None = None) -> li
     if not len(lowered) == len(folded) == len(tokens):  # lower() changed how a word splits
         lowered = [t.group().lower() for t in tokens]
         folded = [fold(w) for w in lowered]
+    where: dict[str, list[int]] = {}
+    for i, word in enumerate(folded):
+        where.setdefault(word, []).append(i)
     spans: list[tuple[int, int, bool]] = []
     for term in terms:
         size = len(term.folded)
-        for i in range(len(tokens) - size + 1):
+        for i in where.get(term.folded[0], ()):
             if tuple(folded[i : i + size]) == term.folded:
                 exact = tuple(lowered[i : i + size]) == term.words
                 spans.append((tokens[i].start(), tokens[i + size - 1].end(), exact))

@@ -11,9 +11,10 @@ match in the component's extracted fields (`meta`) and how many in the page text
   best page:  most terms as written, then most terms in the page text, then the first page.
 
 Candidate cap: when more than `cap` pages match (`CANDIDATES`, or more for deep pages of
-results), a backend considers the `cap` most recently indexed matching pages, plus the `cap`
-most recent pages that match every term as written; so exact matches still come first, and
-the rest is newest first. A query that matches fewer pages is ranked over all of them.
+results), the ranking considers the `cap` most recently indexed matching pages, plus, when they
+hold too few exact matches, the `cap` most recent pages that match every term as written (see
+`find`); so exact matches still come first, and the rest is newest first. A query that matches
+fewer pages is ranked over all of them.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from pipeline.catalog.base import Hit
 from pipeline.catalog.query import Term, best_snippet, needle, split_joined
 
-CANDIDATES = 200
+CANDIDATES = 100
 """Pages a search ranks at most (per tier) before it answers; keeps broad queries fast."""
 
 
@@ -50,8 +51,9 @@ class Ranked:
     exact: bool
 
 
-Finder = Callable[[bool, int], tuple[list[Candidate], bool]]
-"""`finder(all_exact, cap)` -> (up to `cap` newest candidate rows, whether more matched)."""
+Finder = Callable[[bool, int, int | None], tuple[list[Candidate], bool]]
+"""`finder(all_exact, cap, below)` -> (the `cap` newest matching rows, measured, with an id below
+`below` if given; whether more matched). `all_exact`: rows that also have every term as written."""
 
 
 def rank(rows: list[Candidate], terms: int) -> list[Ranked]:
@@ -100,20 +102,23 @@ def find(finder: Finder, terms: list[Term], want: int) -> list[Ranked]:
 
     The newest `cap` matching pages are ranked. If more pages matched, the query has tone or
     vowel marks, and fewer than `want` of the components found match every term as written,
-    the newest `cap` pages that do join them (they rank first, whatever their age). (A query
-    typed without marks skips that second look, which would mostly scan the index for nothing:
+    the newest `cap` pages that do join them (they rank first, whatever their age); the first
+    look already holds those newer than its oldest row, so the second starts below it. (A query
+    typed without marks skips the second look, which would mostly scan the index for nothing:
     its exact matches rank first among the candidates.) If the cap cut off so much that fewer
     than `want` components are left, the cap grows.
     """
     marked = any(t.words != t.folded for t in terms)
+    count = len(terms)
     cap = max(CANDIDATES, 2 * want)
     while True:
-        rows, more = finder(False, cap)
-        ranked = rank(rows, len(terms))
+        rows, more = finder(False, cap, None)
+        ranked = rank(rows, count)
         if more and marked and sum(1 for r in ranked if r.exact) < want:
-            seen = {r.id for r in rows}
-            exact_rows, _ = finder(True, cap)
-            ranked = rank(rows + [r for r in exact_rows if r.id not in seen], len(terms))
+            known = [r for r in rows if r.exact == count]
+            if len(known) < cap:
+                older, _ = finder(True, cap - len(known), min(r.id for r in rows))
+                ranked = rank(rows + older, count)
         if not more or len(ranked) >= want:
             return ranked
         cap *= 4

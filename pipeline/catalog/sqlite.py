@@ -409,7 +409,10 @@ class SqliteCatalog(Catalog):
                 return []
             try:
                 ranked = find(
-                    lambda all_exact, cap: self._candidates(match, all_exact, window, dossier, cap),
+                    lambda all_exact, cap, below: self._candidates(
+                        match, all_exact, window if below is None else (window[0], min(window[1], below - 1)),
+                        dossier, cap,
+                    ),
                     terms,
                     offset + limit,
                 )
@@ -445,11 +448,13 @@ class SqliteCatalog(Catalog):
             " ORDER BY page_fts.rowid DESC LIMIT ?",
             (match.base(all_exact), *window, *([dossier] if dossier is not None else []), cap + 1),
         ).fetchall()
-        found = [
-            measure(Candidate(rowid, dossier_id, component_id, n), words, folded_words, match.needles)
-            for rowid, dossier_id, component_id, n, words, folded_words in rows[:cap]
-            if not all_exact or has_all(folded_words, match.needles)
-        ]
+        found: list[Candidate] = []
+        terms = len(match.folded)
+        for rowid, dossier_id, component_id, n, words, folded_words in rows[:cap]:
+            c = measure(Candidate(rowid, dossier_id, component_id, n), words, folded_words, match.needles)
+            # As the ranking counts them: every term folded, and (second look) as written.
+            if not all_exact or (c.exact == terms and has_all(folded_words, match.needles)):
+                found.append(c)
         return found, len(rows) > cap
 
     def _shown(self, ids: list[int]) -> dict[int, Shown]:
