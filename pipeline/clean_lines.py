@@ -67,11 +67,20 @@ def find_rules(view: FurnitureView, min_len_mm: float = 12.0, max_thick_mm: floa
         boxes: list[Box] = []
         if lines.any():
             contours, _ = cv2.findContours(lines, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            full_kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (2 * L, 1) if horizontal else (1, 2 * L))
             for c in contours:
                 x, y, w, h = cv2.boundingRect(c)
                 thick = cv2.countNonZero(lines[y : y + h, x : x + w]) / max(1, w if horizontal else h)
-                if thick <= max_thick_mm * mm + 1:
-                    boxes.append((2 * x, 2 * y, 2 * (x + w), 2 * (y + h)))
+                if thick > max_thick_mm * mm + 1:
+                    continue
+                # confirmed at full detection resolution, where the serifs of a bold line of
+                # capitals no longer touch each other
+                x0, y0 = max(0, 2 * x - 2), max(0, 2 * y - 2)
+                crop = view.ink[y0 : 2 * (y + h) + 2, x0 : 2 * (x + w) + 2]
+                solid = cv2.morphologyEx(crop, cv2.MORPH_OPEN, full_kernel)
+                if cv2.countNonZero(solid):
+                    bx, by, bw, bh = cv2.boundingRect(solid)
+                    boxes.append((x0 + bx, y0 + by, x0 + bx + bw, y0 + by + bh))
         out.append(boxes)
     view.hlines, view.vlines = out
     return out[0], out[1]
@@ -175,11 +184,11 @@ def find_leaders(view: FurnitureView, m: Marks, min_dots: int = 6) -> list[list[
 
 
 def find_checkboxes(view: FurnitureView, m: Marks) -> list[Box]:
-    """Square outlines of 2-6.5 mm (empty or ticked): every side inked, hollow inside."""
+    """Square outlines of 2.5-6.5 mm (empty or ticked): every side and corner inked, hollow inside."""
     s = m.boxes
     mm = view.mm
     w, h = s[:, 2], s[:, 3]
-    cand = (w >= 2.0 * mm) & (w <= 6.5 * mm) & (h >= 2.0 * mm) & (h <= 6.5 * mm) & (w <= 1.25 * h) & (h <= 1.25 * w)
+    cand = (w >= 2.5 * mm) & (w <= 6.5 * mm) & (h >= 2.5 * mm) & (h <= 6.5 * mm) & (w <= 1.25 * h) & (h <= 1.25 * w)
     boxes: list[Box] = []
     for i in np.nonzero(cand)[0]:
         x, y, bw, bh = (int(v) for v in s[i])
@@ -195,6 +204,16 @@ def find_checkboxes(view: FurnitureView, m: Marks) -> list[Box]:
         if cv2.countNonZero(cv2.reduce(crop[:, :t], 1, cv2.REDUCE_MAX)) < 0.9 * bh:
             continue
         if cv2.countNonZero(cv2.reduce(crop[:, -t:], 1, cv2.REDUCE_MAX)) < 0.9 * bh:
+            continue
+        # square corners: a bold `o` or `ô` in a black-and-white scan has all four sides but not these
+        c = t + 1
+        if min(cv2.countNonZero(crop[:c, :c]), cv2.countNonZero(crop[:c, -c:]), cv2.countNonZero(crop[-c:, :c]),
+               cv2.countNonZero(crop[-c:, -c:])) < c:
+            continue
+        # thin sides: just inside them the box is mostly empty (a bold H or O is not: its stems are thick)
+        bands = [crop[2 * t : -2 * t, t : 2 * t], crop[2 * t : -2 * t, -2 * t : -t], crop[t : 2 * t, 2 * t : -2 * t],
+                 crop[-2 * t : -t, 2 * t : -2 * t]]
+        if any(b.size == 0 or cv2.countNonZero(b) > 0.5 * b.size for b in bands):
             continue
         inner = crop[2 * t : -2 * t, 2 * t : -2 * t]
         if inner.size == 0 or cv2.countNonZero(inner) < 0.6 * inner.size:

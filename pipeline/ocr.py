@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,36 +102,6 @@ def words_to_text(words: list[Word]) -> str:
     return "".join(out)
 
 
-def words_to_rows(words: list[Word]) -> str:
-    """Lines read row by row across the page: Tesseract's lines that share a baseline (the cells of
-    one table row, the two halves of a side-by-side header) joined left to right, rows top to bottom.
-
-    Tesseract's own order reads a ruled table column by column; this is the order a person reads it.
-    """
-    lines: dict[tuple[int, int, int], list[Word]] = {}
-    for w in words:
-        lines.setdefault((w.block, w.par, w.line), []).append(w)
-    boxes = []
-    for ws in lines.values():
-        x0 = min(w.box[0] for w in ws)
-        y0 = min(w.box[1] for w in ws)
-        y1 = max(w.box[1] + w.box[3] for w in ws)
-        boxes.append((x0, y0, y1, " ".join(w.text for w in ws)))
-    rows: list[list[tuple[int, int, int, str]]] = []
-    for box in sorted(boxes, key=lambda b: (b[1] + b[2]) / 2):
-        h = box[2] - box[1]
-        for row in rows:
-            r0 = min(b[1] for b in row)
-            r1 = max(b[2] for b in row)
-            rh = min(h, min(b[2] - b[1] for b in row))
-            if min(r1, box[2]) - max(r0, box[1]) >= 0.5 * rh:
-                row.append(box)
-                break
-        else:
-            rows.append([box])
-    return "\n".join(" ".join(b[3] for b in sorted(row)) for row in rows)
-
-
 def mean_confidence(words: list[Word]) -> float:
     total = sum(len(w.text) for w in words)
     return sum(w.conf * len(w.text) for w in words) / total if total else 0.0
@@ -192,18 +161,3 @@ def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[i
     if rotation not in (0, 90, 180, 270):
         return None
     return rotation, float(c.group(1)) if c else 0.0
-
-
-def ocr_words(image: np.ndarray, dpi: float, *, lang: str = "vie", psm: int = 3,
-              timeout_s: float = 180) -> tuple[list[Word], float]:
-    """Words only (no text layer), and Tesseract's wall time: for benchmarks and quick checks."""
-    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
-        src = Path(tmp) / "page.png"
-        cv2.imwrite(str(src), image, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        cmd = [pytesseract.pytesseract.tesseract_cmd, str(src), str(Path(tmp) / "out"), "-l", lang,
-               "--dpi", str(round(dpi)), "--psm", str(psm), "tsv"]
-        t0 = time.perf_counter()
-        subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=True)
-        seconds = time.perf_counter() - t0
-        tsv = (Path(tmp) / "out.tsv").read_text(encoding="utf-8", errors="replace")
-    return parse_tsv(tsv), seconds

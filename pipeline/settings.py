@@ -55,7 +55,7 @@ class CleaningSettings(BaseModel):
     small_text: bool = True  # pages whose text is small (ID-card copies) are upscaled further
     blank: bool = True  # blank pages (backs, separators) skip OCR
     pdf_image: Literal["faithful", "cleaned"] = "faithful"  # what the PDF shows: the scan or the OCR image
-    review_confidence: float = 0.6  # pages under this Tesseract confidence (0..1) need review
+    review_confidence: float = 0.7  # pages under this Tesseract confidence (0..1) need review
     review_plausibility: float = 0.5  # ... or under this share of valid Vietnamese syllables
 
 

@@ -362,6 +362,17 @@ def test_check_boxes_removed_words_beside_them_kept():
         assert dark_share(g, (x + mm(5.6), y, x + mm(12), y + mm(6))) > 0.05
 
 
+def test_bold_letters_of_a_black_and_white_scan_are_not_check_boxes():
+    img = Image.new("L", (mm(210), mm(80)), 255)
+    d = ImageDraw.Draw(img)
+    f = font(round(15 * DPI / 72), bold=True)
+    d.text((mm(20), mm(20)), "BIÊN LAI THU PHÍ, LỆ PHÍ HỒ SƠ ĐÔ THỊ MỞ", font=f, fill=0)
+    d.text((mm(20), mm(40)), "Công nhận bên ông Hoàng Hồng Đô", font=f, fill=0)
+    bilevel = np.where(np.asarray(img) < 160, 0, 255).astype(np.uint8)
+    view = clean_lines.furniture_view(bilevel, DPI)
+    assert clean_lines.find_checkboxes(view, clean_lines.marks(view)) == []
+
+
 def test_prose_has_no_furniture():
     out = clean(text_page(repeat=2))
     assert not {"rules", "leaders", "checkboxes"} & set(out.steps)

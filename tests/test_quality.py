@@ -76,6 +76,10 @@ def test_review_verdict():
     assert bad.needs_review and "syllables" in bad.reason
     assert page_quality("", 0.0).needs_review
     assert not page_quality("Trang 2/2", 0.95).needs_review  # too few words to judge the language
+    leaders = good + " Họ và tên: ...................................... Địa chỉ: ............................"
+    dotted = page_quality(leaders, 0.9)
+    assert dotted.needs_review and "symbols" in dotted.reason
+    assert not page_quality(good + ". Xem Điều 2, Khoản 3 - các văn bản (nếu có).", 0.9).needs_review
 
 
 def test_text_layers():
