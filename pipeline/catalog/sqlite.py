@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -201,6 +202,22 @@ class _Match:
         return " AND ".join((self.exact if all_exact else self.folded) + self.filter)
 
 
+def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a file to WAL. On a brand-new file opened by several workers at once the switch can
+    fail with "database is locked" without SQLite's busy handler being consulted, so retry it."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 class SqliteCatalog(Catalog):
     """The catalog in one SQLite file. One instance may be shared by threads (calls serialise);
     several processes may open the same file (WAL + busy timeout)."""
@@ -215,7 +232,7 @@ class SqliteCatalog(Catalog):
         )
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(self._conn, busy_timeout_s)
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
