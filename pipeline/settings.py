@@ -80,6 +80,12 @@ class RunSettings(BaseModel):
     # to this deployment on a Prefect work pool instead of digitising it in their own process.
     deployment: str | None = None
     pool: str = "sohoa"
+    # Page fan-out: a Dask scheduler (e.g. "tcp://10.0.0.5:8786") whose workers OCR the pages; None
+    # (the default) OCRs them on this machine's thread pool. Needs the `dask` extra.
+    dask_address: str | None = None
+    # Database of the Prefect server `sohoa serve` starts (e.g. postgresql://prefect:…@db:5432/prefect);
+    # None: PREFECT_API_DATABASE_CONNECTION_URL if set, else SQLite under <home>/prefect.
+    prefect_database_url: SecretStr | None = None
 
 
 class S3Settings(BaseModel):
