@@ -72,7 +72,7 @@ class RunSettings(BaseModel):
     """Backlog batches and the nightly inbox."""
 
     dossiers_at_once: int = 2  # dossiers in flight; each uses the page pool
-    inbox: Path = Path("inbox")  # nightly ingestion folder (relative paths are under `home`)
+    inbox: str = "inbox"  # nightly ingestion folder (relative paths are under `home`) or s3://bucket/prefix
     quiet_s: float = 60  # a file must be unchanged this long before it is taken
     cron: str = "0 1 * * *"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -173,8 +173,12 @@ class Settings(BaseSettings):
         return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
 
     @property
-    def inbox(self) -> Path:
-        return self.run.inbox if self.run.inbox.is_absolute() else self.home / self.run.inbox
+    def inbox(self) -> Path | str:
+        """The inbox folder (relative to `home` unless absolute), or an `s3://bucket/prefix` URL as is."""
+        if self.run.inbox.startswith("s3://"):
+            return self.run.inbox  # a Path would fold the '//'
+        folder = Path(self.run.inbox)
+        return folder if folder.is_absolute() else self.home / folder
 
     @property
     def prefect_home(self) -> Path:
