@@ -481,19 +481,124 @@ def test_pages_outside_components_and_blank_pages(catalog: Catalog) -> None:
     assert [(n, c, bool(b)) for n, c, b in rows] == [(1, None, False), (2, None, True), (3, "B-1", False)]
 
 
+# -- documents by owner and date, and who points at a stored object -----------------------------
+
+OWNER_A, OWNER_B = "031085001234", "001190004567"
+
+
+def dated(dossier_id: str, created_at: str, docs: list[tuple[str, str | None, list[str]]],
+          status: str = "done") -> Manifest:
+    """A dossier digitised at `created_at` whose components are (type, ngay, cccd numbers)."""
+    texts = [f"trang {i} của {dossier_id}" for i in range(1, len(docs) + 1)]
+    comps = [comp(f"{dossier_id}-{i:02d}", [i], type=t, ngay=ngay, cccd=cccd)
+             for i, (t, ngay, cccd) in enumerate(docs, start=1)]
+    return manifest(dossier_id, texts, comps, status=status).model_copy(update={"created_at": created_at})
+
+
+def owners_corpus(cat: Catalog) -> None:
+    cat.index_dossier(dated("A", "2024-01-05T09:00:00+07:00", [
+        ("can_cuoc", "2021-03-15", [OWNER_A]), ("quyet_dinh", "2024-01-02", [OWNER_A, OWNER_B]),
+        ("don_de_nghi", None, [OWNER_A])]))
+    cat.index_dossier(dated("B", "2024-02-01T09:00:00+07:00", [
+        ("giay_chung_nhan_qsdd", "2022-04-18", [OWNER_B]), ("can_cuoc", "2019-01-01", [OWNER_A, OWNER_A])]))
+    cat.index_dossier(dated("C", "2024-03-01T09:00:00+07:00", [("quyet_dinh", "2024-02-20", [])]))
+    cat.index_dossier(dated("F", "2024-04-01T09:00:00+07:00", [("can_cuoc", "2020-01-01", [OWNER_A])],
+                            status="failed"))
+
+
+def doc_ids(rows: list[dict]) -> list[str]:
+    return [r["id"] for r in rows]
+
+
+def test_documents_by_owner_and_date(catalog: Catalog) -> None:
+    from datetime import date
+
+    owners_corpus(catalog)
+    # newest dossier first, then position; failed dossiers are never listed
+    assert doc_ids(catalog.documents()) == ["C-01", "B-01", "B-02", "A-01", "A-02", "A-03"]
+    assert doc_ids(catalog.documents(owner=OWNER_A)) == ["B-02", "A-01", "A-02", "A-03"]
+    assert doc_ids(catalog.documents(owner=OWNER_B)) == ["B-01", "A-02"]
+    assert catalog.documents(owner="000000000000") == []
+    assert doc_ids(catalog.documents(owner=OWNER_A, type="can_cuoc")) == ["B-02", "A-01"]
+    assert doc_ids(catalog.documents(owner=OWNER_A, dossier="A")) == ["A-01", "A-02", "A-03"]
+    # date bounds are inclusive; a component without a date is outside any range
+    assert doc_ids(catalog.documents(date_from=date(2024, 1, 2))) == ["C-01", "A-02"]
+    assert doc_ids(catalog.documents(date_to=date(2021, 3, 15))) == ["B-02", "A-01"]
+    assert doc_ids(catalog.documents(date_from=date(2021, 1, 1), date_to=date(2023, 1, 1))) == ["B-01", "A-01"]
+    assert doc_ids(catalog.documents(owner=OWNER_A, date_from=date(2020, 1, 1))) == ["A-01", "A-02"]
+    # paging
+    assert doc_ids(catalog.documents(owner=OWNER_A, limit=2, offset=1)) == ["A-01", "A-02"]
+    assert catalog.documents(owner=OWNER_A, limit=0) == [] and catalog.documents(offset=99) == []
+    with pytest.raises(ValueError):
+        catalog.documents(limit=-1)
+    # the rows are get_component's, plus when the dossier was digitised
+    row = catalog.documents(owner=OWNER_B, type="quyet_dinh")[0]
+    assert {k: v for k, v in row.items() if k != "created_at"} == catalog.get_component("A-02")
+    assert row["created_at"] == "2024-01-05T09:00:00+07:00" and row["metadata"]["cccd"] == [OWNER_A, OWNER_B]
+    # re-indexing replaces the owner rows, deleting removes them
+    catalog.index_dossier(dated("B", "2024-02-01T09:00:00+07:00", [("giay_chung_nhan_qsdd", "2022-04-18", [])]))
+    assert doc_ids(catalog.documents(owner=OWNER_B)) == ["A-02"]
+    assert doc_ids(catalog.documents(owner=OWNER_A)) == ["A-01", "A-02", "A-03"]
+    catalog.delete_dossier("A")
+    assert catalog.documents(owner=OWNER_A) == [] and doc_ids(catalog.documents()) == ["C-01", "B-01"]
+    assert sql_rows(catalog, "SELECT COUNT(*) FROM component_owners")[0][0] == 0
+
+
+def test_owner_and_date_queries_use_indexes(catalog: Catalog) -> None:
+    """The plans read the owner rows and the date index, not every component."""
+    from datetime import date
+
+    from pipeline.catalog.base import documents_sql
+
+    owners_corpus(catalog)
+    for kwargs, index in (({"owner": OWNER_A}, "component_owners"), ({"date_from": date(2024, 1, 1)}, "components_ngay")):
+        base = {"owner": None, "date_from": None, "date_to": None, "type": None, "dossier": None} | kwargs
+        if isinstance(catalog, SqliteCatalog):
+            sql, args = documents_sql("?", **base)
+            plan = " ".join(str(r) for r in catalog.conn.execute(f"EXPLAIN QUERY PLAN {sql}", [*args, 10, 0]))
+            assert index in plan or "PRIMARY KEY" in plan, plan
+            assert "SCAN c" not in plan, plan
+        else:
+            sql, args = documents_sql("%s", **base, collate=' COLLATE "C"')
+            with catalog._conn() as conn:  # type: ignore[attr-defined]
+                conn.execute("SET LOCAL enable_seqscan = off")  # a few rows: the planner would scan
+                plan = " ".join(r[0] for r in conn.execute(f"EXPLAIN {sql}", [*args, 10, 0]).fetchall())
+            assert index in plan or "component_owners_pkey" in plan, plan
+
+
+def test_references_name_the_components_that_point_at_an_object(catalog: Catalog) -> None:
+    def stored(dossier_id: str, key: str, reused_from: str | None = None) -> Manifest:
+        c = comp(f"{dossier_id}-01", [1], type="quyet_dinh", cccd=[OWNER_A])
+        c.object = StoredObject(backend="local", bucket="sohoa", key=key, uri=f"file:///s/{key}")
+        c.reused_from = reused_from
+        return manifest(dossier_id, ["quyết định"], [c])
+
+    catalog.index_dossier(stored("A", "dossiers/A/01-quyet_dinh.pdf"))
+    catalog.index_dossier(stored("B", "dossiers/A/01-quyet_dinh.pdf", reused_from="A-01"))
+    catalog.index_dossier(stored("C", "dossiers/A/01-quyet_dinh.pdf", reused_from="A-01"))
+    uris = ["file:///s/dossiers/A/01-quyet_dinh.pdf", "file:///s/dossiers/A/02-x.pdf"]
+    assert catalog.references(uris, exclude_dossier="A") == {uris[0]: ["B-01", "C-01"]}
+    assert catalog.references(uris, exclude_dossier="B") == {uris[0]: ["A-01", "C-01"]}
+    assert catalog.references([], exclude_dossier="A") == {}
+    catalog.delete_dossier("B")
+    catalog.index_dossier(stored("C", "dossiers/C/01-quyet_dinh.pdf"))
+    assert catalog.references(uris, exclude_dossier="A") == {}
+
+
 # -- the SQLite file ----------------------------------------------------------------------------
 
 
 def test_schema_and_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == len(MIGRATIONS) == 2
+        assert cat.schema_version == len(MIGRATIONS) == 3
         assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cat.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
         tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert {"dossiers", "components", "pages", "page_search", "page_fts", "schema_version"} <= tables
+        assert {"dossiers", "components", "pages", "page_search", "page_fts", "component_owners",
+                "schema_version"} <= tables
     with SqliteCatalog(path) as again:  # reopening applies nothing twice
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 2
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 3
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -573,7 +678,12 @@ def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == 2
+        assert cat.schema_version == 3
+        # migration 3 filled the date column and the owner rows from the metadata
+        assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
+        from datetime import date
+
+        assert doc_ids(cat.documents(date_from=date(2023, 5, 12), date_to=date(2023, 5, 12))) == ["HS-001-qd"]
         hits = cat.search("hồ sơ")
         assert ids(hits) == ["HS-001-qd", "HS-001-cccd"] and [h.exact for h in hits] == [True, False]
         assert ids(cat.search("an", type="cccd")) == ["HS-001-cccd"]
@@ -797,17 +907,44 @@ def test_odd_values_survive(catalog: Catalog) -> None:
 
 def test_postgres_schema_and_migrations(pg_url: str) -> None:
     with PostgresCatalog(pg_url) as cat:
-        assert cat.schema_version == len(pg.MIGRATIONS) == 1
+        assert cat.schema_version == len(pg.MIGRATIONS) == 2
         tables = {r[0] for r in sql_rows(cat, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
         assert {"dossiers", "components", "pages", "page_search", "schema_version"} <= tables
         indexes = {r[0] for r in sql_rows(cat, "SELECT indexname FROM pg_indexes WHERE tablename = 'page_search'")}
         assert "page_search_terms" in indexes
     with PostgresCatalog(pg_url) as again:  # reopening applies nothing twice
-        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 1
+        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 2
         with again._conn() as conn:
             conn.execute("INSERT INTO schema_version VALUES (99, 'future')")
     with pytest.raises(ConfigError, match="newer"):
         PostgresCatalog(pg_url)
+
+
+def test_postgres_migrates_a_version_1_database(pg_server: PgServer) -> None:
+    from datetime import date
+
+    from pipeline.catalog.base import COMPONENT_COLUMNS, plan_rows
+
+    with psycopg.connect(pg_server.super_url, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE catalog_v1 OWNER sohoa ENCODING 'UTF8' TEMPLATE template0")
+    url = db_url(pg_server, "catalog_v1")
+    rows = plan_rows(land_dossier(), "then")  # written as version 1 wrote them
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE schema_version (version integer PRIMARY KEY, applied_at text NOT NULL)")
+        conn.execute(pg.MIGRATIONS[0])
+        conn.execute("INSERT INTO schema_version VALUES (1, 'then')")
+        names = list(rows.dossier)
+        conn.execute(f"INSERT INTO dossiers ({', '.join(names)}) VALUES ({', '.join(['%s'] * len(names))})",
+                     [rows.dossier[k] for k in names])
+        for c in rows.components:
+            conn.execute(f"INSERT INTO components ({', '.join(COMPONENT_COLUMNS)})"
+                         f" VALUES ({', '.join(['%s'] * len(COMPONENT_COLUMNS))})", [c[k] for k in COMPONENT_COLUMNS])
+    with PostgresCatalog(url) as cat:
+        assert cat.schema_version == 2
+        assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
+        assert doc_ids(cat.documents(date_from=date(2023, 5, 12), date_to=date(2023, 5, 12))) == ["HS-001-qd"]
+        cat.index_dossier(land_dossier())
+        assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
 
 
 def test_tsvector_and_tsquery_text() -> None:

@@ -5,7 +5,11 @@ Logical schema every backend keeps (names are the same in each so tools can read
     dossiers    (id, status, error, source_path, source_sha256, pages, settings_version,
                  created_at, indexed_at, manifest_json)
     components  (id, dossier_id, seq, type, type_name, confidence, needs_review, pages_json,
-                 metadata_json, object_uri, sha256, reused_from)
+                 metadata_json, object_uri, sha256, reused_from, ngay)
+                `ngay` = metadata.ngay (ISO date or NULL), indexed for date ranges; `object_uri`
+                is indexed too, to find the components that point at a stored object
+    component_owners (cccd, component_id, dossier_id)
+                one row per CCCD number in a component's metadata: documents by owner
     pages       (dossier_id, n, component_id, blank, text)
     page_search (id, dossier_id, component_id, n, type, text, folded, meta, meta_folded,
                  words, folded_words)
@@ -32,6 +36,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from datetime import date
 from types import TracebackType
 
 from pipeline.catalog.query import joined, metadata_text, word_lists
@@ -96,6 +101,29 @@ class Catalog(ABC):
         odd input — a query with no words returns []."""
 
     @abstractmethod
+    def documents(
+        self,
+        *,
+        owner: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        type: str | None = None,
+        dossier: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict]:
+        """Components of done dossiers passing every filter given, newest dossier first (then dossier
+        id, then position): `owner` a CCCD in the metadata, `date_from`/`date_to` bounds (inclusive)
+        on metadata.ngay (a component without a date is outside any range). Rows as
+        `get_component` gives them, plus the dossier's `created_at`. Answered by indexes, not by
+        reading every row."""
+
+    @abstractmethod
+    def references(self, uris: list[str], *, exclude_dossier: str) -> dict[str, list[str]]:
+        """For each stored object URI given, the ids of components of other dossiers than
+        `exclude_dossier` that point at it (URIs nobody else points at are left out)."""
+
+    @abstractmethod
     def stats(self) -> dict[str, int]:
         """Counts: dossiers, done, failed, components, pages."""
 
@@ -129,6 +157,57 @@ class IndexRows:
     components: list[dict]
     pages: list[dict]
     search: list[dict]
+    owners: list[dict] = field(default_factory=list)
+
+
+COMPONENT_COLUMNS = ("id", "dossier_id", "seq", "type", "type_name", "confidence", "needs_review", "pages_json",
+                     "metadata_json", "object_uri", "sha256", "reused_from")
+
+
+def documents_sql(
+    mark: str,
+    *,
+    owner: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    type: str | None,
+    dossier: str | None,
+    collate: str = "",
+) -> tuple[str, list]:
+    """The `documents()` query with `mark` as the placeholder (`?` SQLite, `%s` psycopg), ending in
+    LIMIT/OFFSET placeholders; the same SQL for every backend, so they list in the same order
+    (`collate`: PostgreSQL's ` COLLATE "C"`, to order text by code point as SQLite does)."""
+    where = ["TRUE"]  # only done dossiers have component rows (`plan_rows`)
+    args: list = []
+    source = "components AS c JOIN dossiers AS d ON d.id = c.dossier_id"
+    if owner is not None:
+        source = "component_owners AS o JOIN components AS c ON c.id = o.component_id JOIN dossiers AS d ON d.id = c.dossier_id"
+        where.append(f"o.cccd = {mark}")
+        args.append(owner)
+    for column, value in (("c.type", type), ("c.dossier_id", dossier)):
+        if value is not None:
+            where.append(f"{column} = {mark}")
+            args.append(value)
+    if date_from is not None:
+        where.append(f"c.ngay >= {mark}")
+        args.append(date_from.isoformat())
+    if date_to is not None:
+        where.append(f"c.ngay <= {mark}")
+        args.append(date_to.isoformat())
+    columns = ", ".join(f"c.{c}" for c in COMPONENT_COLUMNS)
+    sql = (f"SELECT {columns}, d.created_at FROM {source} WHERE {' AND '.join(where)}"
+           f" ORDER BY d.created_at{collate} DESC, c.dossier_id{collate}, c.seq LIMIT {mark} OFFSET {mark}")
+    return sql, args
+
+
+def component_row(row: tuple | list) -> dict:
+    """A `COMPONENT_COLUMNS` row (plus `created_at` if present) with pages and metadata decoded."""
+    names = (*COMPONENT_COLUMNS, "created_at")[: len(row)]
+    out = dict(zip(names, row, strict=True))
+    out["needs_review"] = bool(out["needs_review"])
+    out["pages"] = json.loads(out.pop("pages_json"))
+    out["metadata"] = json.loads(out.pop("metadata_json"))
+    return out
 
 
 def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
@@ -159,6 +238,7 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
     split_pages: dict[int, tuple[list[str], list[str]]] = {}
     owner: dict[int, str] = {}
     components: list[dict] = []
+    owners: list[dict] = []
     search: list[dict] = []
     for seq, comp in enumerate(manifest.components, start=1):
         components.append(
@@ -175,8 +255,11 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
                 "object_uri": comp.object.uri if comp.object else None,
                 "sha256": comp.sha256,
                 "reused_from": comp.reused_from,
+                "ngay": comp.metadata.ngay,
             }
         )
+        owners.extend({"cccd": number, "component_id": comp.id, "dossier_id": manifest.dossier_id}
+                      for number in dict.fromkeys(n for n in comp.metadata.cccd if n))
         meta = metadata_text(comp)
         meta_folded = fold(meta)
         meta_words, meta_plain = word_lists(meta, meta_folded)
@@ -212,4 +295,4 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         }
         for p in manifest.pages
     ]
-    return IndexRows(dossier, components, pages, search)
+    return IndexRows(dossier, components, pages, search, owners)

@@ -32,7 +32,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -42,7 +42,17 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from pipeline.catalog.base import Catalog, CatalogUnavailable, Hit, IndexRows, check_page_window, plan_rows
+from pipeline.catalog.base import (
+    COMPONENT_COLUMNS,
+    Catalog,
+    CatalogUnavailable,
+    Hit,
+    IndexRows,
+    check_page_window,
+    component_row,
+    documents_sql,
+    plan_rows,
+)
 from pipeline.catalog.query import Term, parse_query, split_joined
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
@@ -114,6 +124,26 @@ MIGRATIONS: list[str] = [
     CREATE INDEX page_search_dossier ON page_search (dossier_id);
     CREATE INDEX page_search_component ON page_search (component_id, n);
     CREATE INDEX page_search_terms ON page_search USING gin (terms);
+    """,
+    # 2: documents by owner and by date (`documents()`), and who points at a stored object
+    # (`references()`): metadata.ngay as a column, the CCCD numbers as rows, each indexed.
+    """
+    ALTER TABLE components ADD COLUMN ngay text;
+    UPDATE components SET ngay = metadata_json::json ->> 'ngay';
+    CREATE INDEX components_ngay ON components (ngay);
+    CREATE INDEX components_object_uri ON components (object_uri);
+    CREATE TABLE component_owners (
+        cccd         text NOT NULL,
+        component_id text NOT NULL REFERENCES components (id) ON DELETE CASCADE,
+        dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        PRIMARY KEY (cccd, component_id)
+    );
+    CREATE INDEX component_owners_dossier ON component_owners (dossier_id);
+    INSERT INTO component_owners (cccd, component_id, dossier_id)
+        SELECT DISTINCT j.value, c.id, c.dossier_id
+        FROM components AS c, json_array_elements_text(c.metadata_json::json -> 'cccd') AS j (value)
+        WHERE j.value <> ''
+        ON CONFLICT DO NOTHING;
     """,
 ]
 
@@ -459,10 +489,10 @@ class PostgresCatalog(Catalog):
                 self._copy(
                     cur,
                     "components",
-                    ("id", "dossier_id", "seq", "type", "type_name", "confidence", "needs_review",
-                     "pages_json", "metadata_json", "object_uri", "sha256", "reused_from"),
+                    (*COMPONENT_COLUMNS, "ngay"),
                     rows.components,
                 )
+                self._copy(cur, "component_owners", ("cccd", "component_id", "dossier_id"), rows.owners)
                 self._copy(cur, "pages", ("dossier_id", "n", "component_id", "blank", "text"), rows.pages)
                 search = [{**r, "terms": tsvector(r["words"], r["folded_words"], r["type"])} for r in rows.search]
                 self._copy(
@@ -510,19 +540,46 @@ class PostgresCatalog(Catalog):
     def get_component(self, component_id: str) -> dict | None:
         if _has_nul(component_id):
             return None
-        with self._conn() as conn, conn.cursor() as cur:
-            cur.execute(
-                "SELECT id, dossier_id, seq, type, type_name, confidence, needs_review, pages_json,"
-                " metadata_json, object_uri, sha256, reused_from FROM components WHERE id = %s",
-                (component_id,),
-            )
-            row = cur.fetchone()
-            names = [d.name for d in cur.description or []]
-        if row is None:
-            return None
-        out = dict(zip(names, row, strict=True))
-        out["pages"] = json.loads(out.pop("pages_json"))
-        out["metadata"] = json.loads(out.pop("metadata_json"))
+        with self._conn() as conn:
+            row = conn.execute(
+                f"SELECT {', '.join(COMPONENT_COLUMNS)} FROM components WHERE id = %s", (component_id,)
+            ).fetchone()
+        return None if row is None else component_row(row)
+
+    @_guarded
+    def documents(
+        self,
+        *,
+        owner: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        type: str | None = None,
+        dossier: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict]:
+        check_page_window(limit, offset)
+        if _has_nul(owner, type, dossier):
+            return []
+        sql, args = documents_sql("%s", owner=owner, date_from=date_from, date_to=date_to, type=type,
+                                  dossier=dossier, collate=' COLLATE "C"')
+        with self._conn() as conn:
+            rows = conn.execute(sql, [*args, limit, offset]).fetchall()
+        return [component_row(r) for r in rows]
+
+    @_guarded
+    def references(self, uris: list[str], *, exclude_dossier: str) -> dict[str, list[str]]:
+        uris = [u for u in dict.fromkeys(uris) if not _has_nul(u)]
+        if not uris:
+            return {}
+        with self._conn() as conn:
+            rows = conn.execute(
+                "SELECT object_uri, id FROM components WHERE object_uri = ANY(%s) AND dossier_id <> %s ORDER BY id",
+                (uris, _clean(exclude_dossier)),
+            ).fetchall()
+        out: dict[str, list[str]] = {}
+        for uri, cid in rows:
+            out.setdefault(uri, []).append(cid)
         return out
 
     @_guarded

@@ -19,10 +19,18 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipeline.catalog.base import Catalog, Hit, check_page_window, plan_rows
+from pipeline.catalog.base import (
+    COMPONENT_COLUMNS,
+    Catalog,
+    Hit,
+    check_page_window,
+    component_row,
+    documents_sql,
+    plan_rows,
+)
 from pipeline.catalog.query import Term, joined, parse_query, word_lists
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
@@ -146,6 +154,24 @@ MIGRATIONS: list[str] = [
         INSERT INTO page_fts (rowid, text, folded, meta, meta_folded, kind)
         VALUES (new.id, new.text, new.folded, new.meta, new.meta_folded, new.kind);
     END;
+    """,
+    # 3: documents by owner and by date (`documents()`), and who points at a stored object
+    # (`references()`): metadata.ngay as a column, the CCCD numbers as rows, each indexed.
+    """
+    ALTER TABLE components ADD COLUMN ngay TEXT;
+    UPDATE components SET ngay = json_extract(metadata_json, '$.ngay');
+    CREATE INDEX components_ngay ON components (ngay);
+    CREATE INDEX components_object_uri ON components (object_uri);
+    CREATE TABLE component_owners (
+        cccd         TEXT NOT NULL,
+        component_id TEXT NOT NULL REFERENCES components (id) ON DELETE CASCADE,
+        dossier_id   TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        PRIMARY KEY (cccd, component_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX component_owners_dossier ON component_owners (dossier_id);
+    INSERT OR IGNORE INTO component_owners (cccd, component_id, dossier_id)
+        SELECT j.value, c.id, c.dossier_id FROM components AS c, json_each(c.metadata_json, '$.cccd') AS j
+        WHERE j.type = 'text' AND j.value != '';
     """,
 ]
 
@@ -340,10 +366,15 @@ class SqliteCatalog(Catalog):
             )
             conn.executemany(
                 "INSERT INTO components (id, dossier_id, seq, type, type_name, confidence, needs_review,"
-                " pages_json, metadata_json, object_uri, sha256, reused_from)"
+                " pages_json, metadata_json, object_uri, sha256, reused_from, ngay)"
                 " VALUES (:id, :dossier_id, :seq, :type, :type_name, :confidence, :needs_review,"
-                " :pages_json, :metadata_json, :object_uri, :sha256, :reused_from)",
+                " :pages_json, :metadata_json, :object_uri, :sha256, :reused_from, :ngay)",
                 rows.components,
+            )
+            conn.executemany(
+                "INSERT INTO component_owners (cccd, component_id, dossier_id)"
+                " VALUES (:cccd, :component_id, :dossier_id)",
+                rows.owners,
             )
             conn.executemany(
                 "INSERT INTO pages (dossier_id, n, component_id, blank, text)"
@@ -362,6 +393,7 @@ class SqliteCatalog(Catalog):
         # Children first and explicitly (not only by cascade) so the FTS delete trigger always runs.
         conn.execute("DELETE FROM page_search WHERE dossier_id = ?", (dossier_id,))
         conn.execute("DELETE FROM pages WHERE dossier_id = ?", (dossier_id,))
+        conn.execute("DELETE FROM component_owners WHERE dossier_id = ?", (dossier_id,))
         conn.execute("DELETE FROM components WHERE dossier_id = ?", (dossier_id,))
         return conn.execute("DELETE FROM dossiers WHERE id = ?", (dossier_id,)).rowcount
 
@@ -380,19 +412,42 @@ class SqliteCatalog(Catalog):
 
     def get_component(self, component_id: str) -> dict | None:
         with self._lock:
-            cur = self.conn.execute(
-                "SELECT id, dossier_id, seq, type, type_name, confidence, needs_review, pages_json,"
-                " metadata_json, object_uri, sha256, reused_from FROM components WHERE id = ?",
-                (component_id,),
-            )
-            row = cur.fetchone()
-            names = [d[0] for d in cur.description]
-        if row is None:
-            return None
-        out = dict(zip(names, row, strict=True))
-        out["needs_review"] = bool(out["needs_review"])
-        out["pages"] = json.loads(out.pop("pages_json"))
-        out["metadata"] = json.loads(out.pop("metadata_json"))
+            row = self.conn.execute(
+                f"SELECT {', '.join(COMPONENT_COLUMNS)} FROM components WHERE id = ?", (component_id,)
+            ).fetchone()
+        return None if row is None else component_row(row)
+
+    def documents(
+        self,
+        *,
+        owner: str | None = None,
+        date_from: date | None = None,
+        date_to: date | None = None,
+        type: str | None = None,
+        dossier: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[dict]:
+        check_page_window(limit, offset)
+        sql, args = documents_sql("?", owner=owner, date_from=date_from, date_to=date_to, type=type,
+                                  dossier=dossier)
+        with self._lock:
+            rows = self.conn.execute(sql, [*args, limit, offset]).fetchall()
+        return [component_row(r) for r in rows]
+
+    def references(self, uris: list[str], *, exclude_dossier: str) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        uris = list(dict.fromkeys(uris))
+        with self._lock:
+            for start in range(0, len(uris), 500):
+                chunk = uris[start:start + 500]
+                rows = self.conn.execute(
+                    f"SELECT object_uri, id FROM components WHERE object_uri IN ({','.join('?' * len(chunk))})"
+                    " AND dossier_id != ? ORDER BY id",
+                    (*chunk, exclude_dossier),
+                ).fetchall()
+                for uri, cid in rows:
+                    out.setdefault(uri, []).append(cid)
         return out
 
     def stats(self) -> dict[str, int]:
