@@ -585,6 +585,43 @@ def test_references_name_the_components_that_point_at_an_object(catalog: Catalog
     assert catalog.references(uris, exclude_dossier="A") == {}
 
 
+def test_figures_from_the_catalog_equal_the_manifests(catalog: Catalog, tmp_path: Path) -> None:
+    """`Catalog.figures` counts what `pipeline.report` counts from the stored manifests."""
+    from datetime import date
+
+    from pipeline.report import figures
+    from pipeline.store.local import LocalStore
+
+    store = LocalStore(tmp_path / "store", "sohoa")
+    corpus = []
+    for i in range(12):
+        when = f"2024-0{i % 3 + 1}-{i % 28 + 1:02d}T{'23:30:00+07:00' if i % 4 == 0 else '08:00:00+07:00'}"
+        docs = [("quyet_dinh", "2024-01-02", [OWNER_A]), ("can_cuoc", None, [])][: 1 + i % 2]
+        m = dated(f"R{i:02d}", when, docs, status="failed" if i % 5 == 4 else "done")
+        if m.status == "failed":
+            m = m.model_copy(update={"components": [], "pages": [], "error": f"R{i:02d}: page 1 unreadable"})
+        else:
+            for k, c in enumerate(m.components):
+                c.needs_review = i % 3 == 0
+                c.reused_from = "X-01" if (i + k) % 4 == 1 else None
+                if not (i == 6 and k == 0):  # one dossier misses a PDF
+                    c.object = StoredObject(backend="local", bucket="sohoa", key=f"k/{c.id}", uri=f"file:///k/{c.id}")
+        corpus.append(m)
+    corpus.append(dated("R99", "", [("khac", None, [])]))  # no time: counted only without a period
+    for m in corpus:
+        catalog.index_dossier(m)
+        store.put_bytes(f"dossiers/{m.dossier_id}/manifest.json", m.to_json().encode())
+    for since, until in ((None, None), (date(2024, 2, 1), None), (None, date(2024, 2, 5)),
+                         (date(2024, 1, 5), date(2024, 3, 9)), (date(2024, 1, 1), date(2024, 1, 1)),
+                         (date(2030, 1, 1), None)):
+        want = figures(store, since, until)
+        got = figures(store, since, until, catalog)
+        assert got == want, (since, until)
+    whole = figures(store, catalog=catalog)
+    assert whole["dossiers_received"] == 13 and whole["dossiers_failed"] == 2 and whole["documents_reused"] > 0
+    assert 0 < whole["share_all_components_attached"] < 1 and whole["review_queue"] > 0
+
+
 # -- the SQLite file ----------------------------------------------------------------------------
 
 

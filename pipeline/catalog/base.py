@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from types import TracebackType
 
 from pipeline.catalog.query import joined, metadata_text, word_lists
@@ -124,6 +124,11 @@ class Catalog(ABC):
         `exclude_dossier` that point at it (URIs nobody else points at are left out)."""
 
     @abstractmethod
+    def figures(self, since: date | None = None, until: date | None = None) -> dict:
+        """The centre's figures over the dossiers digitised from `since` to `until` (inclusive, the
+        local date of `created_at`), as `pipeline.report.figures` computes them from manifests."""
+
+    @abstractmethod
     def stats(self) -> dict[str, int]:
         """Counts: dossiers, done, failed, components, pages."""
 
@@ -198,6 +203,54 @@ def documents_sql(
     sql = (f"SELECT {columns}, d.created_at FROM {source} WHERE {' AND '.join(where)}"
            f" ORDER BY d.created_at{collate} DESC, c.dossier_id{collate}, c.seq LIMIT {mark} OFFSET {mark}")
     return sql, args
+
+
+def figures_sql(mark: str, since: date | None, until: date | None) -> tuple[list[str], list]:
+    """The queries of `figures()`, each filtered to dossiers created in the period (ISO text: the
+    date is its first ten characters, so a range on the text is a range on the local date), and
+    their arguments (the same for each)."""
+    where, args = ["TRUE"], []
+    if since is not None:
+        where.append(f"d.created_at >= {mark}")
+        args.append(since.isoformat())
+    if until is not None:
+        where.append(f"d.created_at < {mark}")
+        args.append((until + timedelta(days=1)).isoformat())
+    if since is not None or until is not None:
+        where.append("d.created_at <> ''")
+    period = " AND ".join(where)
+    return [
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN d.status = 'done' THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN d.status = 'done' THEN d.pages ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN d.status = 'done' AND EXISTS (SELECT 1 FROM components AS c WHERE c.dossier_id = d.id)"
+        " AND NOT EXISTS (SELECT 1 FROM components AS c WHERE c.dossier_id = d.id AND c.object_uri IS NULL)"
+        f" THEN 1 ELSE 0 END), 0) FROM dossiers AS d WHERE {period}",
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.reused_from IS NOT NULL THEN 1 ELSE 0 END), 0),"
+        " COALESCE(SUM(CASE WHEN c.needs_review THEN 1 ELSE 0 END), 0)"
+        f" FROM components AS c JOIN dossiers AS d ON d.id = c.dossier_id WHERE {period}",
+        f"SELECT d.id, d.error FROM dossiers AS d WHERE d.status = 'failed' AND {period} ORDER BY d.id",
+    ], args
+
+
+def figures_dict(since: date | None, until: date | None, dossiers: tuple, components: tuple,
+                 failures: list[tuple]) -> dict:
+    """`pipeline.report.figures`' answer from the rows of `figures_sql`' queries."""
+    received, digitised, pages, complete = (int(v) for v in dossiers)
+    documents, reused, review = (int(v) for v in components)
+    return {
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        "dossiers_received": received,
+        "dossiers_digitised": digitised,
+        "dossiers_failed": received - digitised,
+        "share_all_components_attached": round(complete / digitised, 4) if digitised else 0.0,
+        "documents": documents,
+        "documents_reused": reused,
+        "reuse_rate": round(reused / documents, 4) if documents else 0.0,
+        "pages": pages,
+        "review_queue": review,
+        "failures": [{"dossier_id": i, "error": e} for i, e in failures],
+    }
 
 
 def component_row(row: tuple | list) -> dict:

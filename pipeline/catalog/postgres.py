@@ -51,6 +51,8 @@ from pipeline.catalog.base import (
     check_page_window,
     component_row,
     documents_sql,
+    figures_dict,
+    figures_sql,
     plan_rows,
 )
 from pipeline.catalog.query import Term, parse_query, split_joined
@@ -581,6 +583,14 @@ class PostgresCatalog(Catalog):
         for uri, cid in rows:
             out.setdefault(uri, []).append(cid)
         return out
+
+    @_guarded
+    def figures(self, since: date | None = None, until: date | None = None) -> dict:
+        queries, args = figures_sql("%s", since, until)
+        with self._conn() as conn:
+            dossiers, components = (conn.execute(q, args).fetchone() for q in queries[:2])
+            failures = conn.execute(queries[2], args).fetchall()
+        return figures_dict(since, until, dossiers, components, failures)
 
     @_guarded
     def stats(self) -> dict[str, int]:

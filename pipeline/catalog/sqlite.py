@@ -29,6 +29,8 @@ from pipeline.catalog.base import (
     check_page_window,
     component_row,
     documents_sql,
+    figures_dict,
+    figures_sql,
     plan_rows,
 )
 from pipeline.catalog.query import Term, joined, parse_query, word_lists
@@ -449,6 +451,13 @@ class SqliteCatalog(Catalog):
                 for uri, cid in rows:
                     out.setdefault(uri, []).append(cid)
         return out
+
+    def figures(self, since: date | None = None, until: date | None = None) -> dict:
+        queries, args = figures_sql("?", since, until)
+        with self._lock:
+            dossiers, components = (self.conn.execute(q, args).fetchone() for q in queries[:2])
+            failures = self.conn.execute(queries[2], args).fetchall()
+        return figures_dict(since, until, dossiers, components, failures)
 
     def stats(self) -> dict[str, int]:
         with self._lock:
