@@ -26,7 +26,7 @@ from pipeline.manifest import SCHEMA, Component, Manifest, Source, StoredObject
 from pipeline.model import page_classifier
 from pipeline.pages import PageOutput, process_pages
 from pipeline.pdfout import build_pdf
-from pipeline.reuse import find_reuse
+from pipeline.reuse import find_reuse, free_key, pinned
 from pipeline.segment import PageInput, segment
 from pipeline.settings import Settings
 from pipeline.store.base import ObjectStore
@@ -100,11 +100,13 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
     """Build one searchable PDF per component and store it; drop PDFs a previous run left behind.
 
     With a catalog, a component that is the same document as one already stored (see
-    `pipeline.reuse`) is not stored again: it points at the stored object and says `reused_from`.
+    `pipeline.reuse`) is not stored again: it points at the stored object and says `reused_from`;
+    and this dossier's PDFs that other dossiers point at are neither overwritten nor deleted.
     """
     by_n = {o.page.n: o for o in outputs}
     components: list[Component] = []
     keep: set[str] = set()
+    pins = pinned(store, catalog, source.dossier_id)
     for d in drafts:
         cid = f"{source.dossier_id}-{d.index:02d}"
         key = f"dossiers/{source.dossier_id}/{d.index:02d}-{d.type}.pdf"
@@ -124,6 +126,7 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
             ))
             continue
         owners = ",".join(getattr(d.metadata, "cccd", []) or [])
+        key = free_key(key, digest, pins, store)
         info = store.put_file(key, out, content_type="application/pdf",
                               metadata={"dossier": source.dossier_id, "type": d.type, "component": cid,
                                         **({"owner": owners} if owners else {})})
@@ -135,7 +138,7 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
             sha256=info.sha256 or digest, reused_from=None,
         ))
     for old in list(store.list(f"dossiers/{source.dossier_id}/")):
-        if old.endswith(".pdf") and old not in keep:
+        if old.endswith(".pdf") and old not in keep and old not in pins:
             store.delete(old)
     return components
 

@@ -22,8 +22,10 @@ from pathlib import Path
 from pipeline.catalog import open_catalog
 from pipeline.errors import SohoaError
 from pipeline.extract import extract_components
+from pipeline.inputs import sha256_file
 from pipeline.manifest import Component, Manifest, StoredObject
 from pipeline.pdfout import PagePart, build_pdf
+from pipeline.reuse import free_key, pinned
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from pipeline.store.base import ObjectStore
@@ -204,6 +206,8 @@ def _apply(settings: Settings, store: ObjectStore, manifest: Manifest, plans: li
            action: str, detail: dict, changed: list[int]) -> Manifest:
     """Rebuild components, PDFs, manifest and catalog rows; log the correction."""
     text = {p.n: p.text for p in manifest.pages}
+    with open_catalog(settings) as catalog:  # PDFs other dossiers reuse are neither replaced nor deleted
+        pins = pinned(store, catalog, manifest.dossier_id)
     work = Path(tempfile.mkdtemp(prefix=f"review-{manifest.dossier_id}-"))
     try:
         # where each page is now: (local copy of its old component PDF, index in it)
@@ -231,6 +235,7 @@ def _apply(settings: Settings, store: ObjectStore, manifest: Manifest, plans: li
                 build_pdf(parts, out, {"Title": f"{name} — {manifest.dossier_id}", "Subject": name,
                                        "Keywords": f"{manifest.dossier_id}, {plan.type}", "Creator": "sohoa",
                                        "Author": metadata.co_quan or ""})
+                key = free_key(key, sha256_file(out), pins, store)
                 info = store.put_file(key, out, content_type="application/pdf",
                                       metadata={"dossier": manifest.dossier_id, "type": plan.type, "component": cid})
                 keep.add(key)
@@ -245,7 +250,7 @@ def _apply(settings: Settings, store: ObjectStore, manifest: Manifest, plans: li
         store.put_bytes(manifest_key(manifest.dossier_id), updated.to_json(indent=2).encode("utf-8"),
                         content_type="application/json")
         for old in list(store.list(f"dossiers/{manifest.dossier_id}/")):
-            if old.endswith(".pdf") and old not in keep:
+            if old.endswith(".pdf") and old not in keep and old not in pins:
                 store.delete(old)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -429,12 +429,49 @@ def test_filters_in_the_api_layer_page_over_candidates():
     assert asked == [(10, 6)] and len(plain.items) == 5 and plain.has_more  # the backend pages itself
 
 
-def test_unknown_catalog_backends_list_from_the_stored_manifests(api):
-    store = open_store(Settings(home=api.home, store="local"))
-    lister = listing.ManifestLister(store)
-    ids = [d.id for d in lister.page(listing.Filters(type="quyet_dinh"), 50, 0).items]
-    assert "hs_0004-01" in ids
-    assert lister.page(listing.Filters(dossier="hs_0004", date_to=date(1999, 1, 1)), 50, 0).items == []
+def test_owner_and_dates_are_answered_by_the_catalog(api):
+    """Without a query, owner and date filters page through the catalog's indexes: exact pages,
+    never `truncated`, however many other documents there are."""
+    from pipeline.manifest import SCHEMA, Component, Metadata, Page, Source, StoredObject
+
+    owner, other = "079190001122", "079190003344"
+    with open_catalog(Settings(home=api.home, catalog="sqlite")) as catalog:
+        for i in range(30):
+            did = f"own_{i:02d}"
+            comps = [Component(id=f"{did}-{k:02d}", type="quyet_dinh" if k == 1 else "can_cuoc", type_name="x",
+                               confidence=0.9, needs_review=i % 5 == 0, pages=[k],
+                               metadata=Metadata(cccd=[owner] if (i + k) % 2 else [other],
+                                                 ngay=f"2019-{i % 12 + 1:02d}-{k + 10:02d}"),
+                               object=StoredObject(backend="local", bucket="sohoa", key=f"dossiers/{did}/{k}.pdf",
+                                                   uri=f"file:///x/{did}/{k}.pdf"))
+                     for k in (1, 2)]
+            catalog.index_dossier(Manifest(schema=SCHEMA, dossier_id=did, status="done",
+                                           source=Source(path=f"{did}.pdf", sha256="0" * 64, pages=2),
+                                           pages=[Page(n=1, text="a"), Page(n=2, text="b")], components=comps,
+                                           created_at=f"2019-06-{i % 28 + 1:02d}T08:00:00+07:00"))
+    with api.client(api.read_key) as c:
+        def page(**params):
+            r = c.get("/v1/documents", params=params)
+            assert r.status_code == 200, r.text
+            return r.json()
+
+        mine = []
+        for n in range(1, 10):
+            body = page(owner=owner, per_page=7, page=n)
+            assert body["truncated"] is False
+            mine += _ids(body)
+            if not body["has_more"]:
+                break
+        assert len(mine) == len(set(mine)) == 30  # one of each dossier's two documents
+        assert {i.split("-")[0] for i in mine} == {f"own_{i:02d}" for i in range(30)}
+        dated = _ids(page(owner=owner, type="quyet_dinh", **{"from": "2019-03-01", "to": "2019-04-30"}, per_page=100))
+        assert sorted(dated) == sorted(f"own_{i:02d}-01" for i in range(30) if i % 2 == 0 and i % 12 in (2, 3))
+        assert _ids(page(**{"from": "2019-01-01", "to": "2019-12-31"}, per_page=100))  # dates alone
+        body = c.get(f"/v1/owners/{owner}/documents", params={"per_page": 100}).json()
+        assert body["total"] == 30 and body["truncated"] is False
+        valid = [i["valid"] for i in body["items"]]
+        assert valid == sorted(valid, reverse=True) and valid.count(False) == 6
+        assert all(i["created_at"].startswith("2019-06-") for i in body["items"])
 
 
 def test_apikey_commands(tmp_path, monkeypatch, capsys):

@@ -11,7 +11,7 @@ import pytest
 from pipeline.catalog import open_catalog
 from pipeline.dossier import digitise
 from pipeline.manifest import SCHEMA, Component, Manifest, Metadata, Page, Source, StoredObject
-from pipeline.reuse import compatible, find_reuse
+from pipeline.reuse import compatible, find_reuse, number_conflicts, numbers
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests.test_e2e import SAMPLES
@@ -88,3 +88,59 @@ def test_two_certificates_of_one_owner_never_merge(env):
     # same owner, same type, no document number and a different text: not reused
     other = "ĐƠN ĐỀ NGHỊ cấp đổi giấy chứng nhận do bị rách, người đề nghị Lê Minh Yến, xã Xuân Đám"
     assert find_reuse("giay_chung_nhan_qsdd", Metadata(cccd=owner), other, None, catalog, "hs_x") is None
+
+
+def test_a_reused_object_outlives_its_dossier_being_redone(tmp_path):
+    """B reuses A's PDF; A is then corrected in review, and digitised again from a new scan: B's
+    object stays where it was, with the bytes B recorded, until nothing points at it any more."""
+    from pipeline import review
+
+    settings = Settings(home=tmp_path / "home")
+    store = open_store(settings)
+    a_src, b_src = tmp_path / "a" / "hs_a.png", tmp_path / "b" / "hs_b.png"
+    for p in (a_src, b_src):
+        p.parent.mkdir()
+        shutil.copy(SAMPLES / "hs_0004.png", p)
+    with open_catalog(settings) as catalog:
+        assert digitise(a_src, settings, store, catalog).status == "done"
+        b = digitise(b_src, settings, store, catalog)
+    shared = b.components[0]
+    assert shared.reused_from == "hs_a-01" and shared.object.key == "dossiers/hs_a/01-quyet_dinh.pdf"
+
+    def intact() -> bool:
+        return store.exists(shared.object.key) and store.stat(shared.object.key).sha256 == shared.sha256
+
+    # a correction renames A's PDF: the old one is kept, B still points at it
+    fixed = review.set_type(settings, "hs_a-01", "khac")
+    assert fixed.components[0].object.key == "dossiers/hs_a/01-khac.pdf" and intact()
+    review.set_type(settings, "hs_a-01", "quyet_dinh")  # the same key again, other bytes: written beside
+    assert intact()
+    # A digitised again from another scan of the paper: new bytes, never over the pinned object
+    rescan(SAMPLES / "hs_0004.png", tmp_path / "a" / "hs_a.jpg", 0.6, 9)
+    (tmp_path / "a" / "hs_a.png").unlink()
+    with open_catalog(settings) as catalog:
+        again = digitise(tmp_path / "a" / "hs_a.jpg", settings, store, catalog)
+        assert again.status == "done" and again.components[0].reused_from is None
+        new_key = again.components[0].object.key
+        assert new_key != shared.object.key and store.stat(new_key).sha256 == again.components[0].sha256
+        assert intact()
+        pdfs = sorted(k for k in store.list("dossiers/hs_a/") if k.endswith(".pdf"))
+        assert pdfs == sorted({shared.object.key, new_key})  # the correction's leftovers are gone
+        # once B no longer points at it, A's next run takes the place back and drops the rest
+        catalog.delete_dossier("hs_b")
+        last = digitise(tmp_path / "a" / "hs_a.jpg", settings, store, catalog)
+    assert last.components[0].object.key == shared.object.key
+    assert store.stat(shared.object.key).sha256 == last.components[0].sha256 != shared.sha256
+    assert [k for k in store.list("dossiers/hs_a/") if k.endswith(".pdf")] == [shared.object.key]
+
+
+def test_numbers_read_from_ocr_text():
+    text = "Số: 4931/QĐ-UBND ngày 15/03/2O24; thửa 12O, CCCD 038193944662, CS 05528, mã 38H8818924"
+    assert numbers(text) == ["4931", "15", "03", "2024", "120", "038193944662", "05528", "38", "8818924"]
+    a = "Thửa đất số 826; tờ bản đồ số 12, ngày 15/03/2024"
+    assert number_conflicts(a, a.replace("826", "827")) == [("826", "827")]
+    assert number_conflicts(a, a.replace("15/03/2024", "15/03/2023")) == [("2024", "2023")]
+    # a number lost, or split, or a stray one from a stamp: no conflict
+    assert number_conflicts(a, a.replace("tờ bản đồ số 12", "tờ bản đồ số")) == []
+    assert number_conflicts(a, a.replace("826", "8 26") + " 7") == []
+

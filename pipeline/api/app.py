@@ -62,8 +62,8 @@ _CCCD = re.compile(CCCD_PATTERN)
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 DEFAULT_PRESIGN_S = 300
 MAX_PER_PAGE = 100
-OWNER_SCAN = 1000
-"""An owner's documents are gathered from at most this many search hits on the CCCD."""
+OWNER_SCAN = 10_000
+"""At most this many of an owner's documents are gathered (from the catalog's owner index)."""
 PDF_CHUNK = 256 * 1024
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -152,7 +152,6 @@ def create_app(
         store = open_store(settings)
         catalog = open_catalog(settings)
         keys = open_keys(settings.home)
-        lister = listing.lister_for(catalog, settings.catalog, store)
 
         def process(path):
             from pipeline.dossier import digitise
@@ -161,14 +160,13 @@ def create_app(
 
         uploads = UploadQueue(uploads_dir, process)
         app.state.store, app.state.catalog, app.state.keys = store, catalog, keys
-        app.state.lister, app.state.uploads = lister, uploads
+        app.state.uploads = uploads
         if worker:
             uploads.start()
         try:
             yield
         finally:
             uploads.stop()
-            lister.close()
             keys.close()
             catalog.close()
 
@@ -231,10 +229,10 @@ def create_app(
         f = listing.Filters(type=type, dossier=dossier, owner=owner, date_from=date_from, date_to=date_to)
         offset = (page - 1) * per_page
         query = (q or "").strip()
-        if query or owner:
+        if query:
             result = listing.search(request.app.state.catalog, query, f, per_page, offset)
         else:
-            result = request.app.state.lister.page(f, per_page, offset)
+            result = listing.listed(request.app.state.catalog, f, per_page, offset)
         return DocumentPage(items=[DocumentSummary(**_summary(request, d)) for d in result.items], page=page,
                             per_page=per_page, has_more=result.has_more, truncated=result.truncated)
 
@@ -310,17 +308,12 @@ def create_app(
     ) -> OwnerDocuments:
         check_cccd(cccd)
         catalog = request.app.state.catalog
-        found = listing.search(catalog, "", listing.Filters(type=type, owner=cccd), OWNER_SCAN, 0)
-        created: dict[str, str] = {}
+        found = listing.all_listed(catalog, listing.Filters(type=type, owner=cccd), OWNER_SCAN)
         docs: list[tuple[listing.Doc, bool]] = []
         seen: set[str] = set()
         for doc in found.items:
             if not doc.has_pdf:
                 continue  # nothing to reuse without the stored PDF
-            if doc.dossier_id not in created:
-                m = catalog.get_dossier(doc.dossier_id)
-                created[doc.dossier_id] = m.created_at if m else ""
-            doc.created_at = created[doc.dossier_id]
             docs.append((doc, not doc.needs_review))
         # newest valid first: valid before to-review, then by the document's date, then when digitised
         docs.sort(key=lambda d: ((d[0].metadata.get("ngay") or ""), d[0].created_at or ""), reverse=True)
@@ -336,7 +329,7 @@ def create_app(
         items = [OwnerDocument(**_summary(request, d), valid=v, created_at=d.created_at, sha256=d.sha256,
                                reused_from=d.reused_from) for d, v in unique[start:start + per_page]]
         return OwnerDocuments(cccd=cccd, items=items, page=page, per_page=per_page, total=len(unique),
-                              truncated=found.truncated or found.has_more)
+                              truncated=found.truncated)
 
     @v1.get("/dossiers/{dossier_id}", tags=["dossiers"], response_model=None, responses={
         **ERRORS, 200: {"model": UploadStatus | Manifest,
@@ -398,7 +391,7 @@ def create_app(
     ) -> dict:
         from pipeline.report import figures
 
-        return {"figures": figures(request.app.state.store, since, until),
+        return {"figures": figures(request.app.state.store, since, until, request.app.state.catalog),
                 "catalog": request.app.state.catalog.stats(),
                 "uploads": request.app.state.uploads.counts()}
 

@@ -1,38 +1,28 @@
 """Finding documents (catalog components) for the API: search with filters, and lists without a query.
 
-The `Catalog` interface answers full-text queries with `type` and `dossier` filters. The API's other
-filters — `owner` (a CCCD in `metadata.cccd`) and `from`/`to` (on `metadata.ngay`) — are not part of
-it, so they are applied here, in the API layer, over candidates taken from the catalog in batches:
-
-* with a query: `Catalog.search()` pages (the owner's number is added to the query as one more
-  term, since the catalog indexes every component's CCCDs, which narrows the candidates to
-  components that mention it), each hit's row read with `get_component()`, then filtered;
-* without a query: the components of done dossiers, newest dossier first, read straight from the
-  catalog's tables (their names and columns are the same in every backend, base.py), where `type`,
-  `dossier` and a coarse owner test are SQL and the rest is checked here; a catalog backend this
-  module does not know is listed from the manifests in the object store instead (slow, but right).
-
-A request scans at most `SCAN_CAP` candidates; when that is not enough to fill its page the answer
-says `truncated`, and the client should narrow the filters (or add a query).
+* without a query: `Catalog.documents()` answers every filter — `owner` (a CCCD in
+  `metadata.cccd`), `from`/`to` (on `metadata.ngay`), `type`, `dossier` — from its indexes, newest
+  dossier first, one page at a time;
+* with a query: `Catalog.search()` answers the words with `type` and `dossier`; `owner` and
+  `from`/`to` are applied here over its hits, taken in batches (the owner's number is added to the
+  query as one more term, since the catalog indexes every component's CCCDs, which narrows the
+  hits to components that mention it), each hit's row read with `get_component()`. Such a
+  request scans at most `SCAN_CAP` hits; when that is not enough to fill its page the answer says
+  `truncated`, and the client should narrow the query.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from urllib.request import pathname2url
 
 from pipeline.catalog.base import Catalog, Hit
-from pipeline.store.base import ObjectStore
 
 BATCH = 200
 SCAN_CAP = 5000
-"""Candidates one request may look at when filters are applied in the API layer."""
+"""Search hits one request may look at when `owner` or dates are applied to a search."""
 
 
 @dataclass(frozen=True)
@@ -157,138 +147,25 @@ def search(catalog: Catalog, query: str, f: Filters, limit: int, offset: int) ->
     return collect(fetch, decode, f, limit, offset)
 
 
-# -- without a query: the catalog's tables ----------------------------------------------------------
-
-_COLUMNS = ("c.id, c.dossier_id, c.seq, c.type, c.type_name, c.confidence, c.needs_review, c.pages_json,"
-            " c.metadata_json, c.object_uri, c.sha256, c.reused_from, d.created_at")
-_NAMES = ("id", "dossier_id", "seq", "type", "type_name", "confidence", "needs_review", "pages_json",
-          "metadata_json", "object_uri", "sha256", "reused_from", "created_at")
+# -- without a query: the catalog's documents() ----------------------------------------------------
 
 
-def _sql(f: Filters, mark: str) -> tuple[str, list]:
-    """The listing query with `mark` as the placeholder (`?` SQLite, `%s` psycopg); JSON columns are
-    text in every backend, so the owner test is a LIKE on the quoted number (a superset, made exact
-    by `matches`)."""
-    where = ["d.status = 'done'"]
-    args: list = []
-    if f.type:
-        where.append(f"c.type = {mark}")
-        args.append(f.type)
-    if f.dossier:
-        where.append(f"c.dossier_id = {mark}")
-        args.append(f.dossier)
-    if f.owner:
-        where.append(f"c.metadata_json LIKE {mark}")
-        args.append(f'%"{f.owner}"%')  # owner is validated digits: no LIKE wildcards in it
-    sql = (f"SELECT {_COLUMNS} FROM components AS c JOIN dossiers AS d ON d.id = c.dossier_id"
-           f" WHERE {' AND '.join(where)} ORDER BY d.created_at DESC, c.dossier_id, c.seq"
-           f" LIMIT {mark} OFFSET {mark}")
-    return sql, args
+def listed(catalog: Catalog, f: Filters, limit: int, offset: int) -> Page:
+    """Documents by filters alone: the catalog answers every filter from its indexes (`owner`
+    from `component_owners`, `from`/`to` from `components.ngay`), newest dossier first."""
+    rows = catalog.documents(owner=f.owner, date_from=f.date_from, date_to=f.date_to, type=f.type,
+                             dossier=f.dossier, limit=limit + 1, offset=offset)
+    docs = [Doc.from_row(r) for r in rows]
+    return Page(docs[:limit], len(docs) > limit, False, len(docs))
 
 
-class Lister:
-    """Components without a query, for one catalog backend."""
-
-    def rows(self, f: Filters, offset: int, limit: int) -> list[dict]:
-        raise NotImplementedError
-
-    def page(self, f: Filters, limit: int, offset: int) -> Page:
-        return collect(lambda off, n: self.rows(f, off, n), Doc.from_row, f, limit, offset)
-
-    def close(self) -> None:
-        pass
-
-
-class SqliteLister(Lister):
-    """Reads the catalog file through its own read-only connection (one per call: cheap, thread-safe)."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-
-    def rows(self, f: Filters, offset: int, limit: int) -> list[dict]:
-        sql, args = _sql(f, "?")
-        uri = f"file:{pathname2url(str(self.path.resolve()))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True, timeout=30)
-        try:
-            return [dict(zip(_NAMES, r, strict=True)) for r in conn.execute(sql, [*args, limit, offset])]
-        finally:
-            conn.close()
-
-
-class PostgresLister(Lister):
-    """One connection of its own to the catalog's database, reopened when it breaks."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self._lock = threading.Lock()
-        self._conn = None
-
-    def rows(self, f: Filters, offset: int, limit: int) -> list[dict]:
-        import psycopg
-
-        sql, args = _sql(f, "%s")
-        with self._lock:
-            for attempt in (1, 2):
-                try:
-                    if self._conn is None or self._conn.closed:
-                        self._conn = psycopg.connect(self.url, connect_timeout=10, autocommit=True)
-                    with self._conn.cursor() as cur:
-                        cur.execute(sql, [*args, limit, offset])
-                        return [dict(zip(_NAMES, r, strict=True)) for r in cur.fetchall()]
-                except psycopg.OperationalError:
-                    self.close_locked()
-                    if attempt == 2:
-                        raise
-        return []  # pragma: no cover - the loop returns or raises
-
-    def close_locked(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
-
-    def close(self) -> None:
-        with self._lock:
-            self.close_locked()
-
-
-class ManifestLister(Lister):
-    """Any other catalog: the manifests in the object store (reads every manifest; slow on big stores)."""
-
-    def __init__(self, store: ObjectStore):
-        self.store = store
-
-    def _all(self) -> Iterable[dict]:
-        from pipeline.report import manifests
-
-        rows = []
-        for m in manifests(self.store):
-            if m.status != "done":
-                continue
-            for seq, c in enumerate(m.components, start=1):
-                rows.append({"id": c.id, "dossier_id": m.dossier_id, "seq": seq, "type": c.type,
-                             "type_name": c.type_name, "confidence": c.confidence,
-                             "needs_review": c.needs_review, "pages": c.pages,
-                             "metadata": c.metadata.model_dump(mode="json"),
-                             "object_uri": c.object.uri if c.object else None, "sha256": c.sha256,
-                             "reused_from": c.reused_from, "created_at": m.created_at})
-        rows.sort(key=lambda r: (r["dossier_id"], r["seq"]))
-        rows.sort(key=lambda r: r["created_at"] or "", reverse=True)
-        return rows
-
-    def rows(self, f: Filters, offset: int, limit: int) -> list[dict]:
-        rows = [r for r in self._all() if (not f.type or r["type"] == f.type)
-                and (not f.dossier or r["dossier_id"] == f.dossier)]
-        return rows[offset:offset + limit]
-
-
-def lister_for(catalog: Catalog, settings_catalog: str, store: ObjectStore) -> Lister:
-    from pipeline.catalog.sqlite import SqliteCatalog
-
-    if isinstance(catalog, SqliteCatalog) and str(catalog.path) != ":memory:":
-        return SqliteLister(catalog.path)
-    spec = (settings_catalog or "").strip()
-    if spec.startswith(("postgresql://", "postgres://")) and type(catalog).__name__ == "PostgresCatalog":
-        return PostgresLister(spec)
-    return ManifestLister(store)
+def all_listed(catalog: Catalog, f: Filters, cap: int, *, batch: int = 500) -> Page:
+    """Every document the filters select, up to `cap` (then `truncated`)."""
+    docs: list[Doc] = []
+    while len(docs) <= cap:
+        rows = catalog.documents(owner=f.owner, date_from=f.date_from, date_to=f.date_to, type=f.type,
+                                 dossier=f.dossier, limit=min(batch, cap + 1 - len(docs)), offset=len(docs))
+        docs += [Doc.from_row(r) for r in rows]
+        if len(rows) < batch:
+            break
+    return Page(docs[:cap], len(docs) > cap, len(docs) > cap, len(docs))
