@@ -41,6 +41,15 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
             results.append(("catalog", True, f"{redact(settings.catalog)} ok ({catalog.stats().get('dossiers', 0)} dossiers)"))
     except Exception as exc:  # noqa: BLE001
         results.append(("catalog", False, f"{exc} — check SOHOA_CATALOG / SOHOA_HOME"))
+    if settings.run.dask_address:
+        try:
+            from pipeline.dask_pages import client_for
+
+            threads = client_for(settings.run.dask_address).nthreads()
+            results.append(("dask", True, f"{settings.run.dask_address}: {len(threads)} workers, "
+                                          f"{sum(threads.values())} threads for pages"))
+        except Exception as exc:  # noqa: BLE001
+            results.append(("dask", False, str(exc)))
     try:
         from pipeline.taxonomy import load_taxonomy
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from pipeline.cleaning import clean_page
 from pipeline.errors import InputError
@@ -26,6 +27,7 @@ from pipeline.settings import Settings
 from pipeline.textnorm import nfc
 
 LOW_CONFIDENCE = 0.5
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,6 +51,14 @@ def real_pdf_text(text: str) -> bool:
     return plausible / max(1, len(words)) > 0.8
 
 
+def own_text_page(ref: PageRef) -> PageOutput | None:
+    """The page as its PDF's own text layer when that layer is real text (no image, no OCR), else None."""
+    if ref.kind == "pdf" and ref.pdf_text.strip() and real_pdf_text(ref.pdf_text) and text_layer_is_real(ref.pdf_text):
+        page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0)
+        return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
+    return None
+
+
 def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     """Decode, clean and OCR one page; the bitmaps are dropped before returning.
 
@@ -60,12 +70,11 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     t0 = time.perf_counter()
     cfg = settings.cleaning
     warnings: list[str] = []
-    if ref.kind == "pdf" and ref.pdf_text.strip():
-        if real_pdf_text(ref.pdf_text) and text_layer_is_real(ref.pdf_text):
-            page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0)
-            return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
-        if len(ref.pdf_text.strip()) >= 20:
-            warnings.append("the PDF's own text layer is unusable (garbage or no Unicode mapping): OCRed instead")
+    own = own_text_page(ref)
+    if own is not None:
+        return own
+    if ref.kind == "pdf" and len(ref.pdf_text.strip()) >= 20:
+        warnings.append("the PDF's own text layer is unusable (garbage or no Unicode mapping): OCRed instead")
     image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
     t1 = time.perf_counter()
     osd = None
@@ -117,23 +126,40 @@ def process_pages(source: DossierSource, settings: Settings, workdir: Path,
 
 
 def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:
-    """Yield page outputs as they finish; a bounded window keeps memory flat."""
-    workers = settings.worker_count
-    pending = iter(refs)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sohoa-page") as pool:
-        in_flight: set[Future] = set()
-        try:
-            for ref in pending:
-                in_flight.add(pool.submit(process_page, ref, settings, workdir))
-                if len(in_flight) >= workers:
-                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        yield fut.result()
-            while in_flight:
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+    """Yield page outputs as they finish; a bounded window keeps memory flat.
+
+    With `run.dask_address` set the pages are OCRed on that Dask cluster (`pipeline.dask_pages`),
+    otherwise on a local thread pool of `settings.worker_count` threads.
+    """
+    if settings.run.dask_address:
+        from pipeline.dask_pages import iter_pages_dask
+
+        yield from iter_pages_dask(refs, settings, workdir)
+        return
+    with ThreadPoolExecutor(max_workers=settings.worker_count, thread_name_prefix="sohoa-page") as pool:
+        for _, out in bounded(refs, lambda ref: pool.submit(process_page, ref, settings, workdir),
+                              settings.worker_count):
+            yield out
+
+
+def bounded(items: Iterable[T], submit: Callable[[T], Future], window: int) -> Iterator[tuple[T, Any]]:
+    """Submit `items` with at most `window` futures in flight; yield (item, result) as each finishes.
+
+    A failure re-raises from the first failed result and cancels what is still queued.
+    """
+    owner: dict[Future, T] = {}
+    try:
+        for item in items:
+            owner[submit(item)] = item
+            if len(owner) >= window:
+                done, _ = wait(owner, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield fut.result()
-        except BaseException:
-            for fut in in_flight:
-                fut.cancel()
-            raise
+                    yield owner.pop(fut), fut.result()
+        while owner:
+            done, _ = wait(owner, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield owner.pop(fut), fut.result()
+    except BaseException:
+        for fut in owner:
+            fut.cancel()
+        raise

@@ -194,6 +194,18 @@ class PgServer:
             conn.execute(f"CREATE ROLE {APP_USER} LOGIN PASSWORD '{self.password}'")
             conn.execute(f"CREATE DATABASE {APP_DB} OWNER {APP_USER} ENCODING 'UTF8' TEMPLATE template0")
 
+    def create_database(self, name: str, extensions: tuple[str, ...] = ()) -> str:
+        """One more database owned by the app role (e.g. Prefect's), `extensions` created in it as the
+        superuser, as `docs/initdb/01-sohoa.sql` does in production; returns its URL for the app role."""
+        import psycopg
+
+        with psycopg.connect(self.super_url, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f"CREATE DATABASE {name} OWNER {APP_USER} ENCODING 'UTF8' TEMPLATE template0")
+        with psycopg.connect(self.super_url.rsplit("/", 1)[0] + f"/{name}", autocommit=True, connect_timeout=5) as conn:
+            for ext in extensions:
+                conn.execute(f"CREATE EXTENSION IF NOT EXISTS {ext}")
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def stop(self) -> None:
         """Stop the server (immediate: the data is thrown away) and remove the directory."""
         if self.root is None:

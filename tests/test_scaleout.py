@@ -1,4 +1,5 @@
-"""Scale-out for real: a Prefect server, a process work pool, two workers, a backlog fanned out to them."""
+"""Scale-out for real, in the production shape: a Prefect server on PostgreSQL, a process work pool,
+two workers sharing a PostgreSQL catalog and a store folder, a backlog fanned out to them."""
 
 from __future__ import annotations
 
@@ -11,9 +12,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from flows.serve import start_server
+from flows.serve import prefect_db_url, server_database_url, start_server
+from pipeline.catalog import open_catalog
+from pipeline.settings import Settings
+from tests.pgserver import PgServer
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "dossiers"
@@ -46,42 +51,53 @@ async def _wait_for_workers(names: set[str], timeout_s: float = 180) -> None:
     raise AssertionError(f"workers {names} did not come online in {timeout_s:.0f} s")
 
 
+def test_prefect_database_url_speaks_asyncpg():
+    """The catalog's `postgresql://` URL form works for the Prefect server too; others pass through."""
+    assert prefect_db_url("postgresql://sohoa:pw@db:5432/prefect") == "postgresql+asyncpg://sohoa:pw@db:5432/prefect"
+    assert prefect_db_url("postgresql+asyncpg://a@b/c") == "postgresql+asyncpg://a@b/c"
+    assert prefect_db_url("sqlite+aiosqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     home = tmp_path_factory.mktemp("scaleout")
     (home / "prefect").mkdir()
-    env = {**os.environ, "SOHOA_HOME": str(home), "PREFECT_HOME": str(home / "prefect"), "DO_NOT_TRACK": "1",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
-    old = dict(os.environ)
-    os.environ.update(env)
-    server, api = start_server(home)
-    os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"] = api
-    procs: list[subprocess.Popen] = [server]
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    with PgServer() as pg:
+        prefect_db = pg.create_database("prefect", extensions=("pg_trgm",))
+        env = {**os.environ, "SOHOA_HOME": str(home), "PREFECT_HOME": str(home / "prefect"), "DO_NOT_TRACK": "1",
+               "SOHOA_CATALOG": pg.url, "SOHOA_RUN__PREFECT_DATABASE_URL": prefect_db,
+               "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "PREFECT_LOGGING_LEVEL": "WARNING"}
+        old = dict(os.environ)
+        os.environ.update(env)
+        server, api = start_server(home, database_url=server_database_url(Settings()))  # as `sohoa serve`
+        os.environ["PREFECT_API_URL"] = env["PREFECT_API_URL"] = api
+        procs: list[subprocess.Popen] = [server]
+        from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    pin = temporary_settings(updates={PREFECT_API_URL: api})  # Prefect caches settings per process
-    pin.__enter__()
-    try:
-        deploy = subprocess.run([sys.executable, "-m", "flows.cli", "deploy"], env=env, cwd=REPO,
-                                capture_output=True, text=True, timeout=300)
-        assert deploy.returncode == 0, deploy.stderr[-2000:]
-        for name in ("worker-a", "worker-b"):
-            log = open(home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "prefect", "worker", "start", "--pool", "sohoa", "--name", name, "--limit", "1"],
-                env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        asyncio.run(_wait_for_workers({"worker-a", "worker-b"}))
-        yield home, env
-    finally:
-        for p in reversed(procs):
-            _stop(p)
-        pin.__exit__(None, None, None)
-        os.environ.clear()
-        os.environ.update(old)
+        pin = temporary_settings(updates={PREFECT_API_URL: api})  # Prefect caches settings per process
+        pin.__enter__()
+        try:
+            deploy = subprocess.run([sys.executable, "-m", "flows.cli", "deploy"], env=env, cwd=REPO,
+                                    capture_output=True, text=True, timeout=300)
+            assert deploy.returncode == 0, deploy.stderr[-2000:]
+            for name in ("worker-a", "worker-b"):
+                log = open(home / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+                procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "prefect", "worker", "start", "--pool", "sohoa", "--name", name,
+                     "--limit", "1"],
+                    env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            asyncio.run(_wait_for_workers({"worker-a", "worker-b"}))
+            yield home, env, pg, prefect_db
+        finally:
+            for p in reversed(procs):
+                _stop(p)
+            pin.__exit__(None, None, None)
+            os.environ.clear()
+            os.environ.update(old)
 
 
 def test_backlog_fans_out_to_both_workers(cluster, tmp_path):
-    home, env = cluster
+    home, env, pg, prefect_db = cluster
     tree = tmp_path / "tree"
     tree.mkdir()
     for name in ("hs_0004.png", "hs_0003.tiff"):
@@ -108,3 +124,13 @@ def test_backlog_fans_out_to_both_workers(cluster, tmp_path):
     names = asyncio.run(worker_names())
     assert len(names) == 4
     assert set(names) == {"worker-a", "worker-b"}, names
+
+    # the Prefect server kept its runs in PostgreSQL, and the workers indexed into the shared catalog
+    with psycopg.connect(prefect_db) as conn:
+        runs = conn.execute("SELECT count(*) FROM flow_run WHERE deployment_id IS NOT NULL").fetchone()[0]
+    assert runs == 4
+    with open_catalog(Settings(home=home, catalog=pg.url)) as catalog:
+        for dossier in ("hs_0002", "hs_0003", "hs_0004", "hs_0005"):
+            m = catalog.get_dossier(dossier)
+            assert m is not None and m.status == "done" and m.components
+        assert catalog.search("quyết định")
