@@ -8,6 +8,7 @@ stored under `reports/` and published as a Prefect artifact.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,42 +23,67 @@ from flows.digitise import PROGRESS, digitise_with_tasks, settings_from
 from pipeline.backlog import RunReport, already_done, backlog_items, inbox_ready, settle
 from pipeline.catalog import open_catalog
 from pipeline.manifest import Manifest
+from pipeline.s3source import (
+    backlog_urls,
+    fetched,
+    finish_settling,
+    inbox_items,
+    is_s3_url,
+    open_bucket,
+    parse_s3_url,
+)
+from pipeline.s3source import settle as s3_settle
+from pipeline.settings import Settings
 from pipeline.store import open_store
 
 # Called with ("dossier", manifest, skipped) when a dossier ends, and ("start", n_dossiers, n_pages).
 EVENTS: dict[str, Callable[..., None]] = {}
 
 
+def _local(path: str, settings: Settings) -> contextlib.AbstractContextManager[Path]:
+    """The dossier on disk: the path itself, or an s3:// source downloaded for the time being."""
+    return fetched(path, settings) if is_s3_url(path) else contextlib.nullcontext(Path(path))
+
+
+def _dossier_id(local: Path) -> str:
+    from pipeline.inputs import open_dossier, safe_id
+
+    try:
+        return open_dossier(local).dossier_id
+    except Exception:  # noqa: BLE001 - unreadable input: the worker recorded it under the name's id
+        return safe_id(local.name if local.is_dir() else local.stem)
+
+
 @task(name="digitise-one", cache_policy=NO_CACHE, persist_result=False)
 def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
     """Digitise one dossier unless this source was already done with these settings."""
     settings = settings_from(config)
-    with open_catalog(settings) as catalog:
-        known = already_done(Path(path), settings, catalog)
-    if known is not None:
-        return known.model_dump(mode="json", by_alias=True), True
-    manifest = digitise_with_tasks(path, settings)
+    with _local(path, settings) as local:
+        with open_catalog(settings) as catalog:
+            known = already_done(local, settings, catalog)
+        if known is not None:
+            return known.model_dump(mode="json", by_alias=True), True
+        manifest = digitise_with_tasks(str(local), settings, origin=path if is_s3_url(path) else None)
     return manifest.model_dump(mode="json", by_alias=True), False
 
 
 @task(name="dispatch-one", cache_policy=NO_CACHE, persist_result=False)
 def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict, bool]:
-    """Send one dossier to a work pool worker (scale-out) and wait for its flow run to end."""
+    """Send one dossier to a work pool worker (scale-out) and wait for its flow run to end.
+
+    An s3:// source is fetched here only to check whether it is already done (and for its id); the
+    worker is sent the URL and downloads it itself.
+    """
     from prefect.deployments import run_deployment
 
-    from pipeline.inputs import open_dossier, safe_id
-
     settings = settings_from(config)
-    with open_catalog(settings) as catalog:
-        known = already_done(Path(path), settings, catalog)
+    with _local(path, settings) as local:
+        with open_catalog(settings) as catalog:
+            known = already_done(local, settings, catalog)
+        dossier_id = _dossier_id(local)
     if known is not None:
         return known.model_dump(mode="json", by_alias=True), True
     run = run_deployment(deployment, parameters={"path": path, "config": config}, timeout=None, poll_interval=1)
-    try:
-        dossier_id = open_dossier(path).dossier_id
-    except Exception:  # noqa: BLE001 - unreadable input: the worker recorded it under the name's id
-        p = Path(path)
-        dossier_id = safe_id(p.name if p.is_dir() else p.stem)
     with open_catalog(settings) as catalog:
         manifest = catalog.get_dossier(dossier_id)
     if manifest is None:
@@ -69,8 +95,17 @@ def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict,
     return manifest.model_dump(mode="json", by_alias=True), False
 
 
-def _run_all(paths: list[Path], config: dict | None, report: RunReport,
-             on_done: Callable[[Path, Manifest, bool], None] | None = None) -> RunReport:
+def _unfinished(path: str, exc: BaseException, settings: Settings) -> Manifest:
+    """A dossier whose task broke off before a manifest (a source that could not be fetched): reported,
+    not recorded, and its source left where it is."""
+    from pipeline.dossier import failed_manifest
+
+    manifest = failed_manifest(path, exc, settings)
+    return manifest.model_copy(update={"source": manifest.source.model_copy(update={"path": path})})
+
+
+def _run_all(paths: list[str], config: dict | None, report: RunReport,
+             on_done: Callable[[str, Manifest, bool], None] | None = None) -> RunReport:
     settings = settings_from(config)
     logger = get_run_logger()
     at_once = max(1, settings.run.dossiers_at_once)
@@ -80,13 +115,21 @@ def _run_all(paths: list[Path], config: dict | None, report: RunReport,
     running: dict = {}
     while pending or running:
         while pending and len(running) < at_once:
-            path = pending.pop(0)
-            fut = (dispatch_one.submit(str(path), config, settings.run.deployment) if settings.run.deployment
-                   else digitise_one.submit(str(path), config))
+            path = str(pending.pop(0))
+            fut = (dispatch_one.submit(path, config, settings.run.deployment) if settings.run.deployment
+                   else digitise_one.submit(path, config))
             running[fut] = path
         for fut in as_completed(list(running)):  # the first to finish frees a slot
             path = running.pop(fut)
-            data, skipped = fut.result()
+            try:
+                data, skipped = fut.result()
+            except Exception as exc:  # noqa: BLE001 - one dossier that could not be run must not stop the rest
+                manifest = _unfinished(path, exc, settings)
+                report.add(manifest)
+                logger.warning("dossier %s not run: %s", path, manifest.error)
+                if listener:
+                    listener("dossier", manifest, False)
+                break
             manifest = Manifest.model_validate(data)
             report.add(manifest, skipped=skipped)
             if manifest.status == "failed":
@@ -115,8 +158,9 @@ def _publish(report: RunReport, kind: str, config: dict | None) -> dict:
 
 @flow(name="digitise-backlog", persist_result=False, log_prints=False)
 def digitise_backlog(source: str, config: dict | None = None) -> dict:
-    """Digitise every dossier under a folder tree; returns the run report."""
-    items = backlog_items(Path(source))
+    """Digitise every dossier under a folder tree or an s3:// prefix; returns the run report."""
+    items = (backlog_urls(settings_from(config), source) if is_s3_url(source)
+             else [str(p) for p in backlog_items(Path(source))])
     report = RunReport(source=str(source), started_at=datetime.now(UTC).isoformat(timespec="seconds"))
     listener = EVENTS.get("listener")
     if listener:
@@ -127,16 +171,31 @@ def digitise_backlog(source: str, config: dict | None = None) -> dict:
 
 @flow(name="nightly-ingest", persist_result=False, log_prints=False)
 def nightly_ingest(inbox: str | None = None, config: dict | None = None) -> dict:
-    """Digitise what has arrived in the inbox, then move each source to processed/ or quarantine/."""
+    """Digitise what has arrived in the inbox (a folder or an s3:// prefix), then move each source to
+    processed/ or quarantine/."""
     settings = settings_from(config)
-    folder = Path(inbox) if inbox else settings.inbox
-    folder.mkdir(parents=True, exist_ok=True)
-    items = inbox_ready(folder, settings.run.quiet_s)
-    report = RunReport(source=str(folder), started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    where = str(inbox or settings.inbox)
+    report = RunReport(source=where, started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    if is_s3_url(where):
+        url = parse_s3_url(where).as_prefix()
+        bucket = open_bucket(settings, url)
+        finish_settling(bucket, url)  # moves a killed run left half-done
+        ready = {str(url.at(item.key)): item for item in inbox_items(bucket, url, settings.run.quiet_s)}
+        items = list(ready)
+
+        def on_done(path: str, manifest: Manifest, _skipped: bool) -> None:
+            s3_settle(bucket, url, ready[path], manifest)
+    else:
+        folder = Path(where)
+        folder.mkdir(parents=True, exist_ok=True)
+        items = [str(p) for p in inbox_ready(folder, settings.run.quiet_s)]
+
+        def on_done(path: str, manifest: Manifest, _skipped: bool) -> None:
+            settle(Path(path), folder, manifest)
     listener = EVENTS.get("listener")
     if listener:
         listener("start", len(items), None)
-    _run_all(items, config, report, on_done=lambda path, manifest, _s: settle(path, folder, manifest))
+    _run_all(items, config, report, on_done=on_done)
     return _publish(report, "ingest", config)
 
 

@@ -45,7 +45,7 @@ def cmd_process(args: argparse.Namespace) -> int:
     config = {"home": str(settings.home.resolve())}
     with _progress(show) as progress:
         for raw in args.paths:
-            path = str(Path(raw))
+            path = raw if raw.startswith("s3://") else str(Path(raw))  # a Path would fold the '//'
             try:
                 total = open_dossier(path, max_pixels=settings.limits.max_pixels,
                                      max_pages=settings.limits.max_pages).page_count
@@ -125,8 +125,26 @@ def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_n
     return 1 if summary.failed else 0
 
 
+def _s3_usage(url: str, settings: Settings) -> str | None:
+    """Why an s3:// argument is unusable (malformed, no such bucket), or None; checked before Prefect starts."""
+    from pipeline.errors import InputError
+    from pipeline.s3source import open_bucket, parse_s3_url
+
+    try:
+        open_bucket(settings, parse_s3_url(url))
+    except InputError as exc:
+        return str(exc)
+    return None
+
+
 def cmd_backlog(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    if args.source.startswith("s3://"):
+        problem = _s3_usage(args.source, settings)
+        if problem:
+            print(f"sohoa: {problem}", file=sys.stderr)
+            return 2
+        return _run_flow_with_progress(args, settings, "backlog", args.source)
     if not Path(args.source).exists():
         print(f"sohoa: {args.source}: no such file or folder. Check the path", file=sys.stderr)
         return 2
@@ -138,7 +156,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.once:
         print("sohoa ingest: use --once to ingest now, or `sohoa serve` for the nightly schedule", file=sys.stderr)
         return 2
-    inbox = str(Path(args.inbox).resolve()) if args.inbox else None
+    if args.inbox and args.inbox.startswith("s3://"):
+        problem = _s3_usage(args.inbox, settings)
+        if problem:
+            print(f"sohoa: {problem}", file=sys.stderr)
+            return 2
+        inbox = args.inbox
+    else:
+        inbox = str(Path(args.inbox).resolve()) if args.inbox else None
     return _run_flow_with_progress(args, settings, "ingest", inbox)
 
 
@@ -247,14 +272,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_search)
 
-    b = sub.add_parser("backlog", parents=[common], help="digitise every dossier under a folder tree (resumable)")
-    b.add_argument("source", help="folder tree of dossiers (files, or folders of page images)")
+    b = sub.add_parser("backlog", parents=[common],
+                       help="digitise every dossier under a folder tree or an S3 prefix (resumable)")
+    b.add_argument("source", help="folder tree of dossiers (files, or folders of page images), or s3://bucket/prefix")
     b.add_argument("--json", action="store_true", help="print the run report as JSON on stdout")
     b.set_defaults(func=cmd_backlog)
 
     i = sub.add_parser("ingest", parents=[common], help="digitise what has arrived in the inbox")
     i.add_argument("--once", action="store_true", help="run the nightly ingestion now, once")
-    i.add_argument("--inbox", help="inbox folder (default: run.inbox under the data home)")
+    i.add_argument("--inbox", help="inbox folder or s3://bucket/prefix (default: run.inbox under the data home)")
     i.add_argument("--json", action="store_true")
     i.set_defaults(func=cmd_ingest)
 

@@ -54,16 +54,25 @@ def settings_from(config: dict | None) -> Settings:
     return Settings(**(config or {}))
 
 
-def digitise_with_tasks(path: str, settings: Settings) -> Manifest:
-    """One dossier, each step a task of the current flow run."""
+def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None) -> Manifest:
+    """One dossier, each step a task of the current flow run; `origin`: where a local copy came from."""
     store = open_store(settings)
+    on_page = PROGRESS.get(origin or str(path)) or PROGRESS.get("*")
     with open_catalog(settings) as catalog:
-        return dossier.digitise(Path(path), settings, store, catalog, on_page=PROGRESS.get(str(path)) or PROGRESS.get("*"),
-                                run_step=run_as_task)
+        return dossier.digitise(Path(path), settings, store, catalog, on_page=on_page, run_step=run_as_task,
+                                origin=origin)
 
 
 @flow(name="digitise-dossier", persist_result=False, log_prints=False)
 def digitise_dossier(path: str, config: dict | None = None) -> dict:
-    """Digitise one dossier (PDF, image or folder of page images); returns its manifest as JSON data."""
-    manifest = digitise_with_tasks(path, settings_from(config))
+    """Digitise one dossier (PDF, image or folder of page images, on disk or at an s3:// URL, which
+    is downloaded here: a scale-out worker fetches its own); returns its manifest as JSON data."""
+    from pipeline.s3source import fetched, is_s3_url
+
+    settings = settings_from(config)
+    if is_s3_url(path):
+        with fetched(path, settings) as local:
+            manifest = digitise_with_tasks(str(local), settings, origin=path)
+    else:
+        manifest = digitise_with_tasks(path, settings)
     return manifest.model_dump(mode="json", by_alias=True)

@@ -25,8 +25,13 @@ DOSSIER_SUFFIXES = IMAGE_SUFFIXES | PDF_SUFFIXES
 READY_MARKER = ".ready"
 
 
+def visible_name(name: str) -> bool:
+    """Not hidden, not a sidecar or a partial upload: may be (part of) a dossier."""
+    return not name.startswith(".") and not name.endswith((".json", ".tmp", ".part"))
+
+
 def _visible(p: Path) -> bool:
-    return not p.name.startswith(".") and not p.name.endswith((".json", ".tmp", ".part"))
+    return visible_name(p.name)
 
 
 def discover(root: Path) -> Iterator[Path]:

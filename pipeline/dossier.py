@@ -215,13 +215,21 @@ def _call(step: Callable, *args, **kwargs):
     return step(*args, **kwargs)
 
 
+def relabel(manifest: Manifest, local: str | Path, origin: str) -> Manifest:
+    """A dossier digitised from a downloaded copy is recorded, and its error told, under `origin`."""
+    error = manifest.error.replace(str(local), origin.rstrip("/")) if manifest.error else manifest.error
+    return manifest.model_copy(update={"source": manifest.source.model_copy(update={"path": origin}),
+                                       "error": error})
+
+
 def digitise(path: str | Path, settings: Settings, store: ObjectStore, catalog: Catalog,
              on_page: Callable[[PageOutput], None] | None = None, taxonomy: Taxonomy | None = None,
-             run_step: Callable = _call) -> Manifest:
+             run_step: Callable = _call, origin: str | None = None) -> Manifest:
     """Run every step for one dossier. Never raises for a bad dossier: the manifest says what failed.
 
     `run_step(fn, *args)` runs one step; the default calls it, `flows/` passes one that runs it as
-    a Prefect task, so the order, timings and failure handling live here once.
+    a Prefect task, so the order, timings and failure handling live here once. `origin` names where
+    the source lives when `path` is a local copy of it (an `s3://` URL).
     """
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -250,5 +258,7 @@ def digitise(path: str | Path, settings: Settings, store: ObjectStore, catalog: 
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
+    if origin is not None:
+        manifest = relabel(manifest, path, origin)
     return run_step(record, manifest, store, catalog)
 

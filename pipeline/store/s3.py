@@ -110,6 +110,17 @@ _AUTH_CODES = frozenset({
 })
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One entry of a listing: an object, or (listing one level) a "folder" whose key ends in '/'."""
+
+    key: str
+    size: int = 0
+    etag: str = ""
+    modified: datetime | None = None
+    is_folder: bool = False
+
+
 class S3StoreError(SohoaError):
     """The object store answered, but not with what was asked (refused, integrity check failed)."""
 
@@ -400,9 +411,11 @@ class S3Store(ObjectStore):
                              secure=self._endpoint.secure, region=region, http_client=http)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> S3Store:
-        """The store named by `settings.store = s3://…` with the `settings.s3` connection."""
-        url_endpoint, bucket = parse_store_url(settings.store)
+    def from_settings(cls, settings: Settings, *, bucket: str | None = None,
+                      endpoint: str | None = None) -> S3Store:
+        """The store named by `settings.store = s3://…` with the `settings.s3` connection; given a
+        `bucket` (and maybe an `endpoint`), that bucket instead, e.g. a backlog source or an inbox."""
+        url_endpoint, bucket = parse_store_url(settings.store) if bucket is None else (endpoint, bucket)
         s3 = settings.s3
         endpoint = url_endpoint or s3.endpoint
         if not endpoint:
@@ -782,7 +795,10 @@ class S3Store(ObjectStore):
 
         return self._call("download", run, key)
 
-    def download(self, key: str, dest_path: str | Path) -> Path:
+    def download(self, key: str, dest_path: str | Path, *, etag: str | None = None,
+                 size: int | None = None) -> Path:
+        """As `ObjectStore.download`; given the `etag` and `size` a listing showed, the object must
+        still be that one (an object replaced since it was listed is refused, not half-taken)."""
         validate_key(key)
         self._ensure_bucket()
         dest = Path(dest_path)
@@ -791,6 +807,9 @@ class S3Store(ObjectStore):
             response = self._client.get_object(self.bucket, key)
             tmp: Path | None = None
             try:
+                if etag and response.headers.get("etag", "").strip('"') != etag.strip('"'):
+                    raise S3StoreError("the object changed since it was listed", path=self._where(key),
+                                       hint="Run again once it is no longer being written")
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 tmp = dest.parent / f"{RESERVED_PREFIX}tmp-{secrets.token_hex(8)}"
                 digest = hashlib.sha256()
@@ -802,6 +821,8 @@ class S3Store(ObjectStore):
                     os.fsync(out.fileno())
                 expected = response.headers.get(f"x-amz-meta-{SHA256_META}")
                 if expected and digest.hexdigest() != expected:
+                    raise _ReadMismatch(key)
+                if size is not None and tmp.stat().st_size != size:
                     raise _ReadMismatch(key)
                 os.replace(tmp, dest)
                 tmp = None
@@ -818,27 +839,58 @@ class S3Store(ObjectStore):
     def list(self, prefix: str = "") -> Iterator[str]:
         validate_prefix(prefix)
         self._ensure_bucket()
-        return self._list(prefix)
+        return (entry.key for entry in self._list(prefix, recursive=True))
 
-    def _list(self, prefix: str) -> Iterator[str]:
-        """Keys in S3's (UTF-8 byte) order; a page that fails is asked again from the last key seen.
+    def entries(self, prefix: str = "", recursive: bool = True) -> Iterator[Listed]:
+        """Objects under `prefix` with the size, ETag and LastModified the listing gives (no HEAD per
+        object); one level only (`recursive=False`) also yields the "folders" below it."""
+        validate_prefix(prefix)
+        self._ensure_bucket()
+        return self._list(prefix, recursive)
+
+    def has_bucket(self) -> bool:
+        """True if the bucket exists (checked without creating it, unlike every other call)."""
+        return bool(self._call("bucket check", lambda: self._client.bucket_exists(self.bucket)))
+
+    def copy(self, source_key: str, key: str) -> None:
+        """Server-side copy within the bucket, metadata kept (sources up to 5 GiB): moving = copy, delete."""
+        from minio.commonconfig import CopySource
+
+        validate_key(source_key)
+        validate_key(key)
+        self._ensure_bucket()
+        self._call("copy", lambda: self._client.copy_object(self.bucket, key, CopySource(self.bucket, source_key)),
+                   source_key)
+
+    def _list(self, prefix: str, recursive: bool) -> Iterator[Listed]:
+        """Entries in S3's (UTF-8 byte) order; a page that fails is asked again from the last key seen.
 
         Keys the store would refuse (a console's `folder/` markers, `a//b`) are left out, as every
         key listed must be one `get_bytes()` and `delete()` accept.
         """
         last: str | None = None
+        folders: set[str] = set()  # one level: a page asked again may name a folder again
         failures = 0
         started = time.monotonic()
         while True:
             try:
-                for obj in self._client.list_objects(self.bucket, prefix=prefix or None, recursive=True,
+                for obj in self._client.list_objects(self.bucket, prefix=prefix or None, recursive=recursive,
                                                      start_after=last):
                     failures = 0
-                    last = obj.object_name
+                    name = obj.object_name
+                    last = name
+                    folder = obj.is_dir and not recursive and name != prefix  # not a console's marker object
                     try:
-                        yield validate_key(obj.object_name)
+                        validate_key(name[:-1] if folder else name)
                     except InvalidKey:  # e.g. a console "folder/" marker: not addressable through the store
-                        log.debug("object store %s: listing skips key %r", self.endpoint, obj.object_name)
+                        log.debug("object store %s: listing skips key %r", self.endpoint, name)
+                        continue
+                    if folder:
+                        if name not in folders:
+                            folders.add(name)
+                            yield Listed(name, is_folder=True)
+                    else:
+                        yield Listed(name, int(obj.size or 0), (obj.etag or "").strip('"'), obj.last_modified)
                 return
             except Exception as exc:
                 if isinstance(exc, S3Error) and exc.code == "NoSuchBucket":
