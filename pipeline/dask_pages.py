@@ -125,11 +125,22 @@ def close_clients() -> None:
         _clients.clear()
 
 
+def page_settings(settings: Settings) -> Settings:
+    """The settings sent with each page, without the credentials a page never needs (store keys,
+    database URLs): Dask's comms are plain TCP unless the cluster is set up with TLS."""
+    return settings.model_copy(update={
+        "catalog": "",
+        "s3": settings.s3.model_copy(update={"access_key": None, "secret_key": None}),
+        "run": settings.run.model_copy(update={"prefect_database_url": None}),
+    })
+
+
 def iter_pages_dask(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:
     """Like `pages.iter_pages`, with the page work on the Dask cluster at `settings.run.dask_address`."""
     client = client_for(settings.run.dask_address)
     executor = client.get_executor(pure=False)
     window = max(1, sum(client.nthreads().values()))
+    sent = page_settings(settings)
     pages_left = Counter(ref.file for ref in refs)
     scattered: dict[Path, Any] = {}
 
@@ -148,7 +159,7 @@ def iter_pages_dask(refs: list[PageRef], settings: Settings, workdir: Path) -> I
             scattered.pop(ref.file, None)
         else:
             scattered[ref.file] = data
-        return executor.submit(remote_page, ref, data, settings)
+        return executor.submit(remote_page, ref, data, sent)
 
     for _, result in bounded(refs, submit, window):
         yield result if isinstance(result, PageOutput) else land(result, workdir)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalog import open_catalog
-from pipeline.dask_pages import close_clients, land, remote_page
+from pipeline.dask_pages import close_clients, land, page_settings, remote_page
 from pipeline.dossier import digitise
 from pipeline.errors import InputError, TransientError
 from pipeline.inputs import PageRef, open_dossier
@@ -112,3 +112,12 @@ def test_doctor_reports_the_dask_cluster(dask_cluster, tmp_path):
     settings = with_dask(Settings(home=tmp_path), dask_cluster.scheduler_address)
     checks = {name: (ok, msg) for name, ok, msg in run_checks(settings)}
     assert checks["dask"] == (True, f"{dask_cluster.scheduler_address}: 2 workers, 2 threads for pages")
+
+
+def test_pages_travel_without_credentials(tmp_path):
+    settings = Settings(home=tmp_path, catalog="postgresql://sohoa:xyzzy@db/sohoa",
+                        s3={"endpoint": "minio:9000", "access_key": "sohoa", "secret_key": "xyzzy"},
+                        run={"prefect_database_url": "postgresql://sohoa:xyzzy@db/prefect"})
+    sent = page_settings(settings)
+    assert "xyzzy" not in repr(sent.model_dump(mode="python")) and sent.s3.access_key is sent.s3.secret_key is None
+    assert sent.version == settings.version and sent.ocr == settings.ocr and sent.cleaning == settings.cleaning
