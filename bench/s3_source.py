@@ -34,7 +34,8 @@ def fill(srv: s3server.S3Server, bucket: str, dossiers: int, pages: int) -> None
     for d in range(dossiers):
         for p in range(1, pages + 1):
             client.put_object(bucket, f"scans/hs_{d:05d}/{p}.jpg", io.BytesIO(PAGE), len(PAGE))
-        client.put_object(bucket, f"scans/hs_{d:05d}.pdf", io.BytesIO(PAGE), len(PAGE))
+        # not hs_N.pdf beside hs_N/: nanio 0.1.7 then lists out of S3 order and a page boundary drops a key
+        client.put_object(bucket, f"scans/hs_{d:05d}_don.pdf", io.BytesIO(PAGE), len(PAGE))
         client.put_object(bucket, f"scans/hs_{d:05d}/.ready", io.BytesIO(b""), 0)
 
 
@@ -69,7 +70,7 @@ def main() -> None:
                         return len(list(local.iterdir()))
 
                 t_fetch, got = timed(fetch_one)
-                assert len(urls) == 2 * n and len(items) == 2 * n and got == args.pages
+                assert (len(urls), len(items), got) == (2 * n, 2 * n, args.pages), (len(urls), len(items), got)
                 rows.append((n * 2, objects, t_backlog, t_inbox, t_fetch))
         finally:
             srv.stop()
