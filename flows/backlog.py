@@ -19,7 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from flows.digitise import PROGRESS, digitise_with_tasks, settings_from
+from flows.digitise import PROGRESS, digitise_with_tasks, run_in_place, settings_from
 from pipeline.backlog import RunReport, already_done, backlog_items, inbox_ready, settle
 from pipeline.catalog import open_catalog
 from pipeline.manifest import Manifest
@@ -63,7 +63,8 @@ def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
             known = already_done(local, settings, catalog)
         if known is not None:
             return known.model_dump(mode="json", by_alias=True), True
-        manifest = digitise_with_tasks(str(local), settings, origin=path if is_s3_url(path) else None)
+        manifest = digitise_with_tasks(str(local), settings, origin=path if is_s3_url(path) else None,
+                                       run_step=run_in_place)
     return manifest.model_dump(mode="json", by_alias=True), False
 
 

@@ -8,6 +8,8 @@ slow): a bad scan fails once and for all.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -50,16 +52,42 @@ def run_as_task(fn: Callable, *args: Any, **kwargs: Any) -> Any:
     return _TASKS[fn](*args, **kwargs)
 
 
+def retrying(fn: Callable, delays: list[float], *args: Any, **kwargs: Any) -> Any:
+    """Call `fn`; on a transient error (server down or slow) wait and call again, once per delay."""
+    for attempt in range(len(delays) + 1):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            if attempt == len(delays) or not is_transient(exc):
+                raise
+            logging.getLogger("sohoa.flows").warning("%s: %s; retrying in %s s", getattr(fn, "__name__", fn), exc,
+                                                     delays[attempt])
+            time.sleep(delays[attempt])
+    raise AssertionError("unreachable")
+
+
+def run_in_place(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """Run a step inside the calling task, with the same retry rule as the step tasks.
+
+    A backlog of thousands of dossiers records one task run per dossier (`digitise-one`), not six:
+    each task run costs the Prefect server CPU, a few per cent of the OCR time over a backlog.
+    """
+    delays = RETRY_DELAYS_S if fn in (dossier.ingest, dossier.publish, dossier.record) else []
+    return retrying(fn, delays, *args, **kwargs)
+
+
 def settings_from(config: dict | None) -> Settings:
     return Settings(**(config or {}))
 
 
-def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None) -> Manifest:
-    """One dossier, each step a task of the current flow run; `origin`: where a local copy came from."""
+def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None,
+                        run_step: Callable[..., Any] = run_as_task) -> Manifest:
+    """One dossier, each step a task of the current flow run (or `run_in_place`); `origin`: where a
+    local copy came from."""
     store = open_store(settings)
     on_page = PROGRESS.get(origin or str(path)) or PROGRESS.get("*")
     with open_catalog(settings) as catalog:
-        return dossier.digitise(Path(path), settings, store, catalog, on_page=on_page, run_step=run_as_task,
+        return dossier.digitise(Path(path), settings, store, catalog, on_page=on_page, run_step=run_step,
                                 origin=origin)
 
 
