@@ -43,6 +43,7 @@ from PIL import Image, ImageDraw  # noqa: E402
 
 from pipeline import cleaning  # noqa: E402
 from pipeline.ocr import OSD_DPI, parse_tsv, word_text, words_to_text  # noqa: E402
+from pipeline.ocr_fix import refine_words  # noqa: E402
 from pipeline.quality import page_quality  # noqa: E402
 from pipeline.settings import CleaningSettings  # noqa: E402
 from pipeline.textnorm import cer, nfc  # noqa: E402
@@ -572,7 +573,7 @@ def score(res: PageResult) -> None:
 # Running a variant of the chain over the corpus
 
 STEPS = ("orientation", "deskew", "border", "background", "stamps", "rules", "leaders", "checkboxes",
-         "denoise", "despeckle", "upscale", "small_text")
+         "signatures", "denoise", "despeckle", "upscale", "small_text")
 TARGETS = {  # what each step is for: (degradations, page kinds, dpis) it should help
     "orientation": (("rotated", "mix_archive"), (), ()),
     "deskew": (("skew", "mix_office", "mix_archive", "mix_camera"), (), ()),
@@ -582,6 +583,7 @@ TARGETS = {  # what each step is for: (degradations, page kinds, dpis) it should
     "rules": ((), ("table",), ()),
     "leaders": ((), ("form",), ()),
     "checkboxes": ((), ("form",), ()),
+    "signatures": ((), ("prose", "idcard", "sparse"), ()),  # the page kinds with a signature block
     "denoise": (("noise", "mix_office"), (), ()),
     "despeckle": (("speckle", "photocopy", "mix_archive"), (), ()),
     "upscale": (("reduced",), (), (200,)),
@@ -629,23 +631,24 @@ def run_variant(name: str, corpus: list[CorpusPage], cache: OcrCache, log=print)
         key = cache.key(prep.ocr, prep.ocr_dpi, psm)
         rec = cache.get(key)
         if rec is not None:
-            _finish(res, rec, cfg)
+            _finish(res, rec, cfg, prep.ocr)
         else:
-            pending.append((res, cache.submit(key, prep.ocr, prep.ocr_dpi, psm)))
+            pending.append((res, cache.submit(key, prep.ocr, prep.ocr_dpi, psm), prep.ocr))
         del prep, pixels
         while len(pending) > 3:
-            r, fut = pending.pop(0)
-            _finish(r, fut.result(), cfg)
-    for r, fut in pending:
-        _finish(r, fut.result(), cfg)
+            r, fut, img = pending.pop(0)
+            _finish(r, fut.result(), cfg, img)
+    for r, fut, img in pending:
+        _finish(r, fut.result(), cfg, img)
     return results
 
 
-def _finish(res: PageResult, rec: dict, cfg: CleaningSettings) -> None:
+def _finish(res: PageResult, rec: dict, cfg: CleaningSettings, image: np.ndarray | None) -> None:
+    """Score one page from Tesseract's (cached) words, refined on the OCR image as `ocr_image()` does."""
     from pipeline.ocr import Word, mean_confidence
 
     words = [Word(word_text(t), c, tuple(b), bl, pa, li) for t, c, b, bl, pa, li in rec["words"]]
-    words = [w for w in words if w.text]
+    words = refine_words([w for w in words if w.text], image)
     res.text = words_to_text(words)
     res.ocr_cpu = rec["cpu"]
     res.confidence = mean_confidence(words)
@@ -673,7 +676,8 @@ def upright_twins(corpus: list[CorpusPage], cache: OcrCache) -> list[PageResult]
         res = PageResult(twin, blank=prep.blank, steps=prep.steps)
         psm = prep.psm or 3
         key = cache.key(prep.ocr, prep.ocr_dpi, psm)
-        _finish(res, cache.get(key) or cache.submit(key, prep.ocr, prep.ocr_dpi, psm).result(), CleaningSettings())
+        _finish(res, cache.get(key) or cache.submit(key, prep.ocr, prep.ocr_dpi, psm).result(), CleaningSettings(),
+                prep.ocr)
         results.append(res)
     return results
 

@@ -2,7 +2,7 @@
 
     pixels ─ normalise ─ analyse (~150 dpi) ─ border ─ blank? ─ orientation ─ deskew ─┬─ display (faithful)
                                                                                       └─ background ─ stamps ─ rules
-                                                                                         ─ leaders ─ check boxes
+                                                                                         ─ leaders ─ check boxes ─ signatures
                                                                                          ─ despeckle ─ upscale ─ OCR
 
 Each step is a small pure function (`pipeline.imaging`, `pipeline.clean_tone`,
@@ -21,7 +21,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from pipeline import clean_lines, clean_tone
+from pipeline import clean_lines, clean_scribbles, clean_tone
 from pipeline.imaging import (
     Analysis,
     PreparedPage,
@@ -47,7 +47,7 @@ cv2.setNumThreads(1)
 
 DISPLAY_MIN_DPI = 200
 MIN_SIDE_PX = 16  # an image smaller than this holds no readable text
-SMALL_XHEIGHT_PX = 16  # text whose x-height band is under this (OCR pixels) is upscaled ...
+SMALL_XHEIGHT_PX = 12  # text whose x-height band is under this (OCR pixels) is upscaled (13-15 px read worse upscaled) ...
 TARGET_XHEIGHT_PX = 24  # ... to this, the OCR image being at most MAX_OCR_FACTOR times the source
 MAX_OCR_FACTOR = 3.0
 SPECKLE_PER_CM2 = 0.6  # specks per cm² of margin above which the page is despeckled
@@ -133,33 +133,28 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
         return _blank_result(source, dpi, display_max_dpi, steps, warnings, t0)
 
     # 1. the page at ~150 dpi: border, blank, orientation, skew
-    an = analyse(gray, dpi)
-    if cfg.border and remove_border(an):
+    an, rgb_small, colour_boxes = _analysis(pixels, gray, dpi, colour, cfg)
+    if an.border is not None:
         steps.append("border")
     if float(_sample(an.small).mean()) < 40:
         warnings.append("page is almost entirely dark (lid open, or a negative?)")
     if cfg.blank and is_blank_analysis(an):
         return _blank_result(source, dpi, display_max_dpi, steps, warnings, t0)
-    rgb_small = None
-    colour_boxes = np.zeros_like(an.ink)
-    if colour:  # stamps and signatures are not text: keep them out of the line finding
-        rgb_small = rescale(pixels, an.sdpi / dpi, fast=True)
-        boxes = clean_tone.find_colour_ink(rgb_small, an.mm)
-        for x0, y0, x1, y1 in boxes:
-            colour_boxes[y0:y1, x0:x1] = 1
-        if boxes:
-            alpha, _ = colour_ink_mask(rgb_small, paper_white_balance(rgb_small))
-            coloured = cv2.threshold(alpha, 127, 1, cv2.THRESH_BINARY)[1]
-            keep = np.ones_like(an.ink)
-            for x0, y0, x1, y1 in boxes:
-                keep[y0:y1, x0:x1] = 1 - coloured[y0:y1, x0:x1]
-            an.ink = cv2.bitwise_and(an.ink, keep)
-            an.comps = None
     rotation, skew, x_height, t_osd = _geometry(an, gray, dpi, cfg, osd, steps)
+    if rotation:
+        # analysed again, turned upright (the views above were resampled on the turned grid): a
+        # turned page is then cleaned exactly as the same page scanned upright
+        pixels, gray = rotate_quadrant(pixels, rotation), rotate_quadrant(gray, rotation)
+        an, rgb_small, colour_boxes = _analysis(pixels, gray, dpi, colour, cfg)
+        if cfg.deskew:
+            geo = find_geometry(text_mask(an), orientation=False, max_skew=cfg.max_skew_deg, mm=an.mm,
+                                comps=an.text_comps)
+            skew, x_height = geo.skew, geo.x_height
+    if abs(skew) >= 0.1:
+        steps.append("deskew")
     warp = abs(skew) >= 0.1
 
     def geom(img: np.ndarray, fill) -> np.ndarray:
-        img = rotate_quadrant(img, rotation)
         return rotate_small(img, skew, fill) if warp else img
 
     # 2. the page upright and straight: the display image and the start of the OCR image
@@ -167,12 +162,12 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     if colour:
         if warp:  # 4-channel warps are twice as fast as 3-channel ones (SIMD-friendly)
             paper_rgb = tuple(int(v) for v in np.percentile(_sample(pixels, 100).reshape(-1, 3), 90, axis=0))
-            rgba = cv2.cvtColor(rotate_quadrant(pixels, rotation), cv2.COLOR_RGB2RGBA)
+            rgba = cv2.cvtColor(pixels, cv2.COLOR_RGB2RGBA)
             work = cv2.cvtColor(rotate_small(rgba, skew, (*paper_rgb, 255)), cv2.COLOR_RGBA2RGB)
             ocr = to_gray(work)
         else:
-            work = rotate_quadrant(pixels, rotation)
-            ocr = rotate_quadrant(gray, rotation)
+            work = pixels
+            ocr = gray
         display = work
     else:
         work = None
@@ -230,7 +225,14 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
                     ocr = clean_lines.erase_boxes(ocr, view, cbs, 0.3)
                     steps.append("checkboxes")
 
-    # 5. grain and specks
+    # 5. signatures: not text, and read as a few garbage characters or not depending on a few pixels
+    if cfg.signatures:
+        found = clean_scribbles.find_scribbles(ocr, dpi)
+        if found is not None:
+            ocr = clean_scribbles.erase_scribbles(ocr, found)
+            steps.append("signatures")
+
+    # 6. grain and specks
     if cfg.denoise and clean_tone.noise_sigma(ocr) > NOISE_SIGMA:
         ocr = clean_tone.denoise(ocr)
         steps.append("denoise")
@@ -241,7 +243,7 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
         if n:
             steps.append("despeckle")
 
-    # 6. resolution
+    # 7. resolution
     factor = 1.0
     if cfg.upscale and dpi < cfg.min_ocr_dpi * 0.95:
         factor = cfg.min_ocr_dpi / dpi
@@ -272,6 +274,31 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
                         psm=psm, warnings=warnings, seconds=seconds)
 
 
+def _analysis(pixels: np.ndarray, gray: np.ndarray, dpi: float, colour: bool,
+              cfg: CleaningSettings) -> tuple[Analysis, np.ndarray | None, np.ndarray]:
+    """The page at ~150 dpi with the scanner border painted out and coloured stamps and signatures
+    left out of its ink: (analysis, its RGB view or None, 0/1 mask of the colour boxes)."""
+    an = analyse(gray, dpi)
+    if cfg.border:
+        remove_border(an)
+    rgb_small = None
+    colour_boxes = np.zeros_like(an.ink)
+    if colour:  # stamps and signatures are not text: keep them out of the line finding
+        rgb_small = rescale(pixels, an.sdpi / dpi, fast=True)
+        boxes = clean_tone.find_colour_ink(rgb_small, an.mm)
+        for x0, y0, x1, y1 in boxes:
+            colour_boxes[y0:y1, x0:x1] = 1
+        if boxes:
+            alpha, _ = colour_ink_mask(rgb_small, paper_white_balance(rgb_small))
+            coloured = cv2.threshold(alpha, 127, 1, cv2.THRESH_BINARY)[1]
+            keep = np.ones_like(an.ink)
+            for x0, y0, x1, y1 in boxes:
+                keep[y0:y1, x0:x1] = 1 - coloured[y0:y1, x0:x1]
+            an.ink = cv2.bitwise_and(an.ink, keep)
+            an.comps = None
+    return an, rgb_small, colour_boxes
+
+
 def _geometry(an: Analysis, gray: np.ndarray, dpi: float, cfg: CleaningSettings, osd: Osd | None,
               steps: list[str]) -> tuple[int, float, float | None, float]:
     """(rotation, skew, x-height in analysis pixels, seconds spent in OSD): the ink heuristic, and
@@ -291,14 +318,9 @@ def _geometry(an: Analysis, gray: np.ndarray, dpi: float, cfg: CleaningSettings,
         t_osd = time.perf_counter() - t1
         steps.append("osd")
         if found is not None and found[0] != rotation:
-            if (found[0] - rotation) % 180:  # sideways the other way: measure the skew again
-                skew = find_geometry(rotate_quadrant(mask, found[0]), orientation=False, max_skew=max_skew,
-                                     mm=an.mm).skew
             rotation = found[0]
     if not cfg.deskew:
         skew = 0.0
     if rotation:
         steps.append(f"rotate{rotation}")
-    if abs(skew) >= 0.1:
-        steps.append("deskew")
     return rotation, skew, geo.x_height, t_osd

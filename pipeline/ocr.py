@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import pytesseract
 
+from pipeline.ocr_fix import refine_words
 from pipeline.textnorm import nfc
 
 os.environ["OMP_THREAD_LIMIT"] = "1"  # inherited by every tesseract subprocess pytesseract starts
@@ -125,6 +126,7 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
         src.unlink(missing_ok=True)
     tsv_path = Path(f"{base}.tsv")
     words = parse_tsv(tsv_path.read_text(encoding="utf-8", errors="replace")) if tsv_path.exists() else []
+    words = refine_words(words, image)  # glued words split, superscript units: what the image settles
     tsv_path.unlink(missing_ok=True)
     pdf_path = Path(f"{base}.pdf")
     return OcrResult(words_to_text(words), words, round(mean_confidence(words), 4),

@@ -47,6 +47,7 @@ class CleaningSettings(BaseModel):
     table_psm: int = 4  # Tesseract page segmentation for ruled tables: 4 reads rows across the cells
     leaders: bool = True  # dotted leaders ("Họ và tên: ........") erased
     checkboxes: bool = True  # check boxes erased
+    signatures: bool = True  # signatures and other scribbles (big thin curved strokes) erased
     denoise: bool = True  # a 3x3 median when the paper shows sensor grain
     despeckle: bool = True  # isolated specks (dust, toner) removed when the margins show them
     binarize: bool = False  # Otsu black/white OCR image (off: Tesseract gets the normalised grey)

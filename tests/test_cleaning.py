@@ -104,6 +104,18 @@ def test_deskew_ignores_table_rules_and_a_photo(skew):
     assert abs(imaging.estimate_skew(skewed, DPI) - skew) <= 0.1
 
 
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_a_turned_page_is_cleaned_as_the_same_page_upright(rotation):
+    """The skew is measured on the letters turned upright: the turned page's OCR image is the
+    upright page's (a different skew estimate would resample, and reread, every letter)."""
+    page = imaging.rotate_small(table_page(), -2.13)  # (measured upside down: 2.16°, upright: 2.12°)
+    upright = clean(page)
+    turned = clean(turn(page, rotation))
+    assert turned.rotation == rotation and turned.skew_deg == upright.skew_deg
+    assert turned.ocr.shape == upright.ocr.shape
+    assert np.abs(turned.ocr.astype(np.int16) - upright.ocr).mean() < 0.5
+
+
 def test_low_confidence_asks_osd_and_follows_it():
     """Four words give the heuristic little to go on: OSD is asked, and its answer is taken."""
     img = Image.new("L", (mm(210), mm(297)), 255)
@@ -383,6 +395,86 @@ def test_find_leaders_skips_an_ellipsis_and_periods():
     draw_lines(ImageDraw.Draw(img), ["Căn cứ Luật Đất đai... và các văn bản. Xét đề nghị."], mm(20), mm(20))
     view = clean_lines.furniture_view(np.asarray(img), DPI)
     assert clean_lines.find_leaders(view, clean_lines.marks(view)) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Signatures
+
+
+def signed_page(crossing: bool = False, dpi: int = DPI) -> tuple[np.ndarray, list, tuple[int, int, int, int]]:
+    """A grey page: a paragraph, a signature block (role, scribble, name); with `crossing` the
+    scribble also runs across two lines of the paragraph. Returns (page, text boxes, scribble box)."""
+    from samples.render import Ctx, ScribbleOp, draw_scribble
+
+    img = Image.new("L", (mm(210, dpi), mm(150, dpi)), 255)
+    d = ImageDraw.Draw(img)
+    boxes = draw_lines(d, LINES[3:7], mm(25, dpi), mm(20, dpi), dpi=dpi)
+    boxes += draw_lines(d, ["CHỦ TỊCH"], mm(120, dpi), mm(65, dpi), dpi=dpi)
+    boxes += draw_lines(d, ["Nguyễn Văn An"], mm(115, dpi), mm(100, dpi), dpi=dpi)
+    sx0, sy0, sx1, sy1 = mm(118, dpi), mm(77, dpi), mm(160, dpi), mm(92, dpi)
+    if crossing:
+        sx0, sy0, sx1, sy1 = mm(60, dpi), mm(22, dpi), mm(110, dpi), mm(38, dpi)
+    rgb = img.convert("RGB")
+    draw_scribble(ImageDraw.Draw(rgb), ScribbleOp(sx0, sy0, sx1, sy1, (25, 25, 30), 7), Ctx(dpi))
+    return np.asarray(rgb.convert("L")), boxes, (sx0, sy0, sx1, sy1)
+
+
+@pytest.mark.parametrize("dpi", [300, 200])
+def test_signature_erased_text_kept(dpi):
+    page, boxes, (x0, y0, x1, y1) = signed_page(dpi=dpi)
+    out = clean(page, dpi)
+    assert "signatures" in out.steps
+    assert (out.ocr[y0 - mm(3, dpi) : y1 + mm(3, dpi), x0 - mm(3, dpi) : x1 + mm(3, dpi)] < 160).sum() == 0
+    for b in boxes:  # every line of text keeps its ink
+        assert dark_share(out.ocr, b) > 0.9 * dark_share(page, b) > 0
+    assert (out.display[y0:y1, x0:x1] < 128).any()  # the PDF keeps it
+    assert "signatures" not in clean(page, dpi, signatures=False).steps
+
+
+def test_signature_across_text_lines_keeps_the_lines():
+    page, boxes, (x0, y0, x1, y1) = signed_page(crossing=True)
+    out = clean(page)
+    assert "signatures" in out.steps
+    for b in boxes:
+        assert dark_share(out.ocr, b) > 0.8 * dark_share(page, b), b
+    # between the lines of text the strokes are gone
+    gap = out.ocr[boxes[0][3] + mm(0.6) : boxes[1][1] - mm(0.6), x0:x1]
+    assert (gap < 160).sum() < 0.1 * (page[boxes[0][3] + mm(0.6) : boxes[1][1] - mm(0.6), x0:x1] < 160).sum() + 1
+
+
+def test_a_grey_stamp_over_a_signature_goes_with_it_text_stays():
+    """A grey copy of a stamped, signed block: with the signature gone, the stamp's ring and letters
+    (mid-grey) would read as garbage; they fade too, the black role and name lines stay."""
+    from samples.render import Ctx, StampOp, stamp_mask
+
+    page, boxes, (x0, y0, x1, y1) = signed_page()
+    mask, ox, oy = stamp_mask(StampOp(x0 + mm(5), (y0 + y1) / 2, mm(17), "ỦY BAN NHÂN DÂN XÃ AN HÒA", (0, 0, 0), 3),
+                              Ctx(DPI))
+    grey = page.astype(np.float32)
+    alpha = np.zeros_like(grey)
+    m = np.asarray(mask, np.float32) / 255.0
+    alpha[oy : oy + m.shape[0], ox : ox + m.shape[1]] = m
+    grey = (grey * (1 - 0.45 * alpha)).astype(np.uint8)  # a red stamp on a grey copy: mid-grey
+    out = clean(grey)
+    assert "signatures" in out.steps
+    ring = (slice(oy, oy + m.shape[0]), slice(ox, ox + m.shape[1]))
+    stamp_px = (alpha[ring] > 0.5) & (page[ring] > 200)  # the stamp's own pixels, off the text
+    assert (out.ocr[ring][stamp_px] < 200).mean() < 0.1
+    for b in boxes:
+        assert dark_share(out.ocr, b) > 0.8 * dark_share(page, b) > 0, b
+
+
+def test_tables_frames_and_stamp_rings_are_not_signatures():
+    assert "signatures" not in clean(table_page()).steps
+    img = Image.new("L", (mm(210), mm(150)), 255)
+    d = ImageDraw.Draw(img)
+    draw_lines(d, LINES[3:7], mm(25), mm(20))
+    d.rectangle((mm(20), mm(15), mm(190), mm(60)), outline=0, width=mm(0.4))  # a frame round the text
+    d.ellipse((mm(120), mm(80), mm(156), mm(116)), outline=40, width=mm(0.6))  # a stamp ring (grey scan)
+    d.ellipse((mm(126), mm(86), mm(150), mm(110)), outline=40, width=mm(0.4))
+    out = clean(np.asarray(img))
+    assert "signatures" not in out.steps
+    assert (out.ocr[mm(80) : mm(81), mm(130) : mm(146)] < 128).any()
 
 
 # --------------------------------------------------------------------------------------------
