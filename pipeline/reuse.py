@@ -3,10 +3,16 @@
 "The same document" is decided conservatively, because merging two different papers of one citizen
 would be far worse than storing a copy twice:
 - same type, and the same identifiers wherever both have them (số ký hiệu, CCCD numbers, mã hồ sơ),
-  with at least one identifier shared; and
+  with at least one identifier shared (`compatible`; OCR tolerance: letters cut or added at the
+  end of a số ký hiệu, a CCCD one reading lacks — never another digit, never another CCCD); and
 - either the PDF is byte-identical, or the text is near-identical after folding tones and spacing
-  (the same paper scanned again reads the same, give or take OCR noise).
-Components with no identifier are never matched.
+  (the same paper scanned again reads the same, give or take OCR noise) **and its numbers agree**
+  (`numbers_agree`): two papers of one owner that differ only in a parcel number, a date or a
+  document number read almost the same words, so the words alone cannot tell them apart; the
+  numbers do. The one slip tolerated is an identifier read with a digit or two lost or added
+  (under a stamp), since identifiers are compared on their own.
+Components with no identifier are never matched. `bench/reuse.py` measures this on generated
+pairs of scans and hard negatives (docs/reuse.md).
 
 A reused component points at the object another dossier stored. That object is *pinned* while any
 component of another dossier points at it: re-processing or correcting the dossier that stored it
@@ -31,6 +37,13 @@ from pipeline.textnorm import fold, squash
 
 TEXT_SIMILARITY = 92.0  # rapidfuzz ratio (0..100) on folded text
 
+_TOKEN = re.compile(r"[^\W_]+")
+_DIGITS = re.compile(r"\d+")
+_RUNS = re.compile(r"\d+|\D+")
+GARBLED = 60.0  # below this rapidfuzz ratio, the words around differing numbers are a misread region
+_AS_DIGIT = str.maketrans({"o": "0", "l": "1", "i": "1", "g": "6"})
+"""The letters OCR reads for digits (`2G` is 26, `2o24` is 2024), inside a word of digits."""
+
 
 @dataclass(frozen=True)
 class ReuseMatch:
@@ -41,58 +54,154 @@ class ReuseMatch:
 
 
 def identifiers(meta: Metadata) -> dict[str, set[str]]:
+    """Số ký hiệu and mã hồ sơ folded, letters and digits only (`4931qdubnd`); CCCD numbers."""
     ids: dict[str, set[str]] = {}
     if meta.so_ky_hieu:
-        ids["so_ky_hieu"] = {fold(meta.so_ky_hieu).replace(" ", "")}
+        ids["so_ky_hieu"] = {_alnum(meta.so_ky_hieu)}
     if meta.cccd:
         ids["cccd"] = set(meta.cccd)
     if meta.ma_ho_so:
-        ids["ma_ho_so"] = {meta.ma_ho_so}
+        ids["ma_ho_so"] = {_alnum(meta.ma_ho_so)}
     return ids
 
 
+def _alnum(value: str) -> str:
+    return "".join(_TOKEN.findall(fold(value)))
+
+
+def same_reference(a: str, b: str) -> bool:
+    """Two readings of one số ký hiệu / mã hồ sơ (as `identifiers` gives them): the same digits, and
+    letters that agree but for what OCR adds or drops at the end (`2200gcs` / `2200gcsc`,
+    `791qdubnd` / `791qdubndngh`: a neighbouring word read into the field)."""
+    if a == b:
+        return True
+    if not a or not b or _DIGITS.findall(a) != _DIGITS.findall(b):
+        return False
+    return a.startswith(b) or b.startswith(a)
+
+
 def compatible(a: Metadata, b: Metadata) -> bool:
-    """Identifiers agree wherever both documents have them, and at least one is shared."""
+    """Identifiers agree wherever both documents have them, and at least one is shared. OCR
+    tolerance: a số ký hiệu or mã hồ sơ may differ by letters cut or added at its end (never by a
+    digit), and one document may lack a CCCD number the other has (never have another one)."""
     ia, ib = identifiers(a), identifiers(b)
     common = set(ia) & set(ib)
-    return bool(common) and all(ia[k] == ib[k] for k in common)
+    if not common:
+        return False
+    for key in common:
+        if key == "cccd":
+            if not (ia[key] <= ib[key] or ib[key] <= ia[key]):
+                return False
+        elif not same_reference(next(iter(ia[key])), next(iter(ib[key]))):
+            return False
+    return True
 
 
 def similarity(text_a: str, text_b: str) -> float:
     return float(fuzz.ratio(squash(fold(text_a)), squash(fold(text_b))))
 
 
-_TOKEN = re.compile(r"[^\W_]+")
-_DIGITS = re.compile(r"\d+")
-_AS_DIGIT = str.maketrans({"o": "0", "l": "1", "i": "1"})  # OCR's usual letters for digits
-
-
-def numbers(text: str) -> list[str]:
-    """The numbers of a text in reading order: digit runs, with `o`/`l`/`i` read as digits inside a
-    word that is mostly digits (`2o24` is 2024, as OCR sometimes reads it)."""
+def tokens(text: str) -> list[str]:
+    """The words and numbers of a text in reading order, folded; numbers as `#` and their digits.
+    A word of digits and at most as many letters OCR reads for digits is one number (`2G` is 26,
+    `166G` is 1666, `2o24` is 2024); other words mixing letters and digits are split (`38h88` is
+    38, h, 88)."""
     out: list[str] = []
     for token in _TOKEN.findall(fold(text)):
         digits = sum(c.isdigit() for c in token)
-        if not digits:
-            continue
         letters = [c for c in token if not c.isdigit()]
-        if letters and all(c in "oli" for c in letters) and len(letters) < digits:
-            out.append(token.translate(_AS_DIGIT))
+        if not digits:
+            out.append(token)
+        elif letters and all(c in "olig" for c in letters) and len(letters) <= digits:
+            out.append("#" + token.translate(_AS_DIGIT))
         else:
-            out += _DIGITS.findall(token)
+            out += [("#" + part) if part[0].isdigit() else part for part in _RUNS.findall(token)]
+    return out
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers of a text in reading order (see `tokens`)."""
+    return [t[1:] for t in tokens(text) if t.startswith("#")]
+
+
+def digits_lost(a: str, b: str) -> bool:
+    """One reading is the other with one or two digits lost (`618` / `8` under a stamp,
+    `079083667834` / `79083667834`, `013566` / `01366`): how OCR misreads a number it half sees,
+    unlike a different number, which reads as other digits."""
+    short, long = sorted((a.replace(" ", ""), b.replace(" ", "")), key=len)
+    if not short or len(long) - len(short) not in (1, 2):
+        return False
+    rest = iter(long)
+    return all(c in rest for c in short)
+
+
+def numbers_agree(text_a: str, text_b: str, identifier_numbers: set[str] | frozenset[str] = frozenset()) -> bool:
+    """No number differs between the texts, but for at most one reading of an identifier with
+    digits lost (`digits_lost`; identifiers are checked on their own, by `compatible`). Two
+    documents that differ only in a parcel number, a date or a document number disagree here
+    however similar their words are."""
+    conflicts = number_conflicts(text_a, text_b)
+    if not conflicts:
+        return True
+    if len(conflicts) > 1:
+        return False
+    a, b = (x.replace(" ", "") for x in conflicts[0])
+    return digits_lost(a, b) and (a in identifier_numbers or b in identifier_numbers)
+
+
+def identifier_numbers(a: Metadata, b: Metadata) -> set[str]:
+    """The numbers of the identifiers both documents have and agree on (`compatible`): digit runs of
+    their số ký hiệu and mã hồ sơ, their shared CCCD numbers. Only a reading of one of these may
+    slip (`numbers_agree`): a number only one side extracted proves nothing (`80` / `800` may be
+    two certificates)."""
+    out: set[str] = set(a.cccd) & set(b.cccd)
+    for x, y in ((a.so_ky_hieu, b.so_ky_hieu), (a.ma_ho_so, b.ma_ho_so)):
+        if x and y and _DIGITS.findall(_alnum(x)) == _DIGITS.findall(_alnum(y)):
+            out.update(_DIGITS.findall(x))
     return out
 
 
 def number_conflicts(text_a: str, text_b: str) -> list[tuple[str, str]]:
-    """Numbers read at the same place of both texts that differ. Numbers only one text has are no
-    conflict (a line the other scan lost, a stamp read as digits); numbers split differently
-    (`4931` / `49 31`) are none either."""
-    na, nb = numbers(text_a), numbers(text_b)
+    """Numbers read at the same place of both texts that differ: the texts' words and numbers are
+    aligned, and where they differ, the numbers of each side are compared. No conflict: numbers
+    only one text has (a line the other scan lost), numbers split differently (`4931` / `49 31`),
+    and digits amid words that differ too (a stamp or a signature read as `Z519N HAI`), which are
+    no number of the document's."""
+    ta, tb = tokens(text_a), tokens(text_b)
     out: list[tuple[str, str]] = []
-    for tag, i1, i2, j1, j2 in SequenceMatcher(None, na, nb, autojunk=False).get_opcodes():
-        if tag == "replace" and "".join(na[i1:i2]) != "".join(nb[j1:j2]):
-            out.append((" ".join(na[i1:i2]), " ".join(nb[j1:j2])))
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
+        if tag != "replace":
+            continue
+        na = [t[1:] for t in ta[i1:i2] if t.startswith("#")]
+        nb = [t[1:] for t in tb[j1:j2] if t.startswith("#")]
+        if not na or not nb or "".join(na) == "".join(nb):
+            continue
+        if impossible_date(ta, i1, i2) or impossible_date(tb, j1, j2):
+            continue  # `ngày 37 tháng 8`: a misreading of the other side's day, not another date
+        wa = [t for t in ta[i1:i2] if not t.startswith("#")]
+        wb = [t for t in tb[j1:j2] if not t.startswith("#")]
+        if not garbled(wa, wb):
+            out.append((" ".join(na), " ".join(nb)))
     return out
+
+
+def impossible_date(toks: list[str], i: int, j: int) -> bool:
+    """`toks[i:j]` is one number that cannot be where it is: the day of `ngày … tháng` above 31,
+    or the month of `tháng … năm` above 12 (or either 0)."""
+    if j - i != 1 or not toks[i].startswith("#") or i == 0 or j >= len(toks):
+        return False
+    value = int(toks[i][1:])
+    limit = {("ngay", "thang"): 31, ("thang", "nam"): 12}.get((toks[i - 1], toks[j]))
+    return limit is not None and not 1 <= value <= limit
+
+
+def garbled(words_a: list[str], words_b: list[str]) -> bool:
+    """The words around differing numbers are a misread region (a stamp, a signature): several
+    words on one side, a few letters in all, and hardly alike. A single word misread next to a
+    number (`Số: 32` / `b 0 822`) is not: the numbers there are the document's."""
+    a, b = " ".join(words_a), " ".join(words_b)
+    return (max(len(words_a), len(words_b)) >= 2 and len(a.replace(" ", "")) + len(b.replace(" ", "")) >= 6
+            and fuzz.ratio(a, b) < GARBLED)
 
 
 def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, catalog: Catalog,
@@ -101,12 +210,12 @@ def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, ca
     if type_code == "khac":
         return None
     ids = identifiers(meta)
-    queries = [v for key in ("so_ky_hieu", "ma_ho_so", "cccd") for v in sorted(getattr_list(meta, key))]
+    queries = candidate_queries(meta)
     if not ids or not queries:
         return None
     seen: set[str] = set()
     best: ReuseMatch | None = None
-    for q in queries[:4]:
+    for q in queries[:5]:
         for hit in catalog.search(f'"{q}"', type=type_code, limit=20):
             if hit.component_id in seen or hit.dossier_id == exclude_dossier:
                 continue
@@ -120,18 +229,31 @@ def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, ca
             if comp.reused_from:  # point at the first stored copy, not at another reuse
                 continue
             identical = bool(sha256) and comp.sha256 == sha256
-            pages = {p.n: p.text for p in manifest.pages}
-            sim = 100.0 if identical else similarity(text, "\n".join(pages.get(n, "") for n in comp.pages))
-            if (identical or sim >= TEXT_SIMILARITY) and (best is None or sim > best.similarity):
+            if identical:
+                sim = 100.0
+            else:
+                pages = {p.n: p.text for p in manifest.pages}
+                stored = "\n".join(pages.get(n, "") for n in comp.pages)
+                sim = similarity(text, stored)
+                if sim < TEXT_SIMILARITY or not numbers_agree(text, stored, identifier_numbers(meta, comp.metadata)):
+                    continue
+            if best is None or sim > best.similarity:
                 best = ReuseMatch(comp, manifest.dossier_id, sim, identical)
     return best
 
 
-def getattr_list(meta: Metadata, key: str) -> list[str]:
-    value = getattr(meta, key)
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]
+def candidate_queries(meta: Metadata) -> list[str]:
+    """Catalog phrases that find the stored copy: each số ký hiệu / mã hồ sơ as read and, since OCR
+    may add a letter at its end (`204/GPXD-Đ`), without its last word; then the CCCD numbers."""
+    out: list[str] = []
+    for value in (meta.so_ky_hieu, meta.ma_ho_so):
+        words = _TOKEN.findall(value or "")
+        if words:
+            out.append(" ".join(words))
+        if len(words) > 2:
+            out.append(" ".join(words[:-1]))
+    out += sorted(meta.cccd)
+    return list(dict.fromkeys(out))
 
 
 def pinned(store: ObjectStore, catalog: Catalog | None, dossier_id: str) -> dict[str, list[str]]:

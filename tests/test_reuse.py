@@ -11,7 +11,15 @@ import pytest
 from pipeline.catalog import open_catalog
 from pipeline.dossier import digitise
 from pipeline.manifest import SCHEMA, Component, Manifest, Metadata, Page, Source, StoredObject
-from pipeline.reuse import compatible, find_reuse, number_conflicts, numbers
+from pipeline.reuse import (
+    compatible,
+    digits_lost,
+    find_reuse,
+    identifier_numbers,
+    number_conflicts,
+    numbers,
+    numbers_agree,
+)
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests.test_e2e import SAMPLES
@@ -135,12 +143,79 @@ def test_a_reused_object_outlives_its_dossier_being_redone(tmp_path):
 
 
 def test_numbers_read_from_ocr_text():
-    text = "Số: 4931/QĐ-UBND ngày 15/03/2O24; thửa 12O, CCCD 038193944662, CS 05528, mã 38H8818924"
-    assert numbers(text) == ["4931", "15", "03", "2024", "120", "038193944662", "05528", "38", "8818924"]
+    text = "Số: 4931/QĐ-UBND ngày 15/03/2O24; thửa 12O, tờ 2G, CCCD 038193944662, CS 05528, mã 38H8818924"
+    assert numbers(text) == ["4931", "15", "03", "2024", "120", "26", "038193944662", "05528", "38", "8818924"]
+    # `166G` is 1666 (a 6 read as G), never 166: not the same parcel as 166
+    assert number_conflicts("thửa đất số 166, tờ", "thửa đất số 166G, tờ") == [("166", "1666")]
     a = "Thửa đất số 826; tờ bản đồ số 12, ngày 15/03/2024"
     assert number_conflicts(a, a.replace("826", "827")) == [("826", "827")]
     assert number_conflicts(a, a.replace("15/03/2024", "15/03/2023")) == [("2024", "2023")]
     # a number lost, or split, or a stray one from a stamp: no conflict
     assert number_conflicts(a, a.replace("tờ bản đồ số 12", "tờ bản đồ số")) == []
     assert number_conflicts(a, a.replace("826", "8 26") + " 7") == []
+    # a day or month that cannot be is a misreading of the other side's
+    d = "căn cứ Tờ trình số 435/TTr-TNMT ngày 27 tháng 8 năm 2024 của Phòng"
+    assert number_conflicts(d, d.replace("ngày 27", "ngày 37")) == []
+    assert number_conflicts(d, d.replace("tháng 8", "tháng 18")) == []
+    assert number_conflicts(d, d.replace("ngày 27", "ngày 21")) == [("27", "21")]
+    # digits amid words that differ too: a stamp and a signature read as text, not the document's numbers
+    sign_a = "- Chủ tịch, các PCT UBND huyện; ⁄49 Sa ?\nỀ 2\nŠ t 1 01 X~"
+    sign_b = "- Chủ tịch, các PCT UBND huyện; Z519N HAI\n- Lưu: VT, TNMT. TP 21200 SH\n\\- LƯN 07 Xư—"
+    assert number_conflicts(a + "\n" + sign_a, a + "\n" + sign_b) == []
+    assert number_conflicts(a + "\n" + sign_a, a.replace("826", "827") + "\n" + sign_b) == [("826", "827")]
 
+
+def test_a_copy_differing_in_one_number_never_merges(env):
+    """Two certificates of one owner under the same book number (a re-issue), or a decision and its
+    amended copy: the same text but one number. Never the same document."""
+    *_, catalog, _ = env
+    owner = ["036185682116"]
+    text = ("GIẤY CHỨNG NHẬN QUYỀN SỬ DỤNG ĐẤT Số vào sổ cấp GCN: CS 03811 Thửa đất số 615, tờ bản đồ số 22, "
+            "diện tích 212,5 m2, tại Xóm 4, xã Hòa Bình, huyện Thanh Oai. Người sử dụng đất: Trần Thị Hoa, "
+            "CCCD số 036185682116. Ngày 12 tháng 8 năm 2021")
+    meta = Metadata(so_ky_hieu="CS 03811", cccd=owner, ngay="2021-08-12")
+    catalog.index_dossier(_manifest("hs_num_a", text, meta))
+    for changed in (text.replace("615", "616"), text.replace("số 22", "số 23"),
+                    text.replace("năm 2021", "năm 2020")):
+        assert find_reuse("giay_chung_nhan_qsdd", meta, changed, None, catalog, "hs_num_b") is None
+    # the same certificate read again with OCR noise in the words (not the numbers): reused
+    noisy = text.replace("Thửa", "Thừa").replace("diện tích", "dien tich").replace("Người", "Ngưòi")
+    match = find_reuse("giay_chung_nhan_qsdd", meta, noisy, None, catalog, "hs_num_c")
+    assert match is not None and match.component.id == "hs_num_a-01"
+
+
+def test_identifiers_agree_with_ocr_tolerance():
+    x, y, z = "079176089475", "036174898558", "040194624311"
+
+    def agree(a: str | None, b: str | None, ca=(x,), cb=(x,)) -> bool:
+        return compatible(Metadata(so_ky_hieu=a, cccd=list(ca)), Metadata(so_ky_hieu=b, cccd=list(cb)))
+
+    # letters OCR cut or added at the end, punctuation, tones: the same number
+    assert agree("2200/GCS", "2200/GCS-C") and agree("492/TB-CNVPĐK", "492/TBCNVPDK")
+    assert agree("791/QĐ-UBND", "791/QĐ-UBND-Ngh") and agree("CS 01366", "CS01366")
+    # another digit, or another issuer: another document
+    assert not agree("791/QĐ-UBND", "792/QĐ-UBND") and not agree("791/QĐ-UBND", "791/QĐ-STNMT")
+    assert not agree("CS 01366", "CS 013566")
+    # a CCCD one reading lacks is tolerated, another one is not; nothing shared is no match
+    assert agree(None, None, (x, y), (x,)) and not agree(None, None, (x, y), (x, z))
+    assert not compatible(Metadata(so_ky_hieu="80"), Metadata(cccd=[x]))
+
+
+def test_numbers_agree_but_for_an_identifier_half_read():
+    base = "Số vào sổ cấp GCN: CS 01366. Thửa đất số 826, tờ bản đồ số 12. CCCD 079083667834"
+    meta = Metadata(so_ky_hieu="CS 01366", cccd=["079083667834"])
+    ids = identifier_numbers(meta, meta)
+    assert ids == {"01366", "079083667834"}
+    # an identifier only one side has read is not agreed: a slip on it is another number
+    assert identifier_numbers(meta, Metadata(cccd=["079083667834"])) == {"079083667834"}
+    assert digits_lost("618", "8") and digits_lost("013566", "01366") and not digits_lost("826", "827")
+    assert not digits_lost("2024", "4")  # three digits lost: not a slip
+    # an identifier read with a digit lost or added (identifiers are compared on their own)
+    assert numbers_agree(base, base.replace("CS 01366", "CS 013566"), ids)
+    assert numbers_agree(base, base.replace("079083667834", "79083667834"), ids)
+    # the same slip on any other number is a different document (parcel 826 and 8266)
+    assert not numbers_agree(base, base.replace("826", "8266"), ids)
+    assert not numbers_agree(base, base.replace("826", "827"), ids)
+    # two slips are too many
+    assert not numbers_agree(base, base.replace("CS 01366", "CS 013566").replace("079083667834", "79083667834"),
+                             ids)
