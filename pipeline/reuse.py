@@ -135,9 +135,11 @@ def digits_lost(a: str, b: str) -> bool:
     return all(c in rest for c in short)
 
 
-def numbers_agree(text_a: str, text_b: str, identifier_numbers: set[str] | frozenset[str] = frozenset()) -> bool:
-    """No number differs between the texts, but for at most one reading of an identifier with
-    digits lost (`digits_lost`; identifiers are checked on their own, by `compatible`). Two
+def numbers_agree(text_a: str, text_b: str, identifier_numbers: set[str] | frozenset[str] = frozenset(),
+                  cccds: set[str] | frozenset[str] = frozenset()) -> bool:
+    """No number differs between the texts, but for at most one slip: a reading of an identifier
+    both documents agree on with digits lost (`digits_lost`; identifiers are checked on their
+    own, by `compatible`), or a CCCD number misread to another length (`cccd_misread`). Two
     documents that differ only in a parcel number, a date or a document number disagree here
     however similar their words are."""
     conflicts = number_conflicts(text_a, text_b)
@@ -146,7 +148,13 @@ def numbers_agree(text_a: str, text_b: str, identifier_numbers: set[str] | froze
     if len(conflicts) > 1:
         return False
     a, b = (x.replace(" ", "") for x in conflicts[0])
-    return digits_lost(a, b) and (a in identifier_numbers or b in identifier_numbers)
+    return digits_lost(a, b) and (a in identifier_numbers or b in identifier_numbers) or cccd_misread(a, b, cccds)
+
+
+def cccd_misread(a: str, b: str, cccds: set[str]) -> bool:
+    """One reading is a CCCD number of the documents, the other that number with a digit or two
+    lost or added: not 12 digits, so no CCCD at all (another person's would be 12 digits)."""
+    return digits_lost(a, b) and (a in cccds and len(b) != 12 or b in cccds and len(a) != 12)
 
 
 def identifier_numbers(a: Metadata, b: Metadata) -> set[str]:
@@ -235,7 +243,8 @@ def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, ca
                 pages = {p.n: p.text for p in manifest.pages}
                 stored = "\n".join(pages.get(n, "") for n in comp.pages)
                 sim = similarity(text, stored)
-                if sim < TEXT_SIMILARITY or not numbers_agree(text, stored, identifier_numbers(meta, comp.metadata)):
+                agreed, cccds = identifier_numbers(meta, comp.metadata), set(meta.cccd) | set(comp.metadata.cccd)
+                if sim < TEXT_SIMILARITY or not numbers_agree(text, stored, agreed, cccds):
                     continue
             if best is None or sim > best.similarity:
                 best = ReuseMatch(comp, manifest.dossier_id, sim, identical)

@@ -216,6 +216,11 @@ def test_numbers_agree_but_for_an_identifier_half_read():
     # the same slip on any other number is a different document (parcel 826 and 8266)
     assert not numbers_agree(base, base.replace("826", "8266"), ids)
     assert not numbers_agree(base, base.replace("826", "827"), ids)
+    # a CCCD only one side extracted, read with a digit lost: 11 digits are no CCCD, so a misread
+    other = "Bên B: CCCD số 040187191573, Thửa đất số 826"
+    assert not numbers_agree(other, other.replace("040187191573", "04018719153"))
+    assert numbers_agree(other, other.replace("040187191573", "04018719153"), cccds={"040187191573"})
+    assert not numbers_agree(other, other.replace("040187191573", "040187191578"), cccds={"040187191573"})
     # two slips are too many
     assert not numbers_agree(base, base.replace("CS 01366", "CS 013566").replace("079083667834", "79083667834"),
                              ids)
