@@ -404,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         items, cat = replay(args.replay)
         res = judge(items, cat)
         cat.close()
+        shutil.rmtree(cat.path.parent, ignore_errors=True)
         print_table(res, f"## reuse replayed on {args.replay} ({time.perf_counter() - t0:.1f} s, current reuse.py)")
     else:
         if args.negatives > args.pairs:
