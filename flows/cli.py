@@ -203,7 +203,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     settings = _settings(args)
     since = date.fromisoformat(args.since) if args.since else None
     until = date.fromisoformat(args.until) if args.until else None
-    fig = figures(open_store(settings), since, until)
+    from pipeline.catalog import open_catalog
+
+    with open_catalog(settings) as catalog:  # aggregate queries, not every manifest read
+        fig = figures(open_store(settings), since, until, catalog=catalog)
     if args.json:
         print(json.dumps(fig, ensure_ascii=False))
     else:
