@@ -20,6 +20,7 @@ from pipeline.imaging import Components, components, resize_to
 
 DETECT_DPI = 150
 DARK = 150  # signature strokes are dark ink; a grey stamp ring or bleed-through is lighter
+DARK_SPLIT = 100  # a signature run into a stamp ring on a grey copy: its ink alone is darker than this
 MIN_SIDE_MM = 6.0  # a letter with its tone marks is under 6 mm tall; a signature is 9-20 mm
 MAX_FILL = 0.25  # share of the box inked: thin strokes (a blurred line of text or a photo is denser)
 MAX_STRAIGHT = 0.5  # share of the blob on straight runs of 4 mm (a table grid or a frame is ~1)
@@ -58,26 +59,25 @@ def find_scribbles(gray: np.ndarray, dpi: float) -> Scribbles | None:
     cand = np.nonzero(np.minimum(w, h) >= MIN_SIDE_MM * mm)[0]
     if not len(cand):
         return None
-    run = max(3, round(4 * mm))
     keep: list[int] = []
+    extra: list[tuple[int, int, np.ndarray]] = []  # (x, y, 0/1 blob) found at the darker threshold
     for i in cand:
-        x, y, bw, bh = (int(v) for v in b[i])
-        comp = _blob(comps, int(i))
-        area = cv2.countNonZero(comp)
-        if area > MAX_FILL * bw * bh:
-            continue  # a dense blob: a photo, smeared text
-        if max((cv2.contourArea(c) for c in comps.holes[i]), default=0.0) > MAX_HOLE_MM2 * mm * mm:
-            continue  # a stamp ring, a frame, a box: what is inside may be text
-        straight = cv2.bitwise_or(
-            cv2.morphologyEx(comp, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1))),
-            cv2.morphologyEx(comp, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run))))
-        if cv2.countNonZero(straight) > MAX_STRAIGHT * area:
-            continue  # a table border, a frame, a rule
-        keep.append(int(i))
-    if not keep:
+        verdict = _judge(_blob(comps, int(i)), comps.holes[i], mm)
+        if verdict == "scribble":
+            keep.append(int(i))
+        elif verdict == "ring":  # a signature run into a grey stamp ring? its darker ink alone
+            x, y, bw, bh = (int(v) for v in b[i])
+            dark = components(cv2.threshold(small[y : y + bh, x : x + bw], DARK_SPLIT, 255, cv2.THRESH_BINARY_INV)[1])
+            for j in np.nonzero(np.minimum(dark.boxes[:, 2], dark.boxes[:, 3]) >= MIN_SIDE_MM * mm)[0]:
+                blob = _blob(dark, int(j))
+                if _judge(blob, dark.holes[j], mm) == "scribble":
+                    extra.append((x + int(dark.boxes[j, 0]), y + int(dark.boxes[j, 1]), blob))
+    if not keep and not extra:
         return None
     near = NEAR_MM * mm
-    zones = [(b[i, 0] - near, b[i, 1] - near, b[i, 0] + b[i, 2] + near, b[i, 1] + b[i, 3] + near) for i in keep]
+    spans = [(int(b[i, 0]), int(b[i, 1]), int(b[i, 0] + b[i, 2]), int(b[i, 1] + b[i, 3])) for i in keep]
+    spans += [(x, y, x + blob.shape[1], y + blob.shape[0]) for x, y, blob in extra]
+    zones = [(x0 - near, y0 - near, x1 + near, y1 + near) for x0, y0, x1, y1 in spans]
     for j in np.nonzero(np.maximum(w, h) >= PIECE_LONG_MM * mm)[0]:
         x0, y0, x1, y1 = b[j, 0], b[j, 1], b[j, 0] + b[j, 2], b[j, 1] + b[j, 3]
         if j in keep or not any(x0 >= za and y0 >= zb and x1 <= zc and y1 <= zd for za, zb, zc, zd in zones):
@@ -92,23 +92,45 @@ def find_scribbles(gray: np.ndarray, dpi: float) -> Scribbles | None:
         sub = mask[y : y + bh, x : x + bw]
         sub[_blob(comps, i) > 0] = 255
         boxes.append((x, y, x + bw, y + bh))
+    for x, y, blob in extra:
+        sub = mask[y : y + blob.shape[0], x : x + blob.shape[1]]
+        sub[blob > 0] = 255
+        boxes.append((x, y, x + blob.shape[1], y + blob.shape[0]))
     # a signature across a line of text: the line keeps its pixels (the letters the stroke touches
     # are part of its blob), only the stroke between and beyond the lines goes
     letter = (h >= LETTER_MM[0] * mm) & (h <= LETTER_MM[1] * mm) & (w <= 2 * LETTER_MM[1] * mm)
     letter[keep] = False
     pad = round(0.3 * mm)
     for x0, y0, x1, y1 in boxes:
-        inside = letter & (b[:, 0] < x1) & (b[:, 0] + w > x0) & (b[:, 1] < y1) & (b[:, 1] + h > y0)
-        if inside.sum() < 3:  # a stray bit of the signature, not a line of text
-            continue
-        for j in np.nonzero(inside)[0]:
-            mask[max(0, b[j, 1] - pad) : b[j, 1] + h[j] + pad, x0:x1] = 0
+        inside = np.nonzero(letter & (b[:, 0] < x1) & (b[:, 0] + w > x0) & (b[:, 1] < y1) & (b[:, 1] + h > y0))[0]
+        cy = b[inside, 1] + h[inside] / 2
+        for j, c in zip(inside, cy, strict=True):
+            # a line of text: at least 3 letters side by side (not a stray bit of the signature,
+            # nor the letters of a stamp ring, which go round)
+            if (np.abs(cy - c) < 0.3 * h[j]).sum() >= 3:
+                mask[max(0, b[j, 1] - pad) : b[j, 1] + h[j] + pad, x0:x1] = 0
     gh, gw = gray.shape[:2]
     z = STAMP_ZONE_MM * mm
-    zones = [(max(0, int((b[i, 0] - z) * k)), max(0, int((b[i, 1] - z) * k)),
-              min(gw, int((b[i, 0] + b[i, 2] + z) * k)), min(gh, int((b[i, 1] + b[i, 3] + z) * k)))
-             for i in keep if min(w[i], h[i]) >= MIN_SIDE_MM * mm]
+    zones = [(max(0, int((x0 - z) * k)), max(0, int((y0 - z) * k)), min(gw, int((x1 + z) * k)), min(gh, int((y1 + z) * k)))
+             for x0, y0, x1, y1 in spans]
     return Scribbles(mask, f, boxes, zones, dpi)
+
+
+def _judge(comp: np.ndarray, holes: list, mm: float) -> str:
+    """What a big blob (0/1 pixels in its box) is: "scribble", "ring" (it encloses a large area: a
+    stamp ring, a frame, a box, whose inside may be text) or "other" (dense: a photo, smeared text;
+    or straight: a table border, a frame, a rule)."""
+    bh, bw = comp.shape
+    area = cv2.countNonZero(comp)
+    if area > MAX_FILL * bw * bh:
+        return "other"
+    if max((cv2.contourArea(c) for c in holes), default=0.0) > MAX_HOLE_MM2 * mm * mm:
+        return "ring"
+    run = max(3, round(4 * mm))
+    straight = cv2.bitwise_or(
+        cv2.morphologyEx(comp, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (run, 1))),
+        cv2.morphologyEx(comp, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, run))))
+    return "other" if cv2.countNonZero(straight) > MAX_STRAIGHT * area else "scribble"
 
 
 def _blob(comps: Components, i: int) -> np.ndarray:
