@@ -21,7 +21,9 @@ first scan's component. A false merge is any second-batch component reused from 
 another paper. Prints one table, by document type and by scan condition, and every miss with why.
 
 `--keep DIR` keeps the data home and the ground truth; `--replay DIR` re-decides reuse for the
-kept OCR output with the current `pipeline/reuse.py` (no OCR: seconds), to iterate on the rule.
+kept OCR output with the current `pipeline/reuse.py` (no page OCR: seconds), to iterate on the rule;
+the second look at differing numbers crops the kept PDFs, so it only applies where the kept run
+stored the second scan's PDF (a run kept under a looser rule that reused it did not).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from pipeline.manifest import Component, Manifest  # noqa: E402
 from pipeline.reuse import compatible, find_reuse, identifiers, number_conflicts, similarity  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
+from pipeline.store.local import LocalStore  # noqa: E402
 from samples import content  # noqa: E402
 from samples.generate import Component as TruthComponent  # noqa: E402
 from samples.generate import Dossier, PageImage, damage, degrade, render_document, write_dossier  # noqa: E402
@@ -366,6 +369,7 @@ def replay(keep: Path) -> tuple[list[Item], SqliteCatalog]:
     items = [Item(**it) for it in data["items"]]
     old = SqliteCatalog(keep / "home" / "catalog.sqlite")
     cat = SqliteCatalog(Path(tempfile.mkdtemp(prefix="reuse-replay-")) / "catalog.sqlite")
+    store = LocalStore(keep / "home" / "store", "sohoa")  # both scans' PDFs, for the second look at numbers
     order = list(dict.fromkeys(it.dossier for it in items))
     for did in order:
         m = old.get_dossier(did)
@@ -374,8 +378,9 @@ def replay(keep: Path) -> tuple[list[Item], SqliteCatalog]:
         if did.startswith("s") and m.status == "done":
             comps = []
             for c in m.components:
+                pdf = store.get_bytes(c.object.key) if c.object is not None and not c.reused_from else None
                 c = c.model_copy(update={"reused_from": None})
-                match = find_reuse(c.type, c.metadata, comp_text(m, c), None, cat, did)
+                match = find_reuse(c.type, c.metadata, comp_text(m, c), None, cat, did, pdf, store)
                 if match is not None:
                     c = c.model_copy(update={"reused_from": match.component.id, "object": match.component.object,
                                              "sha256": match.component.sha256})

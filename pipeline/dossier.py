@@ -117,7 +117,8 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
                                "Author": getattr(d.metadata, "co_quan", None) or ""})
         digest = sha256_file(out)
         text = "\n".join(by_n[n].page.text for n in d.pages)
-        match = find_reuse(d.type, d.metadata, text, digest, catalog, source.dossier_id) if catalog else None
+        match = (find_reuse(d.type, d.metadata, text, digest, catalog, source.dossier_id, out.read_bytes(), store)
+                 if catalog else None)
         if match is not None:
             components.append(Component(
                 id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,

@@ -11,7 +11,9 @@ would be far worse than storing a copy twice:
   document number read almost the same words, so the words alone cannot tell them apart; the
   numbers do. The one slip tolerated is an identifier read with a digit or two lost or added
   (under a stamp), since identifiers are compared on their own.
-Components with no identifier are never matched. `bench/reuse.py` measures this on generated
+When near-identical texts disagree only in one or two numbers, both PDFs' page images are looked
+at again where those numbers are (`pipeline.reuse_crops.same_ink`): crops that read alike were an
+OCR slip. Components with no identifier are never matched. `bench/reuse.py` measures this on generated
 pairs of scans and hard negatives (docs/reuse.md).
 
 A reused component points at the object another dossier stored. That object is *pinned* while any
@@ -32,6 +34,7 @@ from rapidfuzz import fuzz
 
 from pipeline.catalog.base import Catalog
 from pipeline.manifest import Component, Metadata
+from pipeline.reuse_crops import same_ink
 from pipeline.store.base import ObjectNotFound, ObjectStore
 from pipeline.textnorm import fold, squash
 
@@ -175,8 +178,24 @@ def number_conflicts(text_a: str, text_b: str) -> list[tuple[str, str]]:
     only one text has (a line the other scan lost), numbers split differently (`4931` / `49 31`),
     and digits amid words that differ too (a stamp or a signature read as `Z519N HAI`), which are
     no number of the document's."""
+    return [(" ".join(na), " ".join(nb)) for na, nb, _, _ in _conflicts(tokens(text_a), tokens(text_b))]
+
+
+def conflict_sites(text_a: str, text_b: str) -> list[tuple[str, int, str, int]] | None:
+    """Where the numbers of `number_conflicts` are: (number on A, how many times that number came
+    before it in A's numbers, number on B, likewise), to find their words on the page images; None
+    when a conflict is not one number against one number."""
     ta, tb = tokens(text_a), tokens(text_b)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, int, str, int]] = []
+    for na, nb, i, j in _conflicts(ta, tb):
+        if len(na) != 1 or len(nb) != 1:
+            return None
+        out.append((na[0], ta[:i].count("#" + na[0]), nb[0], tb[:j].count("#" + nb[0])))
+    return out
+
+
+def _conflicts(ta: list[str], tb: list[str]) -> list[tuple[list[str], list[str], int, int]]:
+    out: list[tuple[list[str], list[str], int, int]] = []
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
         if tag != "replace":
             continue
@@ -189,7 +208,9 @@ def number_conflicts(text_a: str, text_b: str) -> list[tuple[str, str]]:
         wa = [t for t in ta[i1:i2] if not t.startswith("#")]
         wb = [t for t in tb[j1:j2] if not t.startswith("#")]
         if not garbled(wa, wb):
-            out.append((" ".join(na), " ".join(nb)))
+            i = i1 + next(k for k, t in enumerate(ta[i1:i2]) if t.startswith("#"))
+            j = j1 + next(k for k, t in enumerate(tb[j1:j2]) if t.startswith("#"))
+            out.append((na, nb, i, j))
     return out
 
 
@@ -213,8 +234,10 @@ def garbled(words_a: list[str], words_b: list[str]) -> bool:
 
 
 def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, catalog: Catalog,
-               exclude_dossier: str) -> ReuseMatch | None:
-    """The stored component this one duplicates, or None. Candidates come from the catalog's search."""
+               exclude_dossier: str, pdf: bytes | None = None, store: ObjectStore | None = None) -> ReuseMatch | None:
+    """The stored component this one duplicates, or None. Candidates come from the catalog's search.
+    With this component's PDF and the store, numbers read differently on near-identical texts are
+    looked at again on both page images (`pipeline.reuse_crops.same_ink`)."""
     if type_code == "khac":
         return None
     ids = identifiers(meta)
@@ -244,11 +267,30 @@ def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, ca
                 stored = "\n".join(pages.get(n, "") for n in comp.pages)
                 sim = similarity(text, stored)
                 agreed, cccds = identifier_numbers(meta, comp.metadata), set(meta.cccd) | set(comp.metadata.cccd)
-                if sim < TEXT_SIMILARITY or not numbers_agree(text, stored, agreed, cccds):
+                if sim < TEXT_SIMILARITY:
+                    continue
+                if not numbers_agree(text, stored, agreed, cccds) and not _same_ink(text, stored, pdf, store, comp):
                     continue
             if best is None or sim > best.similarity:
                 best = ReuseMatch(comp, manifest.dossier_id, sim, identical)
     return best
+
+
+MAX_LOOKS = 2  # numbers looked at again on the page images; more differing numbers: another paper
+
+
+def _same_ink(text: str, stored: str, pdf: bytes | None, store: ObjectStore | None, comp: Component) -> bool:
+    """The numbers the texts disagree on read alike when cropped from both page images again."""
+    if pdf is None or store is None or comp.object is None:
+        return False
+    sites = conflict_sites(text, stored)
+    if not sites or len(sites) > MAX_LOOKS:
+        return False
+    try:
+        other = store.get_bytes(comp.object.key)
+    except ObjectNotFound:
+        return False
+    return same_ink(pdf, other, sites, numbers)
 
 
 def candidate_queries(meta: Metadata) -> list[str]:

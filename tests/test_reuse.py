@@ -224,3 +224,54 @@ def test_numbers_agree_but_for_an_identifier_half_read():
     # two slips are too many
     assert not numbers_agree(base, base.replace("CS 01366", "CS 013566").replace("079083667834", "79083667834"),
                              ids)
+
+
+# -- second look at differing numbers on the page images (pipeline.reuse_crops) ---------------------
+
+
+def _searchable(lines: list[str], shift: int = 0, stamp: bool = False) -> bytes:
+    """A page as the pipeline stores it: the image with Tesseract's text layer (real Tesseract)."""
+    import pytesseract
+
+    img = np.full((700, 1400, 3), 255, np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(img, line, (80 + shift, 150 + 150 * i + shift), cv2.FONT_HERSHEY_SIMPLEX, 2.2, (0, 0, 0), 5)
+    if stamp:  # a red stamp over the end of the first line
+        cv2.circle(img, (760, 150), 90, (40, 40, 220), 6)
+    rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return pytesseract.image_to_pdf_or_hocr(rgb, extension="pdf", config="--dpi 200")
+
+
+def test_words_of_the_text_layer_sit_on_their_ink():
+    from pipeline.reuse_crops import crop, read_digits, words
+
+    pdf = _searchable(["Thua so 826 to 12", "Nam 2024"])
+    found = {w.text: w for w in words(pdf)}
+    assert {"826", "2024"} <= set(found)
+    assert found["826"].box[1] > found["2024"].box[1]  # PDF points grow upwards: the first line is higher
+    assert read_digits(crop(pdf, found["826"])) == "826"
+
+
+def test_same_ink_tells_a_misreading_from_another_number():
+    from pipeline.reuse_crops import same_ink
+
+    a = _searchable(["Thua so 826 to 12", "Nam 2024"])
+    again = _searchable(["Thua so 826 to 12", "Nam 2024"], shift=6, stamp=True)
+    other = _searchable(["Thua so 8266 to 12", "Nam 2024"], shift=6)
+    # the same paper: whatever each scan read there, the crops read 826 on both
+    assert same_ink(a, again, [("826", 0, "826", 0)], numbers)
+    # another paper differing in that number: the crops read 826 and 8266
+    assert not same_ink(a, other, [("826", 0, "8266", 0)], numbers)
+    # a number found somewhere else on the other page is no reading of the same place
+    assert not same_ink(a, again, [("826", 0, "2024", 0)], numbers)
+    # a number the text layer does not hold cannot be looked at: kept apart
+    assert not same_ink(a, again, [("999", 0, "826", 0)], numbers)
+
+
+def test_conflict_sites_say_which_occurrence_differs():
+    from pipeline.reuse import conflict_sites
+
+    a = "Thửa đất số 826, tờ bản đồ số 12, cấp ngày 05 tháng 3 năm 2024, số 826"
+    b = "Thửa đất số 826, tờ bản đồ số 12, cấp ngày 05 tháng 3 năm 2024, số 8266"
+    assert conflict_sites(a, b) == [("826", 1, "8266", 0)]  # the second 826 of A against B's 8266
+    assert conflict_sites(a, a) == []
