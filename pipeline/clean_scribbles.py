@@ -20,7 +20,6 @@ from pipeline.imaging import Components, components, resize_to
 
 DETECT_DPI = 150
 DARK = 150  # signature strokes are dark ink; a grey stamp ring or bleed-through is lighter
-DARK_SPLIT = 100  # a signature run into a stamp ring on a grey copy: its ink alone is darker than this
 MIN_SIDE_MM = 6.0  # a letter with its tone marks is under 6 mm tall; a signature is 9-20 mm
 MAX_FILL = 0.25  # share of the box inked: thin strokes (a blurred line of text or a photo is denser)
 MAX_STRAIGHT = 0.5  # share of the blob on straight runs of 4 mm (a table grid or a frame is ~1)
@@ -60,23 +59,15 @@ def find_scribbles(gray: np.ndarray, dpi: float) -> Scribbles | None:
     if not len(cand):
         return None
     keep: list[int] = []
-    extra: list[tuple[int, int, np.ndarray]] = []  # (x, y, 0/1 blob) found at the darker threshold
     for i in cand:
-        verdict = _judge(_blob(comps, int(i)), comps.holes[i], mm)
-        if verdict == "scribble":
+        # (a signature run into a stamp ring is left whole: looked for in its darker ink alone, it
+        # went, the ring stayed, and Tesseract laid the page out anew around it)
+        if _judge(_blob(comps, int(i)), comps.holes[i], mm) == "scribble":
             keep.append(int(i))
-        elif verdict == "ring":  # a signature run into a grey stamp ring? its darker ink alone
-            x, y, bw, bh = (int(v) for v in b[i])
-            dark = components(cv2.threshold(small[y : y + bh, x : x + bw], DARK_SPLIT, 255, cv2.THRESH_BINARY_INV)[1])
-            for j in np.nonzero(np.minimum(dark.boxes[:, 2], dark.boxes[:, 3]) >= MIN_SIDE_MM * mm)[0]:
-                blob = _blob(dark, int(j))
-                if _judge(blob, dark.holes[j], mm) == "scribble":
-                    extra.append((x + int(dark.boxes[j, 0]), y + int(dark.boxes[j, 1]), blob))
-    if not keep and not extra:
+    if not keep:
         return None
     near = NEAR_MM * mm
     spans = [(int(b[i, 0]), int(b[i, 1]), int(b[i, 0] + b[i, 2]), int(b[i, 1] + b[i, 3])) for i in keep]
-    spans += [(x, y, x + blob.shape[1], y + blob.shape[0]) for x, y, blob in extra]
     zones = [(x0 - near, y0 - near, x1 + near, y1 + near) for x0, y0, x1, y1 in spans]
     for j in np.nonzero(np.maximum(w, h) >= PIECE_LONG_MM * mm)[0]:
         x0, y0, x1, y1 = b[j, 0], b[j, 1], b[j, 0] + b[j, 2], b[j, 1] + b[j, 3]
@@ -92,10 +83,6 @@ def find_scribbles(gray: np.ndarray, dpi: float) -> Scribbles | None:
         sub = mask[y : y + bh, x : x + bw]
         sub[_blob(comps, i) > 0] = 255
         boxes.append((x, y, x + bw, y + bh))
-    for x, y, blob in extra:
-        sub = mask[y : y + blob.shape[0], x : x + blob.shape[1]]
-        sub[blob > 0] = 255
-        boxes.append((x, y, x + blob.shape[1], y + blob.shape[0]))
     # a signature across a line of text: the line keeps its pixels (the letters the stroke touches
     # are part of its blob), only the stroke between and beyond the lines goes
     letter = (h >= LETTER_MM[0] * mm) & (h <= LETTER_MM[1] * mm) & (w <= 2 * LETTER_MM[1] * mm)
