@@ -234,7 +234,7 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
 
     # 6. grain and specks
     if cfg.denoise and clean_tone.noise_sigma(ocr) > NOISE_SIGMA:
-        ocr = clean_tone.denoise(ocr)
+        ocr = clean_tone.denoise(ocr, dpi)
         steps.append("denoise")
     if cfg.background and {"border", "background", "denoise"} & set(steps):
         ocr = clean_tone.flatten_paper(ocr)

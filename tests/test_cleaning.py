@@ -506,6 +506,26 @@ def test_noise_is_detected_and_smoothed_clean_page_untouched():
     assert "denoise" not in clean(page).steps
 
 
+def test_denoise_keeps_thin_tone_marks_at_200_dpi_and_drops_grain():
+    """A 1 px mark (a huyền at 200 dpi) survives the median; grain on the paper goes; at 300 dpi
+    the same 1 px line (toner streak: tone marks are 2-3 px there) is smoothed away."""
+    rng = np.random.default_rng(3)
+    page = np.full((200, 300), 250, np.uint8)
+    page[60:90, 40:43] = 30  # a 3 px stroke
+    for i in range(12):  # a 1 px diagonal mark
+        page[20 + i, 100 + i] = 60
+    noisy = np.clip(page + rng.normal(0, 10, page.shape), 0, 255).astype(np.uint8)
+    out = clean_tone.denoise(noisy, 200)
+    mark = [(20 + i, 100 + i) for i in range(12)]
+    assert all(out[y, x] < 128 for y, x in mark)
+    assert (out[60:90, 40:43] < 128).all()
+    paper = (slice(120, 200), slice(150, 300))
+    assert out[paper].std() < 0.6 * noisy[paper].std()
+    at300 = clean_tone.denoise(noisy, 300)
+    assert sum(at300[y, x] < 128 for y, x in mark) <= 2
+    assert (at300[61:89, 40:43] < 128).all()  # (the median rounds its corners)
+
+
 # --------------------------------------------------------------------------------------------
 # Resolution, images kept, switches
 
