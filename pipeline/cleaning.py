@@ -185,8 +185,14 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
         ocr[border > 0] = paper if cfg.background else 255
     normalised = False
     if cfg.background and clean_tone.background_needs_work(bg_small):
+        if an.shadow is not None:  # the shadow the paper edge casts beside the border is background too
+            bg_small = cv2.min(bg_small, geom(an.shadow, 255))
         ocr = clean_tone.normalise_background(ocr, bg_small)
         steps.append("background")
+        normalised = True
+    elif cfg.background and an.shadow is not None:  # that shadow alone: the rest of the page is left as it is
+        bg_small = geom(an.shadow, 255)
+        ocr = clean_tone.normalise_background(ocr, bg_small)
         normalised = True
     if cfg.stamps and work is not None and rgb_small is not None and colour_boxes.any():
         f = an.sdpi / dpi

@@ -147,6 +147,7 @@ class Analysis:
     background: np.ndarray  # paper brightness, same size as `small`
     ink: np.ndarray  # 0/1 mask of ink, same size as `small`
     border: np.ndarray | None = None  # 0/1 mask of scanner border (outside the paper), or None
+    shadow: np.ndarray | None = None  # the paper brightness in the shadow beside the border (255 elsewhere)
     comps: Components | None = None
     text_comps: Components | None = None  # the blobs `text_mask()` keeps
 
@@ -205,11 +206,53 @@ def find_border(an: Analysis) -> np.ndarray | None:
     return resize_to(border, an.small.shape, cv2.INTER_NEAREST)
 
 
+SHADOW_MM = 15.0  # how far from the border the paper-edge shadow is looked for
+SHADOW_DEPTH = 0.97  # paper darker than this share of the paper further in is in the shadow
+
+
+def border_shadow(small: np.ndarray, border: np.ndarray, mm: float) -> np.ndarray | None:
+    """The paper brightness in the shadow the paper edge casts beside a scanner border (uint8, 255
+    away from it), or None when the paper beside the border is as bright as the paper further in.
+
+    Side by side, the brightness at every distance from the border's inner edge is the median over
+    the rows (columns) along that side: a profile that text and specks do not move, that follows a
+    tilted paper edge, and that says how far the shadow reaches (some millimetres to a centimetre).
+    Dividing the page by it turns the shadow white while text in it keeps its contrast.
+    """
+    out = np.full(small.shape, 255, np.uint8)
+    reach = max(4, round(SHADOW_MM * mm))
+    far = max(2, round(3 * mm))
+    found = False
+    # each side seen as the left side of a view of the arrays (views: writing `o` writes `out`)
+    for b, s, o in ((border, small, out), (border[:, ::-1], small[:, ::-1], out[:, ::-1]),
+                    (border.T, small.T, out.T), (border[::-1].T, small[::-1].T, out[::-1].T)):
+        rows_n, cols_n = b.shape
+        if cols_n < 4 * reach:
+            continue
+        inner = np.argmax(b == 0, axis=1)  # the first paper column of every row
+        rows = np.nonzero((inner > 0) & (inner < cols_n // 3))[0]  # rows this side's border runs along
+        if len(rows) < rows_n * 0.3:
+            continue
+        idx = inner[rows, None] + np.arange(reach)
+        profile = np.median(s[rows[::2, None], idx[::2]], axis=0)
+        paper = float(np.median(profile[-far:]))
+        dark = np.nonzero(profile < SHADOW_DEPTH * paper)[0]
+        if paper <= 0 or not len(dark):
+            continue
+        width = int(dark[-1]) + 1
+        level = np.minimum(profile[:width], 254).astype(np.uint8)
+        o[rows[:, None], idx[:, :width]] = np.minimum(o[rows[:, None], idx[:, :width]], level)
+        found = True
+    return out if found else None
+
+
 def remove_border(an: Analysis) -> bool:
-    """Find the scanner border and paint it as paper in the analysis view; True when there was one."""
+    """Find the scanner border and paint it as paper in the analysis view; True when there was one.
+    The paper-edge shadow beside it is measured (`an.shadow`), for the OCR image."""
     an.border = find_border(an)
     if an.border is None:
         return False
+    an.shadow = border_shadow(an.small, an.border, an.mm)
     step = max(1, max(an.small.shape) // 300)
     an.small = an.small.copy()
     an.small[an.border > 0] = round(float(np.percentile(an.small[::step, ::step], 90)))
@@ -282,6 +325,14 @@ def text_mask(an: Analysis) -> np.ndarray:
     h, w = an.ink.shape
     mm = an.mm
     edge = (b[:, 0] == 0) | (b[:, 1] == 0) | (b[:, 0] + b[:, 2] >= w) | (b[:, 1] + b[:, 3] >= h)
+    if an.border is not None:
+        # the painted-out border's inner edge is the paper's edge: the darkest of the shadow along
+        # it is left as a dotted line of fragments there, which reads as a column of text
+        k = max(2, round(mm))
+        near = cv2.dilate(an.border, np.ones((2 * k + 1, 2 * k + 1), np.uint8))
+        s = cv2.integral(near)
+        x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 0] + b[:, 2], b[:, 1] + b[:, 3]
+        edge |= (s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0]) > 0
     dust = (np.maximum(b[:, 2], b[:, 3]) < 0.3 * mm)
     # not letters: stamps, signatures, photos (taller than a line of text), rules and grids (long)
     big = (np.minimum(b[:, 2], b[:, 3]) > 8 * mm) | (np.maximum(b[:, 2], b[:, 3]) > 25 * mm)
@@ -508,7 +559,8 @@ def find_geometry(mask: np.ndarray, *, orientation: bool = True, max_skew: float
             confidence = min(confidence, 0.3)
     else:
         upside = asym < 0
-        confidence = min(side_conf, abs(asym) / 0.15, (agree - 0.3) / 0.5, lines / 3.0, 1.0)
+        # one or two lines (a sparse page) are too few to trust: Tesseract OSD is asked too
+        confidence = min(side_conf, abs(asym) / 0.15, (agree - 0.3) / 0.5, lines / 3.0 if lines >= 3 else 0.3, 1.0)
     rotation = (270 if upside else 90) if sideways else (180 if upside else 0)
     # the skew was measured after the quarter turn; a further half turn leaves it unchanged
     return Geometry(rotation, round(max(0.0, float(confidence)), 3), round(skew, 2) if max_skew > 0 else 0.0,
