@@ -42,14 +42,16 @@ STAMP_CHROMA = 35  # chroma (after white balance) from which ink inside a stamp 
 STAMP_KEEP_DARK = 130  # inside a stamp box grey lighter than this fades out (fully at +50)
 
 
-def find_colour_ink(rgb_small: np.ndarray, mm: float) -> list[tuple[int, int, int, int]]:
+def find_colour_ink(rgb_small: np.ndarray, mm: float,
+                    alpha: np.ndarray | None = None) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1, small-image pixels) of coloured marks that are stamps or signatures.
 
     A coloured mark taller than a line of text (a round stamp, a signature) is not text; coloured
-    lines of text (a form printed in blue, blue handwriting on a leader) are kept.
+    lines of text (a form printed in blue, blue handwriting on a leader) are kept. `alpha`: the
+    view's `colour_ink_mask` when the caller has it.
     """
-    scale = paper_white_balance(rgb_small)
-    alpha, _ = colour_ink_mask(rgb_small, scale)
+    if alpha is None:
+        alpha, _ = colour_ink_mask(rgb_small, paper_white_balance(rgb_small))
     strong = cv2.threshold(alpha, 200, 1, cv2.THRESH_BINARY)[1]
     if cv2.countNonZero(strong) < 0.5 * mm * mm:
         return []

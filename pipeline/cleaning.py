@@ -291,11 +291,11 @@ def _analysis(pixels: np.ndarray, gray: np.ndarray, dpi: float, colour: bool,
     colour_boxes = np.zeros_like(an.ink)
     if colour:  # stamps and signatures are not text: keep them out of the line finding
         rgb_small = rescale(pixels, an.sdpi / dpi, fast=True)
-        boxes = clean_tone.find_colour_ink(rgb_small, an.mm)
+        alpha, _ = colour_ink_mask(rgb_small, paper_white_balance(rgb_small))
+        boxes = clean_tone.find_colour_ink(rgb_small, an.mm, alpha)
         for x0, y0, x1, y1 in boxes:
             colour_boxes[y0:y1, x0:x1] = 1
         if boxes:
-            alpha, _ = colour_ink_mask(rgb_small, paper_white_balance(rgb_small))
             coloured = cv2.threshold(alpha, 127, 1, cv2.THRESH_BINARY)[1]
             keep = np.ones_like(an.ink)
             for x0, y0, x1, y1 in boxes:

@@ -70,8 +70,14 @@ def estimate_background(gray: np.ndarray, dpi: float) -> np.ndarray:
     Worked at ~25 dpi: a max filter over ~4 mm erases strokes, a median removes what is left of
     bold titles and stamps, a blur smooths the result.
     """
-    f = min(1.0, 25.0 / dpi)
-    tiny = rescale(gray, f)
+    # an integer reduction over whole n x n cells (the last < n rows and columns left out) takes
+    # OpenCV's fast area path: 5x faster than the same reduction by a fractional factor
+    n = max(1, round(dpi / 25.0))
+    h, w = gray.shape[:2]
+    if n > 1 and h >= n and w >= n:
+        tiny = cv2.resize(gray[: h - h % n, : w - w % n], (w // n, h // n), interpolation=cv2.INTER_AREA)
+    else:
+        tiny = gray
     k = max(3, round(4.0 * 25.0 / 25.4) | 1)
     tiny = cv2.dilate(tiny, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
     tiny = cv2.medianBlur(tiny, 5)
@@ -358,9 +364,9 @@ def _skew_search(ys, xs, max_deg: float, start: float | None = None) -> float:
     if start is None:
         sub = max(1, len(ys) // 12_000)
         start, _ = _best_angle(ys[::sub], xs[::sub], -max_deg, max_deg, 1.0)
-    sub = max(1, len(ys) // 40_000)
+    sub = max(1, len(ys) // 25_000)
     mid, _ = _best_angle(ys[::sub], xs[::sub], start - 1.0, start + 1.0, 0.1)
-    sub = max(1, len(ys) // 100_000)
+    sub = max(1, len(ys) // 50_000)
     fine, _ = _best_angle(ys[::sub], xs[::sub], mid - 0.1, mid + 0.1, 0.02)
     return fine
 
@@ -592,7 +598,10 @@ def rotate_small(img: np.ndarray, angle_deg: float, fill: int | tuple[int, ...] 
 def chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(max - min over the channels, max over the channels), computed with OpenCV (numpy's
     reductions over a 3-channel axis are an order of magnitude slower)."""
-    r, g, b = cv2.split(rgb[:, :, :3])
+    return _spread(*cv2.split(rgb[:, :, :3]))
+
+
+def _spread(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hi = cv2.max(cv2.max(r, g), b)
     lo = cv2.min(cv2.min(r, g), b)
     return cv2.subtract(hi, lo), hi
@@ -610,7 +619,7 @@ def paper_white_balance(rgb_small: np.ndarray) -> np.ndarray:
 def colour_ink_mask(rgb: np.ndarray, scale: np.ndarray, threshold: int = 60) -> tuple[np.ndarray, np.ndarray]:
     """(alpha 0..255 of coloured ink, spread) for an RGB image after white balance."""
     chans = [cv2.convertScaleAbs(c, alpha=float(s)) for c, s in zip(cv2.split(rgb[:, :, :3]), scale, strict=True)]
-    spread, _ = chroma(cv2.merge(chans))
+    spread, _ = _spread(*chans)
     # 0 below threshold-20, full at threshold+20: anti-aliased stamp edges fade out smoothly
     lut = np.clip((np.arange(256, dtype=np.float32) - (threshold - 20)) * (255.0 / 40.0), 0, 255).astype(np.uint8)
     return cv2.LUT(spread, lut), spread

@@ -51,7 +51,7 @@ class CleaningSettings(BaseModel):
     denoise: bool = True  # a 3x3 median when the paper shows sensor grain
     despeckle: bool = True  # isolated specks (dust, toner) removed when the margins show them
     binarize: bool = False  # Otsu black/white OCR image (off: Tesseract gets the normalised grey)
-    upscale: bool = True  # pages under min_ocr_dpi are upscaled for OCR
+    upscale: bool = False  # pages under min_ocr_dpi upscaled for OCR: off, small_text decides by letter size (bench)
     min_ocr_dpi: int = 200  # 200 dpi pages are OCRed as they are: upscaling them gains nothing (bench)
     small_text: bool = True  # pages whose text is small (ID-card copies) are upscaled further
     blank: bool = True  # blank pages (backs, separators) skip OCR

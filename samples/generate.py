@@ -196,7 +196,8 @@ def degrade(
 # Paper-level damage is applied to the upright page before skew/rotation (it is on the sheet);
 # scan-level damage after it (it comes from the scanner or copier).
 PAPER_DAMAGE = ("stamp", "yellow")
-SCAN_DAMAGE = ("border", "shadow", "photocopy", "speckle", "noise", "blur_jpeg", "reduced")
+SCAN_DAMAGE = ("border", "shadow", "photocopy", "speckle", "noise", "blur_jpeg", "reduced", "tiny", "lowres")
+LOWRES_DPI = 150  # a cheap scanner's or a fax's resolution (fine mode is 200 x 200, standard 200 x 100)
 
 STAMP_RINGS = (
     "ỦY BAN NHÂN DÂN XÃ HÒA BÌNH * HUYỆN CÁT HẢI",
@@ -244,17 +245,23 @@ def damage(img: Image.Image, kind: str, rng: random.Random, *, dpi: int = 300) -
     shadow: uneven lighting (a dark gutter band and a gradient); photocopy: grey mottled background,
     toner grain and specks, a copier streak; speckle: dense dark specks and a few dirt spots;
     noise: strong sensor noise; blur_jpeg: out of focus and heavily JPEG-compressed; reduced: the
-    page copied at 60-70 % (small print; the lines keep their order, so `row_major_text` holds).
+    page copied at 60-70 % (small print; the lines keep their order, so `row_major_text` holds);
+    tiny: copied at 45-52 % (~6 pt print, an ID card's); lowres: scanned at LOWRES_DPI (the image
+    is then at that resolution, not `dpi`).
     """
     if kind == "stamp":
         return _stamp_over_text(img, rng, dpi)
-    if kind == "reduced":  # copied at 60-70 %: small print (an ID card copied 1:1 is like this)
-        f = rng.uniform(0.6, 0.7)
+    if kind in ("reduced", "tiny"):  # copied at 60-70 %: small print (an ID card copied 1:1 is like this)
+        f = rng.uniform(0.6, 0.7) if kind == "reduced" else rng.uniform(0.45, 0.52)  # tiny: 6 pt print
         w, h = img.size
         small = img.resize((round(w * f), round(h * f)), Image.Resampling.LANCZOS)
         page = Image.new("RGB", (w, h), img.getpixel((2, 2)))
         page.paste(small, (round(w * (1 - f) / 2), round(h * (1 - f) / 3)))
-        return page, f"reduced:{f:.2f}"
+        return page, f"{kind}:{f:.2f}"
+    if kind == "lowres":  # scanned at LOWRES_DPI: the page is smaller in pixels, the text is not
+        f = LOWRES_DPI / dpi
+        w, h = img.size
+        return img.resize((round(w * f), round(h * f)), Image.Resampling.BOX), f"lowres:{LOWRES_DPI}"
     nrng = np.random.default_rng(rng.getrandbits(63))
     arr = np.asarray(img.convert("RGB"), dtype=np.float32).copy()
     h, w = arr.shape[:2]
