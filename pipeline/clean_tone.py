@@ -91,7 +91,43 @@ def suppress_colour_ink(gray: np.ndarray, rgb: np.ndarray, boxes_full: list[tupl
         if big.any():
             g[big[labels]] = 255
         out[y0:y1, x0:x1] = g
+        if big.any():
+            _erase_beyond(out, (x0, y0, x1, y1), big[labels], mm)
     return out
+
+
+SIGNATURE_REACH_MM = 40  # how far past a stamp's box a signature through it is followed
+
+
+def _erase_beyond(out: np.ndarray, box: tuple[int, int, int, int], erased: np.ndarray, mm: float) -> None:
+    """What is left of a signature through a stamp, in place: its strokes running out of the
+    stamp's box, and the stroke pieces the faded ring cut off inside it, within 1 mm of what was
+    erased (a tail cut at the box's edge, a piece of the underline read as `— TS`). Only strokes —
+    thin for their box (< 25 % inked), or a pen line (>= 4 mm long, <= 0.8 mm thick): letters of
+    a line of text the signature touches stay."""
+    x0, y0, x1, y1 = box
+    r = round(SIGNATURE_REACH_MM * mm)
+    h, w = out.shape[:2]
+    wx0, wy0, wx1, wy1 = max(0, x0 - r), max(0, y0 - r), min(w, x1 + r), min(h, y1 + r)
+    window = out[wy0:wy1, wx0:wx1]
+    seeds = np.zeros(window.shape, np.uint8)
+    seeds[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = erased
+    k = max(3, round(mm) | 1)
+    near = cv2.dilate(seeds, np.ones((k, k), np.uint8))
+    binary = cv2.threshold(window, 160, 1, cv2.THRESH_BINARY_INV)[1]
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return
+    touching = np.unique(labels[(near > 0) & (binary > 0)])
+    strokes = []
+    for i in touching[touching > 0]:
+        bw, bh, area = (int(v) for v in stats[i, 2:5])
+        long = max(bw, bh)
+        if (area < 0.25 * bw * bh and long >= 2 * mm) or (long >= 4 * mm and area <= 0.8 * mm * long):
+            strokes.append(i)
+    if strokes:  # with the stroke's anti-aliased rim, which would stay as a dotted trace
+        gone = np.isin(labels, strokes).astype(np.uint8)
+        window[cv2.dilate(gone, np.ones((3, 3), np.uint8)) > 0] = 255
 
 
 # --------------------------------------------------------------------------------------------

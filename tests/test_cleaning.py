@@ -297,6 +297,36 @@ def test_stamp_and_signature_removed_text_under_them_kept():
     assert out.display.ndim == 3 and (out.display[cy - r : cy - r + mm(1), cx][:, 0] > 150).any()  # PDF keeps it
 
 
+@pytest.mark.parametrize("dpi", [300, 150])
+def test_black_signature_through_a_stamp_goes_beyond_the_stamp_too(dpi):
+    """A black signature under a red stamp goes inside the stamp's box (bigger than a letter) and
+    so do its strokes running out of the box, which cut at the box's edge read as `— TS`; the
+    signer's name under it stays."""
+    def at(v: float) -> int:
+        return mm(v, dpi)
+
+    img = Image.new("RGB", (at(150), at(110)), (250, 250, 248))
+    d = ImageDraw.Draw(img)
+    name = draw_lines(d, ["Lê Văn Tuyến"], at(45), at(80), fill=(20, 20, 24), dpi=dpi)
+    title = draw_lines(d, ["CỤC TRƯỞNG CỤC CẢNH SÁT"], at(25), at(15), fill=(20, 20, 24), dpi=dpi)
+    cx, cy, r = at(55), at(50), at(16)
+    stamp = Image.new("RGB", img.size, (255, 255, 255))
+    sd = ImageDraw.Draw(stamp)
+    sd.ellipse((cx - r, cy - r, cx + r, cy + r), outline=(205, 28, 38), width=at(0.7))
+    sd.regular_polygon((cx, cy, r * 0.3), 5, fill=(205, 28, 38))
+    # (its tail is 9 x 5 mm past the box: too small for the signatures step to take on its own)
+    tail = [(at(62), at(57)), (at(66), at(53)), (at(70), at(57)), (at(74), at(53)), (at(77), at(57)), (at(80), at(54))]
+    sd.line([(at(45), at(60)), (at(50), at(38)), (at(56), at(58)), *tail], fill=(15, 15, 15), width=at(0.6))
+    page = (np.asarray(img, np.float32) * np.asarray(stamp, np.float32) / 255.0).astype(np.uint8)
+    out = cleaning.clean_page(page, dpi, CleaningSettings())
+    assert "stamps" in out.steps
+    f = out.ocr_dpi / dpi
+    outside = out.ocr[round(at(48) * f) : round(at(62) * f), round(at(73) * f) : round(at(84) * f)]
+    assert (outside < 128).sum() == 0  # the tail beyond the stamp is gone
+    for b in name + title:
+        assert dark_share(out.ocr, tuple(round(v * f) for v in b)) > 0.05
+
+
 def test_text_printed_in_blue_is_kept():
     img = blank_rgb()
     boxes = draw_lines(ImageDraw.Draw(img), LINES[:6], mm(25), mm(30), fill=(28, 48, 150))
