@@ -86,20 +86,49 @@ def parse_tsv(tsv: str) -> list[Word]:
     return words
 
 
-def words_to_text(words: list[Word]) -> str:
-    """Lines in Tesseract's reading order; a blank line between blocks and paragraphs."""
-    out: list[str] = []
-    key = None
-    para = None
+def reading_rows(words: list[Word]) -> list[list[list[Word]]]:
+    """Tesseract's lines (words in its order) put in rows: lines side by side on one baseline are
+    one row, left to right; rows top to bottom.
+
+    Tesseract lays a form out in blocks and may cut one printed row in two — a field's value put in
+    a block of its own, read before its label (`040089268110` / `Số định danh cá nhân:`), the right
+    half of a row read before the left half. Its header rows it already reads across both columns
+    (`ỦY BAN NHÂN DÂN  CỘNG HÒA XÃ HỘI …`), which extraction expects; this reads every row so.
+    """
+    lines: dict[tuple[int, int, int], list[Word]] = {}
     for w in words:
-        k = (w.block, w.par, w.line)
-        if k != key:
-            if key is not None:
-                out.append("\n\n" if (w.block, w.par) != para else "\n")
-            key, para = k, (w.block, w.par)
+        lines.setdefault((w.block, w.par, w.line), []).append(w)
+    boxes = []
+    for ws in lines.values():
+        x0 = min(w.box[0] for w in ws)
+        y0 = min(w.box[1] for w in ws)
+        boxes.append((x0, y0, max(w.box[0] + w.box[2] for w in ws), max(w.box[1] + w.box[3] for w in ws), ws))
+    rows: list[list[tuple]] = []
+    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
+        h = box[3] - box[1]
+        for row in rows:
+            r0, r1 = min(b[1] for b in row), max(b[3] for b in row)
+            rh = min(h, min(b[3] - b[1] for b in row))
+            side_by_side = all(box[0] >= b[2] or box[2] <= b[0] for b in row)
+            if side_by_side and min(r1, box[3]) - max(r0, box[1]) >= 0.5 * rh:
+                row.append(box)
+                break
         else:
-            out.append(" ")
-        out.append(w.text)
+            rows.append([box])
+    rows.sort(key=lambda row: min(b[1] for b in row))
+    return [[b[4] for b in sorted(row, key=lambda b: b[0])] for row in rows]
+
+
+def words_to_text(words: list[Word]) -> str:
+    """The page text row by row (`reading_rows`); a blank line where a new paragraph starts."""
+    out: list[str] = []
+    para = None
+    for row in reading_rows(words):
+        first = (row[0][0].block, row[0][0].par)
+        if out:
+            out.append("\n\n" if first != para else "\n")
+        out.append(" ".join(w.text for line in row for w in line))
+        para = (row[-1][-1].block, row[-1][-1].par)
     return "".join(out)
 
 
