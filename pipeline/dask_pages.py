@@ -3,7 +3,7 @@
 The dossier stays on the machine that runs it: ingest, understanding, the PDFs, the store and the
 catalog happen there. Only the page work (decode, clean, OCR: `pipeline.pages.process_page`) goes
 to the Dask workers, which need this package and Tesseract but no access to the sources, the store
-or the catalog: each source file is sent as bytes (scattered once, however many pages it has) and
+or the catalog: each source file is sent as bytes (once to each worker, however many pages it has) and
 each page comes back as bytes (display JPEG, text-layer PDF) plus its text, words and quality, which
 are written into the local work folder exactly where the thread path would have written them.
 At most as many pages as the cluster has threads are in flight, so memory stays flat here too.
@@ -154,7 +154,12 @@ def iter_pages_dask(refs: list[PageRef], settings: Settings, workdir: Path) -> I
             done: Future = Future()
             done.set_result(own)
             return done
-        data = scattered[ref.file] if ref.file in scattered else client.scatter(ref.file.read_bytes(), hash=False)
+        if ref.file in scattered:
+            data = scattered[ref.file]
+        else:  # on every worker when more pages follow: bytes held by one worker pin its pages there
+            # (the scheduler prefers the worker with the data; only work stealing, now and then,
+            # moved a page away, so a dossier's pages often all ran on one machine)
+            data = client.scatter(ref.file.read_bytes(), hash=False, broadcast=not last)
         if last:  # the tasks in flight keep the bytes on the cluster until they finish
             scattered.pop(ref.file, None)
         else:
