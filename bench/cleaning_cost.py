@@ -40,8 +40,8 @@ def _one(path: str, dpi: float) -> tuple[float, float, list[str]]:
     import numpy as np
     from PIL import Image
 
-    from pipeline import cleaning
-    from pipeline.ocr import ocr_image, osd_rotation
+    from pipeline.imaging import cleaning
+    from pipeline.ocr.tesseract import ocr_image, osd_rotation
 
     pixels = np.asarray(Image.open(path).convert("RGB"))
     c0, t0 = _children_cpu(), time.thread_time()

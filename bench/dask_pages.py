@@ -2,7 +2,7 @@
 
     python bench/dask_pages.py [DOSSIER ...] [--threads N]
 
-Both sides OCR the same pages of each dossier (`pipeline.pages.iter_pages`): the thread pool with
+Both sides OCR the same pages of each dossier (`pipeline.digitise.pages.iter_pages`): the thread pool with
 `workers = N`, and a `distributed.LocalCluster` of N worker processes x 1 thread on loopback (its
 start-up not timed). On one machine Dask cannot be faster; the table shows what the fan-out costs
 (sending source bytes, shipping JPEG and text layer back) so that spare machines can be weighed
@@ -20,9 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.dask_pages import close_clients  # noqa: E402
-from pipeline.inputs import open_dossier  # noqa: E402
-from pipeline.pages import iter_pages  # noqa: E402
+from pipeline.digitise.dask_pages import close_clients  # noqa: E402
+from pipeline.digitise.pages import iter_pages  # noqa: E402
+from pipeline.ingest.inputs import open_dossier  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 
 

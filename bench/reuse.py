@@ -14,14 +14,14 @@ type and the same owner (same CCCD) that must never be merged with the paper the
   document number; every other one with a digit added, 826 -> 8266, rather than another value),
   rendered with the same layout seed.
 
-The first scans go through the real pipeline (`pipeline.dossier.digitise`, temporary data home,
+The first scans go through the real pipeline (`pipeline.digitise.dossier.digitise`, temporary data home,
 local store, SQLite catalog) as the first batch; then the second scans and the negatives as the
 second batch (shuffled). A pair is detected when the second scan's component says `reused_from` the
 first scan's component. A false merge is any second-batch component reused from a component of
 another paper. Prints one table, by document type and by scan condition, and every miss with why.
 
 `--keep DIR` keeps the data home and the ground truth; `--replay DIR` re-decides reuse for the
-kept OCR output with the current `pipeline/reuse.py` (no page OCR: seconds), to iterate on the rule;
+kept OCR output with the current `pipeline/publish/reuse.py` (no page OCR: seconds), to iterate on the rule;
 the second look at differing numbers crops the kept PDFs, so it only applies where the kept run
 stored the second scan's PDF (a run kept under a looser rule that reused it did not).
 """
@@ -48,9 +48,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from pipeline.catalog import SqliteCatalog, open_catalog  # noqa: E402
-from pipeline.dossier import digitise  # noqa: E402
+from pipeline.digitise.dossier import digitise  # noqa: E402
 from pipeline.manifest import Component, Manifest  # noqa: E402
-from pipeline.reuse import compatible, find_reuse, identifiers, number_conflicts, similarity  # noqa: E402
+from pipeline.publish.reuse import compatible, find_reuse, identifiers, number_conflicts, similarity  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
 from pipeline.store.local import LocalStore  # noqa: E402

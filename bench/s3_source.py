@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.s3source import S3Url, backlog_urls, fetched, inbox_items, open_bucket  # noqa: E402
+from pipeline.ingest.s3source import S3Url, backlog_urls, fetched, inbox_items, open_bucket  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from tests import s3server  # noqa: E402
 

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.inputs import load_page, open_dossier  # noqa: E402
-from pipeline.pdfout import write_jpeg  # noqa: E402
+from pipeline.ingest.inputs import load_page, open_dossier  # noqa: E402
+from pipeline.publish.pdfout import write_jpeg  # noqa: E402
 
 
 def default_dossiers() -> list[Path]:

@@ -7,7 +7,7 @@ Dossiers of every procedure (land transfer, birth registration, construction per
 business household, change of land use, result documents) are generated with a seed that training
 never uses, scanned-looking (light and mixed degradations, PDF / JPEG folder / TIFF), read by the
 real page pipeline (cleaning + Tesseract `vie`, 2 pages at once, text cached by seed), then split,
-classified and extracted exactly as `pipeline.dossier.understand()` does. Prints one table.
+classified and extracted exactly as `pipeline.digitise.dossier.understand()` does. Prints one table.
 
 Measures:
 - component type accuracy: share of true components whose first page opens a predicted component
@@ -31,10 +31,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from flows.train import BENCH_SEED, corpus_items, corpus_settings, ocr_corpus  # noqa: E402
-from pipeline.extract import extract_components  # noqa: E402
-from pipeline.segment import PageInput, segment  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
-from pipeline.taxonomy import load_taxonomy  # noqa: E402
+from pipeline.understand.extract import extract_components  # noqa: E402
+from pipeline.understand.segment import PageInput, segment  # noqa: E402
+from pipeline.understand.taxonomy import load_taxonomy  # noqa: E402
 
 FIELDS = ("so_ky_hieu", "ngay", "cccd", "co_quan", "trich_yeu", "ho_ten", "ma_ho_so")
 BUCKETS = (0.9, 0.8, 0.6, 0.4, 0.0)  # confidence bands, high to low
@@ -192,8 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="stress test: damage the OCR text further (flows.train.ocr_noise, e.g. 2 or 3)")
     args = ap.parse_args(argv)
 
-    from pipeline.classify import rule_classifier
-    from pipeline.model import HybridClassifier, load_model, model_path
+    from pipeline.understand.classify import rule_classifier
+    from pipeline.understand.model import HybridClassifier, load_model, model_path
 
     settings = Settings()
     taxonomy = load_taxonomy()

@@ -65,7 +65,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_create(args: argparse.Namespace) -> int:
-    from pipeline.apikeys import open_keys
+    from pipeline.api.keys import open_keys
 
     settings = _settings(args)
     with open_keys(settings.home) as keys:
@@ -84,7 +84,7 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_list(args: argparse.Namespace) -> int:
-    from pipeline.apikeys import open_keys
+    from pipeline.api.keys import open_keys
 
     settings = _settings(args)
     with open_keys(settings.home) as keys:
@@ -104,7 +104,7 @@ def cmd_apikey_list(args: argparse.Namespace) -> int:
 
 
 def cmd_apikey_revoke(args: argparse.Namespace) -> int:
-    from pipeline.apikeys import open_keys
+    from pipeline.api.keys import open_keys
 
     settings = _settings(args)
     with open_keys(settings.home) as keys:

@@ -20,10 +20,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from flows.digitise import PROGRESS, digitise_with_tasks, run_in_place, settings_from
-from pipeline.backlog import RunReport, already_done, backlog_items, inbox_ready, settle
 from pipeline.catalog import open_catalog
-from pipeline.manifest import Manifest
-from pipeline.s3source import (
+from pipeline.ingest.backlog import RunReport, already_done, backlog_items, inbox_ready, settle
+from pipeline.ingest.s3source import (
     backlog_urls,
     fetched,
     finish_settling,
@@ -32,7 +31,8 @@ from pipeline.s3source import (
     open_bucket,
     parse_s3_url,
 )
-from pipeline.s3source import settle as s3_settle
+from pipeline.ingest.s3source import settle as s3_settle
+from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store import open_store
 
@@ -46,7 +46,7 @@ def _local(path: str, settings: Settings) -> contextlib.AbstractContextManager[P
 
 
 def _dossier_id(local: Path) -> str:
-    from pipeline.inputs import open_dossier, safe_id
+    from pipeline.ingest.inputs import open_dossier, safe_id
 
     try:
         return open_dossier(local).dossier_id
@@ -88,7 +88,7 @@ def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict,
     with open_catalog(settings) as catalog:
         manifest = catalog.get_dossier(dossier_id)
     if manifest is None:
-        from pipeline.dossier import failed_manifest
+        from pipeline.digitise.dossier import failed_manifest
 
         state = run.state.name if run.state else "unknown"
         manifest = failed_manifest(path, RuntimeError(f"flow run {run.id} ended {state} without a manifest"),
@@ -99,7 +99,7 @@ def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict,
 def _unfinished(path: str, exc: BaseException, settings: Settings) -> Manifest:
     """A dossier whose task broke off before a manifest (a source that could not be fetched): reported,
     not recorded, and its source left where it is."""
-    from pipeline.dossier import failed_manifest
+    from pipeline.digitise.dossier import failed_manifest
 
     manifest = failed_manifest(path, exc, settings)
     return manifest.model_copy(update={"source": manifest.source.model_copy(update={"path": path})})

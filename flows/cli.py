@@ -38,7 +38,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     prefect_env.configure(settings.home, args.verbose)
     from flows.digitise import PROGRESS, digitise_dossier
-    from pipeline.inputs import open_dossier
+    from pipeline.ingest.inputs import open_dossier
 
     failed = 0
     show = sys.stderr.isatty() and not args.verbose
@@ -114,7 +114,7 @@ def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_n
         finally:
             EVENTS.pop("listener", None)
             PROGRESS.pop("*", None)
-    from pipeline.backlog import RunReport
+    from pipeline.ingest.backlog import RunReport
 
     fields = {k: v for k, v in report.items() if k != "pages_per_min"}
     summary = RunReport(**fields)
@@ -128,7 +128,7 @@ def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_n
 def _s3_usage(url: str, settings: Settings) -> str | None:
     """Why an s3:// argument is unusable (malformed, no such bucket), or None; checked before Prefect starts."""
     from pipeline.errors import InputError
-    from pipeline.s3source import open_bucket, parse_s3_url
+    from pipeline.ingest.s3source import open_bucket, parse_s3_url
 
     try:
         open_bucket(settings, parse_s3_url(url))
@@ -197,7 +197,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from datetime import date
 
-    from pipeline.report import ROWS, chart, figures
+    from pipeline.publish.report import ROWS, chart, figures
     from pipeline.store import open_store
 
     settings = _settings(args)

@@ -1,7 +1,7 @@
-"""Prefect flow `digitise_dossier`: the steps of `pipeline.dossier` as tasks.
+"""Prefect flow `digitise_dossier`: the steps of `pipeline.digitise.dossier` as tasks.
 
 The flow adds orchestration (run records, logs, retries, deployments) around the same code
-`pipeline.dossier.digitise()` runs; the steps themselves live in `pipeline/`. Steps that talk to the
+`pipeline.digitise.dossier.digitise()` runs; the steps themselves live in `pipeline/`. Steps that talk to the
 store or the catalog are retried with backoff, but only for transient trouble (a server down or
 slow): a bad scan fails once and for all.
 """
@@ -17,11 +17,11 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipeline import dossier
 from pipeline.catalog import open_catalog
+from pipeline.digitise import dossier
+from pipeline.digitise.pages import PageOutput
 from pipeline.errors import is_transient
 from pipeline.manifest import Manifest
-from pipeline.pages import PageOutput
 from pipeline.settings import Settings
 from pipeline.store import open_store
 
@@ -95,7 +95,7 @@ def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None
 def digitise_dossier(path: str, config: dict | None = None) -> dict:
     """Digitise one dossier (PDF, image or folder of page images, on disk or at an s3:// URL, which
     is downloaded here: a scale-out worker fetches its own); returns its manifest as JSON data."""
-    from pipeline.s3source import fetched, is_s3_url
+    from pipeline.ingest.s3source import fetched, is_s3_url
 
     settings = settings_from(config)
     if is_s3_url(path):

@@ -10,7 +10,7 @@ from pipeline.settings import Settings
 
 def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
     results: list[tuple[str, bool, str]] = []
-    from pipeline.ocr import tesseract_available
+    from pipeline.ocr.tesseract import tesseract_available
 
     ok, msg = tesseract_available(settings.ocr.lang)
     results.append(("tesseract", ok, msg))
@@ -43,7 +43,7 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         results.append(("catalog", False, f"{exc} — check SOHOA_CATALOG / SOHOA_HOME"))
     if settings.run.dask_address:
         try:
-            from pipeline.dask_pages import client_for
+            from pipeline.digitise.dask_pages import client_for
 
             threads = client_for(settings.run.dask_address).nthreads()
             results.append(("dask", True, f"{settings.run.dask_address}: {len(threads)} workers, "
@@ -51,7 +51,7 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         except Exception as exc:  # noqa: BLE001
             results.append(("dask", False, str(exc)))
     try:
-        from pipeline.taxonomy import load_taxonomy
+        from pipeline.understand.taxonomy import load_taxonomy
 
         tax = load_taxonomy(settings.taxonomy)
         results.append(("taxonomy", True, f"{len(tax.types)} document types"))

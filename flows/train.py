@@ -5,7 +5,7 @@ Training data comes from two places:
   rendered, degraded like scans, and read by the real page pipeline (clean + Tesseract), so the
   model learns from real OCR errors. The OCR text of each generated dossier is cached on disk
   (keyed by seed and index), so a corpus is read once;
-- staff corrections, `<home>/corrections/*.jsonl`, written by `sohoa review` (pipeline.review).
+- staff corrections, `<home>/corrections/*.jsonl`, written by `sohoa review` (pipeline.understand.review).
 
 `--synthetic` trains without OCR, on the generator's text passed through simulated OCR damage
 (lost tones, confused letters, merged columns): it builds a usable model in about a minute.
@@ -97,8 +97,8 @@ def ocr_item(item: CorpusItem, cache: Path, settings: Settings) -> dict:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             path.unlink(missing_ok=True)
-    from pipeline.inputs import open_dossier
-    from pipeline.pages import process_pages
+    from pipeline.digitise.pages import process_pages
+    from pipeline.ingest.inputs import open_dossier
     from samples.generate import truth_dict, write_dossier
 
     dossier = make_item(item)
@@ -159,8 +159,8 @@ def ocr_agrees(ocr: str, truth: str) -> float:
 def examples_from_records(records: list[dict], *, tone_copies: bool = True):
     """Labelled pages of OCRed corpus dossiers. A page the OCR could not read (under half its words
     printed) is a `khac` example that starts a document: that is what the pipeline should make of it."""
-    from pipeline.model import Example
     from pipeline.textnorm import strip_marks
+    from pipeline.understand.model import Example
 
     out: list[Example] = []
     for rec in records:
@@ -212,7 +212,7 @@ def ocr_noise(text: str, rng: random.Random, level: float) -> str:
 def synthetic_examples(seed: int, count: int, *, dpi: int = 72):
     """Labelled pages of generated dossiers without OCR: the printed text in Tesseract's row order,
     passed through `ocr_noise` (one light and one heavier copy). Fast: no Tesseract at all."""
-    from pipeline.model import Example
+    from pipeline.understand.model import Example
     from samples.generate import make_dossier, row_major_text
 
     rng = random.Random(seed)
@@ -249,7 +249,7 @@ _OTHER = (
 
 def unknown_examples(seed: int, count: int = 60):
     """Pages that are none of the types: other languages, noise, stray notes. They teach `khac`."""
-    from pipeline.model import Example
+    from pipeline.understand.model import Example
 
     rng = random.Random(seed)
     out: list[Example] = []
@@ -271,8 +271,8 @@ def unknown_examples(seed: int, count: int = 60):
 
 
 def read_corrections(home: Path):
-    """Pages relabelled by staff (`<home>/corrections/*.jsonl`, see pipeline.review): weight 3."""
-    from pipeline.model import Example
+    """Pages relabelled by staff (`<home>/corrections/*.jsonl`, see pipeline.understand.review): weight 3."""
+    from pipeline.understand.model import Example
 
     out: list[Example] = []
     folder = Path(home) / "corrections"
@@ -319,8 +319,8 @@ def build_examples(settings: Settings, *, corpus: int, synthetic: int, seed: int
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from pipeline.model import model_path, save_model, train_model
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.understand.model import model_path, save_model, train_model
+    from pipeline.understand.taxonomy import load_taxonomy
 
     settings = _settings(args)
     taxonomy = load_taxonomy(settings.taxonomy)
@@ -363,8 +363,8 @@ def add_parser(subparsers, parents: list | tuple = ()) -> argparse.ArgumentParse
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from pipeline import review
     from pipeline.store import open_store
+    from pipeline.understand import review
 
     settings = _settings(args)
     action = getattr(args, "action", None)

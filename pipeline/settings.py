@@ -32,7 +32,7 @@ class DisplaySettings(BaseModel):
 
 
 class CleaningSettings(BaseModel):
-    """The page cleaning chain (`pipeline/cleaning.py`, `docs/cleaning.md`): every step switchable."""
+    """The page cleaning chain (`pipeline/imaging/cleaning.py`, `docs/cleaning.md`): every step switchable."""
 
     orientation: bool = True  # 0/90/180/270 from the ink (line profile, tone-mark asymmetry)
     orientation_osd: bool = True  # ask Tesseract OSD (~0.5 s) when the ink heuristic is unsure

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from pipeline.catalog import open_catalog
-from pipeline.dossier import digitise
+from pipeline.digitise.dossier import digitise
 from pipeline.settings import Settings
 from pipeline.store import open_store
 

@@ -23,9 +23,9 @@ import uvicorn
 
 from flows.api_cli import add_parsers
 from pipeline.api import create_app, listing
-from pipeline.apikeys import ApiKeyStore
+from pipeline.api.keys import ApiKeyStore
 from pipeline.catalog import open_catalog
-from pipeline.dossier import digitise
+from pipeline.digitise.dossier import digitise
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store import open_store

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pipeline.backlog import RunReport, backlog_items, inbox_ready, settle
+from pipeline.ingest.backlog import RunReport, backlog_items, inbox_ready, settle
 from pipeline.manifest import Manifest, Source
 
 REPO = Path(__file__).resolve().parents[1]

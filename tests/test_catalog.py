@@ -586,10 +586,10 @@ def test_references_name_the_components_that_point_at_an_object(catalog: Catalog
 
 
 def test_figures_from_the_catalog_equal_the_manifests(catalog: Catalog, tmp_path: Path) -> None:
-    """`Catalog.figures` counts what `pipeline.report` counts from the stored manifests."""
+    """`Catalog.figures` counts what `pipeline.publish.report` counts from the stored manifests."""
     from datetime import date
 
-    from pipeline.report import figures
+    from pipeline.publish.report import figures
     from pipeline.store.local import LocalStore
 
     store = LocalStore(tmp_path / "store", "sohoa")

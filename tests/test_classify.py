@@ -10,7 +10,8 @@ import unicodedata
 
 import pytest
 
-from pipeline.classify import (
+from pipeline.textnorm import nfc
+from pipeline.understand.classify import (
     PageGuess,
     classify_page,
     find_title,
@@ -18,9 +19,8 @@ from pipeline.classify import (
     is_unreadable,
     readable_share,
 )
-from pipeline.segment import PageInput, Segment, segment
-from pipeline.taxonomy import load_taxonomy
-from pipeline.textnorm import nfc
+from pipeline.understand.segment import PageInput, Segment, segment
+from pipeline.understand.taxonomy import load_taxonomy
 
 TX = load_taxonomy()
 

@@ -17,10 +17,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline import clean_lines, clean_tone, cleaning, imaging
 from pipeline.errors import InputError
-from pipeline.inputs import load_page, open_dossier
-from pipeline.ocr import tesseract_available
+from pipeline.imaging import analysis as imaging
+from pipeline.imaging import clean_lines, clean_tone, cleaning
+from pipeline.ingest.inputs import load_page, open_dossier
+from pipeline.ocr.tesseract import tesseract_available
 from pipeline.settings import CleaningSettings
 from tests.pages import LINES, font, text_page
 
@@ -53,7 +54,7 @@ def dark_share(gray: np.ndarray, box, level: int = 128) -> float:
     return float((gray[y0:y1, x0:x1] < level).mean())
 
 
-def clean(img, dpi: int = DPI, **kw) -> imaging.PreparedPage:
+def clean(img, dpi: int = DPI, **kw) -> cleaning.PreparedPage:
     return cleaning.clean_page(np.asarray(img), dpi, CleaningSettings(**kw))
 
 
@@ -140,7 +141,7 @@ def test_confident_orientation_does_not_ask_osd():
 @pytest.mark.skipif(not tesseract_available("vie")[0], reason="Tesseract is not installed")
 @pytest.mark.parametrize("rotation", [90, 180])
 def test_tesseract_osd_reads_the_turn(rotation):
-    from pipeline.ocr import osd_rotation
+    from pipeline.ocr.tesseract import osd_rotation
 
     found = osd_rotation(turn(text_page(repeat=2), rotation), DPI)
     assert found is not None and found[0] == rotation
@@ -185,7 +186,7 @@ def test_sparse_page_in_a_scanner_border_turns_right_and_loses_the_shadow(rotati
     """The shadow's fragments along the border are not a column of text (they turned the page
     sideways); two lines are too few to trust, so Tesseract OSD is asked. The OCR image keeps no
     streak where the shadow was."""
-    from pipeline.ocr import osd_rotation
+    from pipeline.ocr.tesseract import osd_rotation
 
     page = turn(sparse_page_in_a_scanner(["TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH"]), rotation)
     out = cleaning.clean_page(page, DPI, CleaningSettings(), osd=osd_rotation)

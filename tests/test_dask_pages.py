@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.catalog import open_catalog
-from pipeline.dask_pages import close_clients, land, page_settings, remote_page
-from pipeline.dossier import digitise
+from pipeline.digitise.dask_pages import close_clients, land, page_settings, remote_page
+from pipeline.digitise.dossier import digitise
+from pipeline.digitise.pages import iter_pages, process_page
 from pipeline.errors import InputError, TransientError
-from pipeline.inputs import PageRef, open_dossier
-from pipeline.pages import iter_pages, process_page
+from pipeline.ingest.inputs import PageRef, open_dossier
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests.pgserver import free_port
@@ -96,7 +96,7 @@ def test_remote_error_names_the_dossier_file(dask_cluster, tmp_path):
 
 
 def test_unreachable_scheduler_is_a_clear_transient_error(tmp_path, monkeypatch):
-    from pipeline import dask_pages
+    from pipeline.digitise import dask_pages
 
     monkeypatch.setattr(dask_pages, "CONNECT_TIMEOUT_S", 2)
     address = f"tcp://127.0.0.1:{free_port()}"

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from pipeline.catalog import open_catalog
-from pipeline.dossier import digitise
+from pipeline.digitise.dossier import digitise
 from pipeline.manifest import json_schema
 from pipeline.settings import Settings
 from pipeline.store import open_store

@@ -8,7 +8,8 @@ import unicodedata
 
 import pytest
 
-from pipeline.extract import (
+from pipeline.manifest import Metadata
+from pipeline.understand.extract import (
     cccd,
     co_quan,
     extract_components,
@@ -23,7 +24,6 @@ from pipeline.extract import (
     trich_yeu,
     valid_cccd,
 )
-from pipeline.manifest import Metadata
 
 TODAY = dt.date(2025, 11, 26)
 

@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline import imaging
+from pipeline.imaging import analysis as imaging
+from pipeline.imaging.cleaning import clean_page
 from tests.pages import text_page
 
 
@@ -42,7 +43,7 @@ def test_orientation_with_skew_and_little_text(rotation):
 
 def test_prepare_page_undoes_rotation_and_skew(page):
     scanned = turn(imaging.rotate_small(page, -3.0), 90)
-    prepared = imaging.prepare_page(scanned, 300)
+    prepared = clean_page(scanned, 300)
     assert prepared.rotation == 90
     assert abs(prepared.skew_deg - 3.0) <= 0.1
     assert prepared.ocr.shape == page.shape
@@ -75,19 +76,19 @@ def test_low_dpi_page_is_upscaled_by_its_text_size():
     from pipeline.settings import CleaningSettings
 
     low = text_page(dpi=150)
-    prepared = imaging.prepare_page(low, 150)
+    prepared = clean_page(low, 150)
     assert prepared.ocr_dpi == 150 and not {"upscale", "small_text"} & set(prepared.steps)
     assert prepared.display_dpi == 200  # the PDF image is never under 200 dpi
-    asked = imaging.prepare_page(low, 150, settings=CleaningSettings(upscale=True))
+    asked = clean_page(low, 150, CleaningSettings(upscale=True))
     assert asked.ocr_dpi == 200 and "upscale" in asked.steps  # cleaning.min_ocr_dpi
-    fax = imaging.prepare_page(text_page(dpi=100), 100)
+    fax = clean_page(text_page(dpi=100), 100)
     assert "small_text" in fax.steps and fax.ocr_dpi >= 200
-    ok = imaging.prepare_page(text_page(dpi=200), 200)  # 200 dpi text of normal size: OCRed as it is
+    ok = clean_page(text_page(dpi=200), 200)  # 200 dpi text of normal size: OCRed as it is
     assert ok.ocr_dpi == 200 and not {"upscale", "small_text"} & set(ok.steps)
 
 
 def test_colour_page_kept_in_colour_grey_page_stored_grey(page):
     rgb = np.dstack([page] * 3).copy()
-    assert imaging.prepare_page(rgb, 300).display.ndim == 2
+    assert clean_page(rgb, 300).display.ndim == 2
     rgb[200:400, 1500:1700] = (200, 30, 30)  # a red stamp
-    assert imaging.prepare_page(rgb, 300).display.ndim == 3
+    assert clean_page(rgb, 300).display.ndim == 3

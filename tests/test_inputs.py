@@ -10,7 +10,7 @@ from PIL import Image
 from pypdf import PdfWriter
 
 from pipeline.errors import InputError
-from pipeline.inputs import load_page, natural_key, open_dossier, safe_id, sane_dpi
+from pipeline.ingest.inputs import load_page, natural_key, open_dossier, safe_id, sane_dpi
 from tests.pages import save, text_page
 
 

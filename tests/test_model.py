@@ -22,8 +22,9 @@ from flows.train import (
     synthetic_examples,
     unknown_examples,
 )
-from pipeline.classify import PageGuess, RuleClassifier
-from pipeline.model import (
+from pipeline.settings import Settings
+from pipeline.understand.classify import PageGuess, RuleClassifier
+from pipeline.understand.model import (
     Example,
     HybridClassifier,
     combine,
@@ -33,9 +34,8 @@ from pipeline.model import (
     save_model,
     train_model,
 )
-from pipeline.segment import PageInput, segment
-from pipeline.settings import Settings
-from pipeline.taxonomy import load_taxonomy, parse_taxonomy
+from pipeline.understand.segment import PageInput, segment
+from pipeline.understand.taxonomy import load_taxonomy, parse_taxonomy
 from samples.generate import make_dossier, row_major_text
 
 TX = load_taxonomy()

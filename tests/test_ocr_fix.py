@@ -1,4 +1,4 @@
-"""Word fixes settled on the OCR image (`pipeline.ocr_fix`): glued words, rules inside words,
+"""Word fixes settled on the OCR image (`pipeline.ocr.fixes`): glued words, rules inside words,
 superscript units. Rendered Liberation Serif pixels, and one real Tesseract run on a ruled table."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from pipeline import cleaning
-from pipeline.ocr import Word, ocr_image, tesseract_available
-from pipeline.ocr_fix import refine_words
+from pipeline.imaging import cleaning
+from pipeline.ocr.fixes import refine_words
+from pipeline.ocr.tesseract import Word, ocr_image, tesseract_available
 from pipeline.settings import CleaningSettings
 from tests.pages import font
 

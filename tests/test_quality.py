@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.quality import is_syllable, page_quality, plausibility, text_layer_is_real
+from pipeline.ocr.quality import is_syllable, page_quality, plausibility, text_layer_is_real
 
 REPO = Path(__file__).resolve().parents[1]
 PEER = REPO.parent / "shared" / "corpora" / "peer-pdfs"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from flows.digitise import retrying, run_in_place
-from pipeline import dossier
+from pipeline.digitise import dossier
 from pipeline.errors import InputError, TransientError
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from pipeline.catalog import open_catalog
-from pipeline.dossier import digitise
+from pipeline.digitise.dossier import digitise
 from pipeline.manifest import SCHEMA, Component, Manifest, Metadata, Page, Source, StoredObject
-from pipeline.reuse import (
+from pipeline.publish.reuse import (
     compatible,
     digits_lost,
     find_reuse,
@@ -101,7 +101,7 @@ def test_two_certificates_of_one_owner_never_merge(env):
 def test_a_reused_object_outlives_its_dossier_being_redone(tmp_path):
     """B reuses A's PDF; A is then corrected in review, and digitised again from a new scan: B's
     object stays where it was, with the bytes B recorded, until nothing points at it any more."""
-    from pipeline import review
+    from pipeline.understand import review
 
     settings = Settings(home=tmp_path / "home")
     store = open_store(settings)
@@ -226,7 +226,7 @@ def test_numbers_agree_but_for_an_identifier_half_read():
                              ids)
 
 
-# -- second look at differing numbers on the page images (pipeline.reuse_crops) ---------------------
+# -- second look at differing numbers on the page images (pipeline.publish.reuse_crops) ---------------------
 
 
 def _searchable(lines: list[str], shift: int = 0, stamp: bool = False) -> bytes:
@@ -243,7 +243,7 @@ def _searchable(lines: list[str], shift: int = 0, stamp: bool = False) -> bytes:
 
 
 def test_words_of_the_text_layer_sit_on_their_ink():
-    from pipeline.reuse_crops import crop, read_digits, words
+    from pipeline.publish.reuse_crops import crop, read_digits, words
 
     pdf = _searchable(["Thua so 826 to 12", "Nam 2024"])
     found = {w.text: w for w in words(pdf)}
@@ -253,7 +253,7 @@ def test_words_of_the_text_layer_sit_on_their_ink():
 
 
 def test_same_ink_tells_a_misreading_from_another_number():
-    from pipeline.reuse_crops import same_ink
+    from pipeline.publish.reuse_crops import same_ink
 
     a = _searchable(["Thua so 826 to 12", "Nam 2024"])
     again = _searchable(["Thua so 826 to 12", "Nam 2024"], shift=6, stamp=True)
@@ -269,7 +269,7 @@ def test_same_ink_tells_a_misreading_from_another_number():
 
 
 def test_conflict_sites_say_which_occurrence_differs():
-    from pipeline.reuse import conflict_sites
+    from pipeline.publish.reuse import conflict_sites
 
     a = "Thửa đất số 826, tờ bản đồ số 12, cấp ngày 05 tháng 3 năm 2024, số 826"
     b = "Thửa đất số 826, tờ bản đồ số 12, cấp ngày 05 tháng 3 năm 2024, số 8266"

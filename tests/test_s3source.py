@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.backlog import backlog_items
 from pipeline.catalog import open_catalog
 from pipeline.errors import InputError
-from pipeline.inputs import open_dossier
-from pipeline.manifest import Manifest, Source
-from pipeline.s3source import (
+from pipeline.ingest.backlog import backlog_items
+from pipeline.ingest.inputs import open_dossier
+from pipeline.ingest.s3source import (
     S3Url,
     backlog_keys,
     begin_settle,
@@ -31,6 +30,7 @@ from pipeline.s3source import (
     settle,
     settle_plan,
 )
+from pipeline.manifest import Manifest, Source
 from pipeline.settings import Settings
 from pipeline.store.s3 import Listed, S3Store, S3StoreError
 from tests import s3server

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import ConfigError
 from pipeline.settings import default_config_text
-from pipeline.taxonomy import DocType, Taxonomy, load_taxonomy, parse_taxonomy
+from pipeline.understand.taxonomy import DocType, Taxonomy, load_taxonomy, parse_taxonomy
 
 PACKAGED = default_config_text("taxonomy.yaml")
 

@@ -15,17 +15,17 @@ import pytest
 from pypdf import PdfReader
 
 from flows.train import add_review_parser, synthetic_examples, unknown_examples
-from pipeline import review
 from pipeline.catalog import open_catalog
-from pipeline.dossier import digitise
-from pipeline.extract import extract_components
-from pipeline.inputs import open_dossier
-from pipeline.model import HybridClassifier, train_model
-from pipeline.pages import process_pages
-from pipeline.segment import PageInput, segment
+from pipeline.digitise.dossier import digitise
+from pipeline.digitise.pages import process_pages
+from pipeline.ingest.inputs import open_dossier
 from pipeline.settings import Settings
 from pipeline.store import open_store
-from pipeline.taxonomy import load_taxonomy
+from pipeline.understand import review
+from pipeline.understand.extract import extract_components
+from pipeline.understand.model import HybridClassifier, train_model
+from pipeline.understand.segment import PageInput, segment
+from pipeline.understand.taxonomy import load_taxonomy
 from samples.generate import make_dossier, truth_dict, write_dossier
 
 TX = load_taxonomy()

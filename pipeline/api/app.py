@@ -2,7 +2,7 @@
 
 `create_app(settings)` builds a FastAPI app (OpenAPI at /openapi.json, docs at /docs), versioned
 under /v1; `sohoa api` serves it with uvicorn. Every endpoint but /v1/health needs an API key
-(`pipeline/apikeys.py`); uploads need one with scope `write`. docs/api.md has the contract.
+(`pipeline/api/keys.py`); uploads need one with scope `write`. docs/api.md has the contract.
 
 Ids in paths are checked against `^[A-Za-z0-9._-]{1,128}$` before anything is looked up, object
 keys come only from manifests and pass the store's `validate_key`, so no request can name a file
@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 
 from pipeline.api import listing
 from pipeline.api.auth import require
+from pipeline.api.keys import ApiKey, open_keys
 from pipeline.api.models import (
     Document,
     DocumentPage,
@@ -43,10 +44,9 @@ from pipeline.api.models import (
     UploadStatus,
 )
 from pipeline.api.uploads import Busy, UploadError, UploadQueue, receive
-from pipeline.apikeys import ApiKey, open_keys
 from pipeline.catalog import CatalogUnavailable, open_catalog
 from pipeline.errors import TransientError, is_transient
-from pipeline.inputs import safe_id
+from pipeline.ingest.inputs import safe_id
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store import InvalidKey, ObjectNotFound, open_store, validate_key
@@ -154,7 +154,7 @@ def create_app(
         keys = open_keys(settings.home)
 
         def process(path):
-            from pipeline.dossier import digitise
+            from pipeline.digitise.dossier import digitise
 
             return digitise(path, settings, store, catalog)
 
@@ -389,7 +389,7 @@ def create_app(
         since: Annotated[date | None, Query(description="first day, YYYY-MM-DD")] = None,
         until: Annotated[date | None, Query(description="last day, YYYY-MM-DD")] = None,
     ) -> dict:
-        from pipeline.report import figures
+        from pipeline.publish.report import figures
 
         return {"figures": figures(request.app.state.store, since, until, request.app.state.catalog),
                 "catalog": request.app.state.catalog.stats(),

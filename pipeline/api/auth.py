@@ -12,7 +12,7 @@ from collections.abc import Callable
 from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
-from pipeline.apikeys import ApiKey, ApiKeyStore
+from pipeline.api.keys import ApiKey, ApiKeyStore
 
 UNAUTHORIZED = "invalid or missing API key"
 

@@ -6,7 +6,7 @@ file passes the limit, so neither a large nor an endless upload is ever held in 
 beyond the limit. A request whose Content-Length is already over the limit is refused unread.
 
 `UploadQueue` is one background thread in the API process that digitises accepted uploads one at a
-time with `pipeline.dossier.digitise` (which never raises for a bad dossier: the manifest says what
+time with `pipeline.digitise.dossier.digitise` (which never raises for a bad dossier: the manifest says what
 failed). An upload is kept as `<home>/uploads/<dossier_id><suffix>` until its manifest is recorded,
 so uploads accepted but not yet done when the API stops are queued again when it starts.
 """
@@ -29,7 +29,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from pipeline.inputs import IMAGE_SUFFIXES, PDF_SUFFIXES
+from pipeline.ingest.inputs import IMAGE_SUFFIXES, PDF_SUFFIXES
 
 log = logging.getLogger(__name__)
 

@@ -126,7 +126,7 @@ class Catalog(ABC):
     @abstractmethod
     def figures(self, since: date | None = None, until: date | None = None) -> dict:
         """The centre's figures over the dossiers digitised from `since` to `until` (inclusive, the
-        local date of `created_at`), as `pipeline.report.figures` computes them from manifests."""
+        local date of `created_at`), as `pipeline.publish.report.figures` computes them from manifests."""
 
     @abstractmethod
     def stats(self) -> dict[str, int]:
@@ -234,7 +234,7 @@ def figures_sql(mark: str, since: date | None, until: date | None) -> tuple[list
 
 def figures_dict(since: date | None, until: date | None, dossiers: tuple, components: tuple,
                  failures: list[tuple]) -> dict:
-    """`pipeline.report.figures`' answer from the rows of `figures_sql`' queries."""
+    """`pipeline.publish.report.figures`' answer from the rows of `figures_sql`' queries."""
     received, digitised, pages, complete = (int(v) for v in dossiers)
     documents, reused, review = (int(v) for v in components)
     return {

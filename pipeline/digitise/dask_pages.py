@@ -1,7 +1,7 @@
 """Page fan-out on a Dask cluster (`run.dask_address`), for when one machine's cores are too few.
 
 The dossier stays on the machine that runs it: ingest, understanding, the PDFs, the store and the
-catalog happen there. Only the page work (decode, clean, OCR: `pipeline.pages.process_page`) goes
+catalog happen there. Only the page work (decode, clean, OCR: `pipeline.digitise.pages.process_page`) goes
 to the Dask workers, which need this package and Tesseract but no access to the sources, the store
 or the catalog: each source file is sent as bytes (once to each worker, however many pages it has) and
 each page comes back as bytes (display JPEG, text-layer PDF) plus its text, words and quality, which
@@ -21,12 +21,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline.digitise.pages import PageOutput, bounded, own_text_page, process_page
 from pipeline.errors import ConfigError, SohoaError, TransientError
-from pipeline.inputs import PageRef
+from pipeline.ingest.inputs import PageRef
 from pipeline.manifest import Page
-from pipeline.ocr import Word
-from pipeline.pages import PageOutput, bounded, own_text_page, process_page
-from pipeline.pdfout import PagePart
+from pipeline.ocr.tesseract import Word
+from pipeline.publish.pdfout import PagePart
 from pipeline.settings import Settings
 
 CONNECT_TIMEOUT_S = 10

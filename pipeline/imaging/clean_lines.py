@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from pipeline.imaging import rescale
+from pipeline.imaging.analysis import rescale
 
 DETECT_DPI = 150
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1

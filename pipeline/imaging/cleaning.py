@@ -5,8 +5,8 @@
                                                                                          ─ leaders ─ check boxes ─ signatures
                                                                                          ─ despeckle ─ upscale ─ OCR
 
-Each step is a small pure function (`pipeline.imaging`, `pipeline.clean_tone`,
-`pipeline.clean_lines`), switchable in the `cleaning:` settings, and does nothing on a page that
+Each step is a small pure function (`pipeline.imaging.analysis`, `pipeline.imaging.clean_tone`,
+`pipeline.imaging.clean_lines`), switchable in the `cleaning:` settings, and does nothing on a page that
 does not need it. The steps that acted are recorded in `PreparedPage.steps` (the manifest's
 `Page.cleaning`). The OCR image is grey, upright, straight, at least `min_ocr_dpi` (more when the
 print is small); the display image is the scan itself (colour kept when there is colour), upright and straight, at 200 dpi or
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from pipeline import clean_lines, clean_scribbles, clean_tone
-from pipeline.imaging import (
+from pipeline.imaging import clean_lines, clean_scribbles, clean_tone
+from pipeline.imaging.analysis import (
     Analysis,
-    PreparedPage,
     analyse,
     colour_ink_mask,
     find_geometry,
@@ -54,6 +54,21 @@ SPECKLE_PER_CM2 = 0.6  # specks per cm² of margin above which the page is despe
 NOISE_SIGMA = 6.0  # paper grain (grey levels) above which the page is median-filtered
 
 Osd = Callable[[np.ndarray, float], "tuple[int, float] | None"]
+
+
+@dataclass
+class PreparedPage:
+    ocr: np.ndarray | None  # grey uint8, None for a blank page
+    ocr_dpi: float
+    display: np.ndarray  # RGB or grey uint8
+    display_dpi: float
+    rotation: int  # 0/90/180/270: clockwise turn of the content in the input, undone here
+    skew_deg: float  # clockwise skew of the content in the input, undone here
+    blank: bool
+    steps: list[str] = field(default_factory=list)
+    psm: int | None = None  # page segmentation mode the layout asks for (None: the configured one)
+    warnings: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def normalise_pixels(pixels: np.ndarray) -> tuple[np.ndarray, list[str]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from pipeline.imaging import Components, components, resize_to
+from pipeline.imaging.analysis import Components, components, resize_to
 
 DETECT_DPI = 150
 DARK = 150  # signature strokes are dark ink; a grey stamp ring or bleed-through is lighter

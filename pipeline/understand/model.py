@@ -1,6 +1,6 @@
 """Trained page classifier: TF-IDF n-grams of the OCR text + logistic regression, beside the title rules.
 
-Why both: the title rules (`pipeline.classify.RuleClassifier`) are exact when a page shows a
+Why both: the title rules (`pipeline.understand.classify.RuleClassifier`) are exact when a page shows a
 clear title, and know every type of the taxonomy, including types never seen in training. The
 model reads the whole page (body wording, form labels, layout words), so it recognises pages
 whose title OCR garbled, forms without a title line, card copies, and continuation pages.
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.classify import CLEAR, PageGuess, RuleClassifier, readable_share, rule_classifier
 from pipeline.settings import Settings
-from pipeline.taxonomy import FALLBACK, Taxonomy
 from pipeline.textnorm import fold, nfc
+from pipeline.understand.classify import CLEAR, PageGuess, RuleClassifier, readable_share, rule_classifier
+from pipeline.understand.taxonomy import FALLBACK, Taxonomy
 
 log = logging.getLogger("sohoa.model")
 

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 
 from rapidfuzz import fuzz
 
-from pipeline.classify import (
+from pipeline.manifest import Metadata
+from pipeline.textnorm import fold, nfc, squash
+from pipeline.understand.classify import (
     clean_title,
     compact,
     has_place_date,
@@ -24,8 +26,6 @@ from pipeline.classify import (
     is_upper_line,
     starts_like_title,
 )
-from pipeline.manifest import Metadata
-from pipeline.textnorm import fold, nfc, squash
 
 HEADER_LINES = 14
 CARD_TYPES = frozenset({"can_cuoc", "ho_chieu"})  # copies of cards have no issuing-agency header

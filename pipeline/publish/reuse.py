@@ -12,7 +12,7 @@ would be far worse than storing a copy twice:
   numbers do. The one slip tolerated is an identifier read with a digit or two lost or added
   (under a stamp), since identifiers are compared on their own.
 When near-identical texts disagree only in one or two numbers, both PDFs' page images are looked
-at again where those numbers are (`pipeline.reuse_crops.same_ink`): crops that read alike were an
+at again where those numbers are (`pipeline.publish.reuse_crops.same_ink`): crops that read alike were an
 OCR slip. Components with no identifier are never matched. `bench/reuse.py` measures this on generated
 pairs of scans and hard negatives (docs/reuse.md).
 
@@ -34,7 +34,7 @@ from rapidfuzz import fuzz
 
 from pipeline.catalog.base import Catalog
 from pipeline.manifest import Component, Metadata
-from pipeline.reuse_crops import same_ink
+from pipeline.publish.reuse_crops import same_ink
 from pipeline.store.base import ObjectNotFound, ObjectStore
 from pipeline.textnorm import fold, squash
 
@@ -237,7 +237,7 @@ def find_reuse(type_code: str, meta: Metadata, text: str, sha256: str | None, ca
                exclude_dossier: str, pdf: bytes | None = None, store: ObjectStore | None = None) -> ReuseMatch | None:
     """The stored component this one duplicates, or None. Candidates come from the catalog's search.
     With this component's PDF and the store, numbers read differently on near-identical texts are
-    looked at again on both page images (`pipeline.reuse_crops.same_ink`)."""
+    looked at again on both page images (`pipeline.publish.reuse_crops.same_ink`)."""
     if type_code == "khac":
         return None
     ids = identifiers(meta)

@@ -3,35 +3,19 @@
 Every function here is pure (array in, array or number out). The expensive questions (is the page
 blank, which way up is it, how skewed) are answered on one low-resolution view of the page
 (`analyse()`, ~150 dpi), computed once; only the final warps touch full-resolution pixels.
-`prepare_page()` runs the whole cleaning chain (`pipeline.cleaning`) and returns the OCR image and
-the display image of a page.
+The cleaning chain that strings these together is `pipeline.imaging.cleaning`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 ANALYSIS_DPI = 150  # blank, orientation, skew, border and layout work at this resolution
 INK_RATIO = 0.6  # ink is at most this fraction of the local paper brightness (bleed-through is ~0.75+)
-
-
-@dataclass
-class PreparedPage:
-    ocr: np.ndarray | None  # grey uint8, None for a blank page
-    ocr_dpi: float
-    display: np.ndarray  # RGB or grey uint8
-    display_dpi: float
-    rotation: int  # 0/90/180/270: clockwise turn of the content in the input, undone here
-    skew_deg: float  # clockwise skew of the content in the input, undone here
-    blank: bool
-    steps: list[str] = field(default_factory=list)
-    psm: int | None = None  # page segmentation mode the layout asks for (None: the configured one)
-    warnings: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def to_gray(img: np.ndarray) -> np.ndarray:
@@ -639,14 +623,3 @@ def is_grayish(img: np.ndarray) -> bool:
                         interpolation=cv2.INTER_NEAREST)
     _, spread = colour_ink_mask(sample, paper_white_balance(sample))
     return cv2.countNonZero(cv2.threshold(spread, 60, 1, cv2.THRESH_BINARY)[1]) < 1e-4 * spread.size
-
-
-def prepare_page(pixels: np.ndarray, dpi: float, *, orientation: bool = True, deskew: bool = True,
-                 max_skew_deg: float = 15.0, display_max_dpi: float = 300, settings=None, osd=None) -> PreparedPage:
-    """Turn one decoded page into its OCR image and its display image (the whole cleaning chain)."""
-    from pipeline.cleaning import clean_page
-    from pipeline.settings import CleaningSettings
-
-    if settings is None:
-        settings = CleaningSettings(orientation=orientation, deskew=deskew, max_skew_deg=max_skew_deg)
-    return clean_page(pixels, dpi, settings, osd=osd, display_max_dpi=display_max_dpi)

@@ -19,18 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.catalog.base import Catalog
+from pipeline.digitise.pages import PageOutput, process_pages
 from pipeline.errors import SohoaError
-from pipeline.extract import extract_components
-from pipeline.inputs import DossierSource, open_dossier, safe_id, sha256_file
+from pipeline.ingest.inputs import DossierSource, open_dossier, safe_id, sha256_file
 from pipeline.manifest import SCHEMA, Component, Manifest, Source, StoredObject
-from pipeline.model import page_classifier
-from pipeline.pages import PageOutput, process_pages
-from pipeline.pdfout import build_pdf
-from pipeline.reuse import find_reuse, free_key, pinned
-from pipeline.segment import PageInput, segment
+from pipeline.publish.pdfout import build_pdf
+from pipeline.publish.reuse import find_reuse, free_key, pinned
 from pipeline.settings import Settings
 from pipeline.store.base import ObjectStore
-from pipeline.taxonomy import Taxonomy, load_taxonomy
+from pipeline.understand.extract import extract_components
+from pipeline.understand.model import page_classifier
+from pipeline.understand.segment import PageInput, segment
+from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
 
 
 @dataclass
@@ -100,7 +100,7 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
     """Build one searchable PDF per component and store it; drop PDFs a previous run left behind.
 
     With a catalog, a component that is the same document as one already stored (see
-    `pipeline.reuse`) is not stored again: it points at the stored object and says `reused_from`;
+    `pipeline.publish.reuse`) is not stored again: it points at the stored object and says `reused_from`;
     and this dossier's PDFs that other dossiers point at are neither overwritten nor deleted.
     """
     by_n = {o.page.n: o for o in outputs}

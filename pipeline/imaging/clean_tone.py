@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.imaging import colour_ink_mask, paper_white_balance, resize_to
+from pipeline.imaging.analysis import colour_ink_mask, paper_white_balance, resize_to
 
 # --------------------------------------------------------------------------------------------
 # Paper background: shadows, yellowed paper, grey photocopy background

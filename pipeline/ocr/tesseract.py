@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytesseract
 
-from pipeline.ocr_fix import refine_words
+from pipeline.ocr.fixes import refine_words
 from pipeline.textnorm import nfc
 
 os.environ["OMP_THREAD_LIMIT"] = "1"  # inherited by every tesseract subprocess pytesseract starts
@@ -173,7 +173,7 @@ def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[i
     Costs ~0.3 s of one core for a full page; the cleaning chain asks only when its own ink
     heuristic is unsure, and passes only the text area of the page.
     """
-    from pipeline.imaging import rescale
+    from pipeline.imaging.analysis import rescale
 
     img = rescale(gray, min(1.0, OSD_DPI / dpi))
     with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:

@@ -4,7 +4,7 @@ A correction (`set_type`, `split`, `merge`) changes the stored dossier the way a
 components are renumbered in page order, their fields are extracted again for the (new) type,
 their PDFs are rebuilt from the pages already stored in the old component PDFs (no new OCR,
 no original needed), the manifest is stored, then the catalog re-indexed (store first, then
-index, as `pipeline.dossier` does). A corrected component has confidence 1.0 and needs no review.
+index, as `pipeline.digitise.dossier` does). A corrected component has confidence 1.0 and needs no review.
 
 Every correction is also appended to `<home>/corrections/<yyyy-mm>.jsonl` with the text of the
 pages concerned, so `sohoa train` learns from it (see `flows.train.read_corrections`).
@@ -21,15 +21,15 @@ from pathlib import Path
 
 from pipeline.catalog import open_catalog
 from pipeline.errors import SohoaError
-from pipeline.extract import extract_components
-from pipeline.inputs import sha256_file
+from pipeline.ingest.inputs import sha256_file
 from pipeline.manifest import Component, Manifest, StoredObject
-from pipeline.pdfout import PagePart, build_pdf
-from pipeline.reuse import free_key, pinned
+from pipeline.publish.pdfout import PagePart, build_pdf
+from pipeline.publish.reuse import free_key, pinned
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from pipeline.store.base import ObjectStore
-from pipeline.taxonomy import FALLBACK, Taxonomy, load_taxonomy
+from pipeline.understand.extract import extract_components
+from pipeline.understand.taxonomy import FALLBACK, Taxonomy, load_taxonomy
 
 MANIFEST = "manifest.json"
 

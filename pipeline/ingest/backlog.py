@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.catalog.base import Catalog
-from pipeline.inputs import IMAGE_SUFFIXES, PDF_SUFFIXES, natural_key, open_dossier
+from pipeline.ingest.inputs import IMAGE_SUFFIXES, PDF_SUFFIXES, natural_key, open_dossier
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipeline.cleaning import clean_page
 from pipeline.errors import InputError
-from pipeline.inputs import DossierSource, PageRef, load_page
+from pipeline.imaging.cleaning import clean_page
+from pipeline.ingest.inputs import DossierSource, PageRef, load_page
 from pipeline.manifest import Page
-from pipeline.ocr import Word, ocr_image, osd_rotation
-from pipeline.pdfout import PagePart, write_jpeg
-from pipeline.quality import page_quality, text_layer_is_real
+from pipeline.ocr.quality import page_quality, text_layer_is_real
+from pipeline.ocr.tesseract import Word, ocr_image, osd_rotation
+from pipeline.publish.pdfout import PagePart, write_jpeg
 from pipeline.settings import Settings
 from pipeline.textnorm import nfc
 
@@ -63,8 +63,8 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     """Decode, clean and OCR one page; the bitmaps are dropped before returning.
 
     A PDF page whose own text layer is real keeps it (no OCR); a broken layer (garbage, fonts with no
-    Unicode mapping) is replaced by OCR, page by page. The cleaning chain (`pipeline.cleaning`) gives
-    the OCR image and the display image; the page quality (`pipeline.quality`: Tesseract confidence
+    Unicode mapping) is replaced by OCR, page by page. The cleaning chain (`pipeline.imaging.cleaning`) gives
+    the OCR image and the display image; the page quality (`pipeline.ocr.quality`: Tesseract confidence
     and the share of valid Vietnamese syllables) sets `needs_review`.
     """
     t0 = time.perf_counter()
@@ -128,11 +128,11 @@ def process_pages(source: DossierSource, settings: Settings, workdir: Path,
 def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:
     """Yield page outputs as they finish; a bounded window keeps memory flat.
 
-    With `run.dask_address` set the pages are OCRed on that Dask cluster (`pipeline.dask_pages`),
+    With `run.dask_address` set the pages are OCRed on that Dask cluster (`pipeline.digitise.dask_pages`),
     otherwise on a local thread pool of `settings.worker_count` threads.
     """
     if settings.run.dask_address:
-        from pipeline.dask_pages import iter_pages_dask
+        from pipeline.digitise.dask_pages import iter_pages_dask
 
         yield from iter_pages_dask(refs, settings, workdir)
         return

@@ -7,7 +7,7 @@ compared on folded text (`fold`) with edit-distance similarity.
 
 A trained model comes later: it only has to implement `PageClassifier.classify_page(text)`;
 `segment()` takes any such classifier. The layout helpers here (`is_quoc_hieu`, `is_so_line`,
-`has_place_date`, `is_agency_line`) are shared with `pipeline.extract`.
+`has_place_date`, `is_agency_line`) are shared with `pipeline.understand.extract`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Protocol
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
-from pipeline.taxonomy import FALLBACK, DocType, Taxonomy
 from pipeline.textnorm import fold, nfc, squash
+from pipeline.understand.taxonomy import FALLBACK, DocType, Taxonomy
 
 MAX_CHARS = 20_000  # text scanned per page: bounds the cost of garbage or huge OCR output
 MAX_LINES = 80  # lines read for the layout (header, title)

@@ -1,6 +1,6 @@
 """S3 prefixes as backlog sources and as the nightly inbox (`s3://bucket/prefix`).
 
-The grouping is pure and follows the folder rules of `pipeline.backlog`: an object directly under the
+The grouping is pure and follows the folder rules of `pipeline.ingest.backlog`: an object directly under the
 prefix is one dossier, a "folder" holding only page images is one dossier (pages in natural order),
 other folders are walked into; the inbox takes objects unchanged for `run.quiet_s` and folders with a
 `.ready` object. The edges do the I/O through `S3Store` (its retries and `StoreUnavailable`):
@@ -25,9 +25,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-from pipeline.backlog import DOSSIER_SUFFIXES, READY_MARKER, visible_name
 from pipeline.errors import InputError
-from pipeline.inputs import IMAGE_SUFFIXES, SIDECAR_NAMES, natural_key
+from pipeline.ingest.backlog import DOSSIER_SUFFIXES, READY_MARKER, visible_name
+from pipeline.ingest.inputs import IMAGE_SUFFIXES, SIDECAR_NAMES, natural_key
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store.base import InvalidKey, validate_bucket, validate_prefix

@@ -6,7 +6,7 @@ an extra component flagged for review, a wrong merge hides a document inside ano
 the evidence is unclear (after a blank page, an ID card followed by something that is not its back)
 the rules split and flag rather than merge.
 
-With the trained model (`pipeline.model.HybridClassifier`) continuation pages have a type too, so
+With the trained model (`pipeline.understand.model.HybridClassifier`) continuation pages have a type too, so
 two more mistakes become visible: a later page of one document filed after another document
 (pages out of order) starts its own, flagged component when it surely reads as another type, and
 a component that took in a page surely of another type is capped under the review threshold.
@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from pipeline.classify import PageClassifier, PageGuess, rule_classifier
-from pipeline.taxonomy import FALLBACK, Taxonomy
+from pipeline.understand.classify import PageClassifier, PageGuess, rule_classifier
+from pipeline.understand.taxonomy import FALLBACK, Taxonomy
 
 STRONG = 0.6  # a non-title page with at least this score may change the type (card back, công văn)
 CARD_TYPES = frozenset({"can_cuoc"})  # one card = front (+ back): never more pages

@@ -136,9 +136,9 @@ def near(a: Word, b: Word, pdf_a: bytes, pdf_b: bytes) -> bool:
 def same_ink(pdf_a: bytes, pdf_b: bytes, sites: list[tuple[str, int, str, int]],
              numbers_of: Callable[[str], list[str]]) -> bool:
     """Every conflicting pair of readings (`a` read on A, `b` on B, each with the count of the same
-    number before it, as `pipeline.reuse.conflict_sites` gives them) is one word at the same place,
+    number before it, as `pipeline.publish.reuse.conflict_sites` gives them) is one word at the same place,
     whose two crops read the same numbers again, among them `a` or `b`. `numbers_of` splits a
-    reading into numbers as the texts were (`pipeline.reuse.numbers`)."""
+    reading into numbers as the texts were (`pipeline.publish.reuse.numbers`)."""
     if not sites:
         return False
     try:
