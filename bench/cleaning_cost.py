@@ -4,7 +4,7 @@ in the same worker, at the same time as the other workers.
     python bench/cleaning_cost.py [--pages-per-group 3] [--seed 7] [--jobs 2] [--rounds 1]
 
 The corpus is `bench/ocr_quality.py`'s (rendered once, shared cache). `--jobs` worker processes
-(one per core, as `pages.process_pages` runs pages) each take a page, clean it with the full chain
+(one per core, as `digitise.stream.process_pages` runs pages) each take a page, clean it with the full chain
 (`cleaning.clean_page`, Tesseract OSD included when the chain asks for it) and OCR it with
 `ocr.ocr_image` (one `tesseract -l vie` with `OMP_THREAD_LIMIT=1`, TSV + text-only PDF, the words
 refined). Cleaning is the worker's own CPU time plus the OSD child's; Tesseract is the OCR child's

@@ -44,7 +44,8 @@ from PIL import Image, ImageDraw  # noqa: E402
 from pipeline import cleaning  # noqa: E402
 from pipeline.ocr.fixes import refine_words  # noqa: E402
 from pipeline.ocr.quality import page_quality  # noqa: E402
-from pipeline.ocr.tesseract import OSD_DPI, parse_tsv, word_text, words_to_text  # noqa: E402
+from pipeline.ocr.tesseract import OSD_DPI  # noqa: E402
+from pipeline.ocr.words import parse_tsv, word_text, words_to_text  # noqa: E402
 from pipeline.settings import CleaningSettings  # noqa: E402
 from pipeline.textnorm import cer, nfc  # noqa: E402
 from samples import content  # noqa: E402
@@ -652,7 +653,7 @@ def run_variant(name: str, corpus: list[CorpusPage], cache: OcrCache, log=print)
 
 def _finish(res: PageResult, rec: dict, cfg: CleaningSettings, image: np.ndarray | None) -> None:
     """Score one page from Tesseract's (cached) words, refined on the OCR image as `ocr_image()` does."""
-    from pipeline.ocr.tesseract import Word, mean_confidence
+    from pipeline.ocr.words import Word, mean_confidence
 
     words = [Word(word_text(t), c, tuple(b), bl, pa, li) for t, c, b, bl, pa, li in rec["words"]]
     words = refine_words([w for w in words if w.text], image)

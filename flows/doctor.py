@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from pipeline.settings import Settings
 
@@ -18,8 +17,13 @@ def run_checks(settings: Settings) -> list[tuple[str, bool, str]]:
         path = shutil.which(tool)
         results.append((tool, bool(path), path or "missing: apt-get install poppler-utils"))
     if shutil.which("pdftoppm"):
-        out = subprocess.run(["pdftoppm", "-v"], capture_output=True, text=True, check=False)
-        results.append(("poppler", True, (out.stderr or out.stdout).splitlines()[0] if (out.stderr or out.stdout) else "ok"))
+        from pipeline.errors import ProgramError
+        from pipeline.ingest import poppler
+
+        try:
+            results.append(("poppler", True, poppler.version()))
+        except ProgramError as exc:
+            results.append(("poppler", False, str(exc)))
     try:
         from pipeline.store import open_store
 

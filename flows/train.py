@@ -97,7 +97,7 @@ def ocr_item(item: CorpusItem, cache: Path, settings: Settings) -> dict:
             return json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             path.unlink(missing_ok=True)
-    from pipeline.digitise.pages import process_pages
+    from pipeline.digitise.stream import process_pages
     from pipeline.ingest.inputs import open_dossier
     from samples.generate import truth_dict, write_dossier
 
@@ -122,7 +122,6 @@ def ocr_item(item: CorpusItem, cache: Path, settings: Settings) -> dict:
 
 def ocr_corpus(items: list[CorpusItem], cache: Path, settings: Settings, *, progress: bool = True) -> Iterator[dict]:
     """Every item's cached record, reading the missing ones (at most `settings.workers` OCR at once)."""
-    os.environ["OMP_THREAD_LIMIT"] = "1"
     t0 = time.perf_counter()
     for k, item in enumerate(items, start=1):
         cached = (cache / f"{item.key}.json").exists()

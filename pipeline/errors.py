@@ -31,6 +31,10 @@ class ConfigError(SohoaError):
     """Settings or taxonomy are wrong."""
 
 
+class ProgramError(SohoaError):
+    """An external program (Tesseract, Poppler) is missing, failed or timed out."""
+
+
 class TransientError(SohoaError):
     """A backend (object store, catalog) is down or slow; the same call may work later."""
 

@@ -8,11 +8,12 @@ plain shapes; all text is kept out of them so the reading order is simply top to
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pipeline.textnorm import nfc
 from samples.render import (
     INK,
     Atom,
-    CardSpec,
     Ctx,
     Line,
     Op,
@@ -25,6 +26,22 @@ from samples.render import (
     get_font,
     wrap,
 )
+
+
+@dataclass
+class CardSpec:
+    """A photocopied ID card (front or back), enlarged so its print stays legible."""
+
+    side: str  # front | back
+    fields: dict[str, str]
+    width_mm: float = 136.0
+    seed: int = 0
+    before_pt: float = 4.0
+    after_pt: float = 5.0
+
+    def atom(self, ctx: Ctx, x0: float, width: float) -> Atom:
+        return card_atom(self, ctx, x0, width)
+
 
 LABEL = Style(10.0)
 VALUE = Style(11.0)

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from pipeline.textnorm import nfc
+from samples.cards import CardSpec
 from samples.render import (
     BLACK_INK,
     BLUE_INK,
     BODY,
-    CardSpec,
     Columns,
     Para,
     SignGap,

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -198,19 +199,14 @@ class Columns:
     after_pt: float = 4.0
 
 
-@dataclass
-class CardSpec:
-    """A photocopied ID card (front or back), enlarged so its print stays legible."""
+class DrawnBlock(Protocol):
+    """A block that lays itself out (an ID card: `samples.cards.CardSpec`), so this module needs
+    no knowledge of it."""
 
-    side: str  # front | back
-    fields: dict[str, str]
-    width_mm: float = 136.0
-    seed: int = 0
-    before_pt: float = 4.0
-    after_pt: float = 5.0
+    def atom(self, ctx: Ctx, x0: float, width: float) -> Atom: ...
 
 
-Block = Para | Tabs | Space | SignGap | Columns | CardSpec
+Block = Para | Tabs | Space | SignGap | Columns | DrawnBlock
 
 
 # --------------------------------------------------------------------------------------------
@@ -502,10 +498,8 @@ def _atoms(blocks: list, ctx: Ctx, x0: float, width: float, seed: int) -> list[A
             out.append(_gap_atom(b, ctx, x0, width, s))
         elif isinstance(b, Columns):
             out.append(_columns_atom(b, ctx, x0, width, s))
-        elif isinstance(b, CardSpec):
-            from samples.cards import card_atom  # cards need the layout primitives above
-
-            out.append(card_atom(b, ctx, x0, width))
+        elif hasattr(b, "atom"):
+            out.append(b.atom(ctx, x0, width))
         else:  # pragma: no cover - programming error
             raise TypeError(f"unknown block {b!r}")
     return out

@@ -12,7 +12,8 @@ import pytest
 from pipeline.catalog import open_catalog
 from pipeline.digitise.dask_pages import close_clients, land, page_settings, remote_page
 from pipeline.digitise.dossier import digitise
-from pipeline.digitise.pages import iter_pages, process_page
+from pipeline.digitise.pages import process_page
+from pipeline.digitise.stream import page_stream
 from pipeline.errors import InputError, TransientError
 from pipeline.ingest.inputs import PageRef, open_dossier
 from pipeline.settings import Settings
@@ -102,7 +103,7 @@ def test_unreachable_scheduler_is_a_clear_transient_error(tmp_path, monkeypatch)
     address = f"tcp://127.0.0.1:{free_port()}"
     settings = with_dask(Settings(home=tmp_path), address)
     with pytest.raises(TransientError) as err:
-        list(iter_pages(open_dossier(SAMPLES / "hs_0004.png").pages, settings, tmp_path))
+        list(page_stream(open_dossier(SAMPLES / "hs_0004.png").pages, settings, tmp_path))
     assert str(err.value).startswith(f"Dask scheduler {address}: cannot reach the Dask scheduler")
 
 

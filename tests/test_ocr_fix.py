@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 
 from pipeline.imaging import cleaning
 from pipeline.ocr.fixes import refine_words
-from pipeline.ocr.tesseract import Word, ocr_image, tesseract_available
+from pipeline.ocr.tesseract import ocr_image, tesseract_available
+from pipeline.ocr.words import Word
 from pipeline.settings import CleaningSettings
 from tests.pages import font
 

@@ -10,7 +10,8 @@ import pytest
 from PIL import ImageFont
 from pypdf import PdfReader
 
-from pipeline.ocr.tesseract import ocr_image, parse_tsv, tesseract_available, words_to_text
+from pipeline.ocr.tesseract import ocr_image, tesseract_available
+from pipeline.ocr.words import parse_tsv, words_to_text
 from pipeline.publish.pdfout import PagePart, build_pdf, write_jpeg
 from pipeline.textnorm import cer
 from tests.pages import LINES, font, text_page

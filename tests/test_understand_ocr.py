@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from flows.train import add_review_parser, synthetic_examples, unknown_examples
 from pipeline.catalog import open_catalog
 from pipeline.digitise.dossier import digitise
-from pipeline.digitise.pages import process_pages
+from pipeline.digitise.stream import process_pages
 from pipeline.ingest.inputs import open_dossier
 from pipeline.settings import Settings
 from pipeline.store import open_store

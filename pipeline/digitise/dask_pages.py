@@ -25,7 +25,7 @@ from pipeline.digitise.pages import PageOutput, bounded, own_text_page, process_
 from pipeline.errors import ConfigError, SohoaError, TransientError
 from pipeline.ingest.inputs import PageRef
 from pipeline.manifest import Page
-from pipeline.ocr.tesseract import Word
+from pipeline.ocr.words import Word
 from pipeline.publish.pdfout import PagePart
 from pipeline.settings import Settings
 

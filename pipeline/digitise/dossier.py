@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.catalog.base import Catalog
-from pipeline.digitise.pages import PageOutput, process_pages
+from pipeline.digitise.pages import PageOutput
+from pipeline.digitise.stream import process_pages
 from pipeline.errors import SohoaError
 from pipeline.ingest.inputs import DossierSource, open_dossier, safe_id, sha256_file
 from pipeline.manifest import SCHEMA, Component, Manifest, Source, StoredObject

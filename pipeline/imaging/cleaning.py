@@ -41,10 +41,6 @@ from pipeline.imaging.analysis import (
 )
 from pipeline.settings import CleaningSettings
 
-# Pages are cleaned one per core (`pages.process_pages`), next to single-threaded Tesseracts: OpenCV's
-# own worker threads would only add synchronisation (the bench measures 15-20 % more CPU with them).
-cv2.setNumThreads(1)
-
 DISPLAY_MIN_DPI = 200
 MIN_SIDE_PX = 16  # an image smaller than this holds no readable text
 SMALL_XHEIGHT_PX = 12  # text whose x-height band is under this (OCR pixels) is upscaled (13-15 px read worse upscaled) ...

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.errors import InputError
+from pipeline.ingest import poppler
 from pipeline.textnorm import nfc, strip_marks
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pnm", ".pgm", ".ppm", ".gif"}
@@ -26,7 +26,6 @@ SIDECAR_NAMES = ("dossier.json",)
 MIN_DPI, MAX_DPI = 70, 1200
 # Rasterised PDF pages are capped at this many pixels; larger pages are rendered at a lower dpi.
 MAX_RENDER_PIXELS = 60_000_000
-_PDF_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -148,54 +147,14 @@ def _is_pdf(path: Path) -> bool:
     return b"%PDF-" in head
 
 
-def _run(cmd: list[str], path: Path) -> subprocess.CompletedProcess:
-    try:
-        return subprocess.run(cmd, capture_output=True, timeout=_PDF_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise InputError(f"{cmd[0]} did not finish in {_PDF_TIMEOUT_S} s", path=path,
-                         hint="The PDF may be damaged; repair it (e.g. qpdf) or rescan") from exc
-    except FileNotFoundError as exc:
-        raise InputError(f"{cmd[0]} is not installed", path=path,
-                         hint="Install poppler-utils (run `sohoa doctor`)") from exc
-
-
 def _pdf_pages(path: Path) -> list[PageRef]:
-    info = _run(["pdfinfo", str(path)], path)
-    err = info.stderr.decode("utf-8", "replace")
-    if info.returncode != 0:
-        if "wrong page range" in err.lower() and "last page (0)" in err.lower():
-            raise InputError("the PDF has zero pages", path=path, hint="Rescan the dossier")
-        if "password" in err.lower() or "encrypt" in err.lower():
-            raise InputError("the PDF is encrypted with a password", path=path,
-                             hint="Ask for an unprotected copy or remove the password, then resubmit")
-        first = err.strip().splitlines()[-1] if err.strip() else "unreadable"
-        raise InputError(f"not a readable PDF ({first})", path=path,
-                         hint="The file may be truncated or damaged; copy or rescan it")
-    out = info.stdout.decode("utf-8", "replace")
-    m = re.search(r"^Pages:\s+(\d+)", out, re.M)
-    count = int(m.group(1)) if m else 0
+    count = poppler.page_count(path)
     if count == 0:
         raise InputError("the PDF has zero pages", path=path, hint="Rescan the dossier")
-    sizes: dict[int, tuple[float, float]] = {}
-    out = _run(["pdfinfo", "-f", "1", "-l", str(count), str(path)], path).stdout.decode("utf-8", "replace")
-    for pm in re.finditer(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+)", out, re.M):
-        sizes[int(pm.group(1))] = (float(pm.group(2)), float(pm.group(3)))
-    for pm in re.finditer(r"^Page\s+(\d+) rot:\s+(\d+)", out, re.M):
-        if int(pm.group(2)) % 180 == 90 and int(pm.group(1)) in sizes:
-            w, h = sizes[int(pm.group(1))]
-            sizes[int(pm.group(1))] = (h, w)
-    texts = _pdf_text(path, count)
+    sizes = poppler.page_sizes(path, count)
+    texts = [nfc(t) for t in poppler.page_texts(path, count)]
     return [PageRef(i + 1, path, i, "pdf", texts[i] if i < len(texts) else "", sizes.get(i + 1))
             for i in range(count)]
-
-
-def _pdf_text(path: Path, count: int) -> list[str]:
-    """Existing text layer per page (one pdftotext run); empty strings when there is none."""
-    res = _run(["pdftotext", "-enc", "UTF-8", "-q", str(path), "-"], path)
-    if res.returncode != 0:
-        return [""] * count
-    parts = res.stdout.decode("utf-8", "replace").split("\f")
-    return [nfc(p) for p in parts[:count]]
 
 
 def _image_pages(path: Path) -> list[PageRef]:
@@ -263,9 +222,6 @@ def load_page(ref: PageRef, dpi: int, *, max_pixels: int = 200_000_000) -> PageI
 
 
 def _render_pdf_page(ref: PageRef, dpi: int) -> PageImage:
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
-
     warnings: list[str] = []
     render_dpi = float(dpi)
     if ref.size_pt:
@@ -273,15 +229,5 @@ def _render_pdf_page(ref: PageRef, dpi: int) -> PageImage:
         if w_in * h_in * render_dpi**2 > MAX_RENDER_PIXELS:
             render_dpi = max(10.0, (MAX_RENDER_PIXELS / (w_in * h_in)) ** 0.5)
             warnings.append(f"page is {w_in:.0f}x{h_in:.0f} in; rendered at {render_dpi:.0f} dpi")
-    try:
-        images = convert_from_path(
-            ref.file, dpi=render_dpi, first_page=ref.index + 1, last_page=ref.index + 1,
-            timeout=_PDF_TIMEOUT_S, thread_count=1,
-        )
-    except (PDFPageCountError, PDFSyntaxError, OSError, RuntimeError) as exc:
-        raise InputError(f"the page cannot be rendered ({exc})", path=ref.file, page=ref.n,
-                         hint="The PDF may be damaged; repair it or rescan the page") from exc
-    if not images:
-        raise InputError("the page rendered to nothing", path=ref.file, page=ref.n, hint="Rescan the page")
-    img = images[0]
+    img = poppler.render_page(ref.file, ref.index, render_dpi, page=ref.n)
     return PageImage(pixels=np.asarray(_to_uint8(img)), dpi=render_dpi, warnings=warnings)

@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:  # (pipeline.ocr.tesseract uses this module)
-    from pipeline.ocr.tesseract import Word
+from pipeline.ocr.words import Word
 
 SPACE_OF_LINE = 0.3  # a gap this share of the line's word height is a word space
 _UNIT = re.compile(r"(?P<pre>\(?)(?P<unit>[cdk]?m)(?P<sup>[23]|(?:[^\w\s().,;:]|ˆ){1,3})(?P<post>\)?[.,;:]?)")

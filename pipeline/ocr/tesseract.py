@@ -1,13 +1,14 @@
-"""Tesseract through pytesseract: one process per page yields the words (TSV) and the text layer (PDF).
+"""Tesseract, the one place it is run: page words and text layer, orientation, digit crops, version.
 
-Each Tesseract process runs with OMP_THREAD_LIMIT=1: its own OpenMP threading is 3-4x slower than
-running one single-threaded process per core, which is what the page pool does.
+Every call is a subprocess with a timeout and its own environment (`OMP_THREAD_LIMIT=1`: Tesseract's
+OpenMP threading is 3-4x slower here than one single-threaded process per core, which is how the
+page pool runs it). Nothing is set at import time. A failure becomes `ProgramError` (or an empty
+result where the caller can go on without it). The binary is pytesseract's `tesseract_cmd`
+(`tesseract` on PATH unless configured), so one setting points every call at another build.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import shutil
@@ -20,20 +21,12 @@ import cv2
 import numpy as np
 import pytesseract
 
+from pipeline.errors import ProgramError
 from pipeline.ocr.fixes import refine_words
-from pipeline.textnorm import nfc
+from pipeline.ocr.words import Word, mean_confidence, parse_tsv, words_to_text
 
-os.environ["OMP_THREAD_LIMIT"] = "1"  # inherited by every tesseract subprocess pytesseract starts
-
-
-@dataclass
-class Word:
-    text: str
-    conf: float  # 0..1
-    box: tuple[int, int, int, int]  # left, top, width, height in OCR-image pixels
-    block: int
-    par: int
-    line: int
+OSD_DPI = 200  # orientation detection needs no more; half the pixels of 300 dpi, half the time
+DIGITS_WHITELIST = "0123456789/.-"
 
 
 @dataclass
@@ -46,112 +39,76 @@ class OcrResult:
     warnings: list[str] = field(default_factory=list)
 
 
+def command() -> str:
+    return pytesseract.pytesseract.tesseract_cmd
+
+
+def environment() -> dict[str, str]:
+    """The environment of one Tesseract process: single-threaded, whatever the caller's is."""
+    return {**os.environ, "OMP_THREAD_LIMIT": "1"}
+
+
+def run(args: list[str], *, timeout_s: float, what: str) -> subprocess.CompletedProcess:
+    """Run `tesseract ARGS`; a missing binary, a time-out or a non-zero exit is a `ProgramError`."""
+    cmd = [command(), *args]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, env=environment(), check=False)
+    except FileNotFoundError as exc:
+        raise ProgramError(f"tesseract is not installed ({what})",
+                           hint="apt-get install tesseract-ocr tesseract-ocr-vie; `sohoa doctor` checks") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise ProgramError(f"{what} timed out after {timeout_s:.0f} s",
+                           hint="raise ocr.timeout_s or check the page image") from exc
+    except OSError as exc:
+        raise ProgramError(f"tesseract did not start ({what}): {exc}") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise ProgramError(f"{what} failed: {' / '.join(err[-3:])[:300] or f'exit {proc.returncode}'}")
+    return proc
+
+
+def version(timeout_s: float = 30) -> str:
+    out = run(["--version"], timeout_s=timeout_s, what="tesseract --version")
+    text = (out.stdout or out.stderr).decode("utf-8", "replace")
+    return text.splitlines()[0].replace("tesseract ", "").strip() if text else "?"
+
+
+def languages(timeout_s: float = 30) -> list[str]:
+    out = run(["--list-langs"], timeout_s=timeout_s, what="tesseract --list-langs")
+    lines = (out.stdout or out.stderr).decode("utf-8", "replace").splitlines()
+    return [ln.strip() for ln in lines[1:] if ln.strip()]
+
+
 def tesseract_available(lang: str = "vie") -> tuple[bool, str]:
     """(ok, message) — for `sohoa doctor` and start-up checks."""
-    if shutil.which(pytesseract.pytesseract.tesseract_cmd) is None:
+    if shutil.which(command()) is None:
         return False, "tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-vie)"
     try:
-        langs = pytesseract.get_languages(config="")
-    except (pytesseract.TesseractError, OSError, subprocess.SubprocessError) as exc:
+        langs = languages()
+        ver = version()
+    except ProgramError as exc:
         return False, f"tesseract does not run: {exc}"
     missing = [code for code in lang.split("+") if code not in langs]
     if missing:
         return False, f"tesseract has no {'+'.join(missing)} data (apt-get install tesseract-ocr-vie)"
-    return True, f"tesseract {pytesseract.get_tesseract_version()} with {', '.join(sorted(langs))}"
-
-
-_FURNITURE_EDGES = re.compile(r"^[_|]+|[_|]+$")
-
-
-def word_text(raw: str) -> str:
-    """A word as Tesseract read it, NFC, without the `_` and `|` it reads at a wide gap or a rule."""
-    return _FURNITURE_EDGES.sub("", nfc(raw).strip())
-
-
-def parse_tsv(tsv: str) -> list[Word]:
-    words: list[Word] = []
-    reader = csv.reader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
-    header = next(reader, None)
-    if not header:
-        return words
-    for row in reader:
-        if len(row) < 12 or row[0] != "5":
-            continue
-        text = word_text(row[11])
-        if not text:
-            continue  # a bare `_` or `|`: what Tesseract makes of a wide gap or a rule, not text
-        conf = float(row[10])
-        words.append(Word(text, max(0.0, conf) / 100.0, (int(row[6]), int(row[7]), int(row[8]), int(row[9])),
-                          int(row[2]), int(row[3]), int(row[4])))
-    return words
-
-
-def reading_rows(words: list[Word]) -> list[list[list[Word]]]:
-    """Tesseract's lines (words in its order) put in rows: lines side by side on one baseline are
-    one row, left to right; rows top to bottom.
-
-    Tesseract lays a form out in blocks and may cut one printed row in two — a field's value put in
-    a block of its own, read before its label (`040089268110` / `Số định danh cá nhân:`), the right
-    half of a row read before the left half. Its header rows it already reads across both columns
-    (`ỦY BAN NHÂN DÂN  CỘNG HÒA XÃ HỘI …`), which extraction expects; this reads every row so.
-    """
-    lines: dict[tuple[int, int, int], list[Word]] = {}
-    for w in words:
-        lines.setdefault((w.block, w.par, w.line), []).append(w)
-    boxes = []
-    for ws in lines.values():
-        x0 = min(w.box[0] for w in ws)
-        y0 = min(w.box[1] for w in ws)
-        boxes.append((x0, y0, max(w.box[0] + w.box[2] for w in ws), max(w.box[1] + w.box[3] for w in ws), ws))
-    rows: list[list[tuple]] = []
-    for box in sorted(boxes, key=lambda b: (b[1] + b[3]) / 2):
-        h = box[3] - box[1]
-        for row in rows:
-            r0, r1 = min(b[1] for b in row), max(b[3] for b in row)
-            rh = min(h, min(b[3] - b[1] for b in row))
-            side_by_side = all(box[0] >= b[2] or box[2] <= b[0] for b in row)
-            if side_by_side and min(r1, box[3]) - max(r0, box[1]) >= 0.5 * rh:
-                row.append(box)
-                break
-        else:
-            rows.append([box])
-    rows.sort(key=lambda row: min(b[1] for b in row))
-    return [[b[4] for b in sorted(row, key=lambda b: b[0])] for row in rows]
-
-
-def words_to_text(words: list[Word]) -> str:
-    """The page text row by row (`reading_rows`); a blank line where a new paragraph starts."""
-    out: list[str] = []
-    para = None
-    for row in reading_rows(words):
-        first = (row[0][0].block, row[0][0].par)
-        if out:
-            out.append("\n\n" if first != para else "\n")
-        out.append(" ".join(w.text for line in row for w in line))
-        para = (row[-1][-1].block, row[-1][-1].par)
-    return "".join(out)
-
-
-def mean_confidence(words: list[Word]) -> float:
-    total = sum(len(w.text) for w in words)
-    return sum(w.conf * len(w.text) for w in words) / total if total else 0.0
+    return True, f"tesseract {ver} with {', '.join(sorted(langs))}"
 
 
 def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: str = "vie", psm: int = 3,
               timeout_s: float = 180) -> OcrResult:
-    """OCR one grey page image. A Tesseract failure or timeout gives an empty result with `error` set."""
+    """OCR one grey page image: words (TSV) and the invisible text layer (PDF) from one process.
+    A Tesseract failure or timeout gives an empty result with `error` set: the page is kept, not lost."""
     workdir.mkdir(parents=True, exist_ok=True)
     # Uncompressed PGM: a PNG costs ~40 ms of deflate here and as much inflate in Tesseract, per page.
     src = workdir / f"{stem}.ocr.pgm"
     cv2.imwrite(str(src), image)
     base = workdir / f"{stem}.ocr"
-    config = f"--dpi {round(dpi)} --psm {psm} -c tessedit_create_tsv=1 -c textonly_pdf=1"
+    args = [str(src), str(base), "-l", lang, "--dpi", str(round(dpi)), "--psm", str(psm),
+            "-c", "tessedit_create_tsv=1", "-c", "textonly_pdf=1", "pdf"]
     try:
-        pytesseract.pytesseract.run_tesseract(str(src), str(base), "pdf", lang, config=config, timeout=timeout_s)
-    except RuntimeError as exc:  # pytesseract raises RuntimeError on timeout
-        return OcrResult("", [], 0.0, None, error=f"OCR timed out after {timeout_s:.0f} s ({exc})")
-    except pytesseract.TesseractError as exc:
-        return OcrResult("", [], 0.0, None, error=f"OCR failed: {exc.message.strip()[:300]}")
+        run(args, timeout_s=timeout_s, what="OCR")
+    except ProgramError as exc:
+        return OcrResult("", [], 0.0, None, error=exc.problem)
     finally:
         src.unlink(missing_ok=True)
     tsv_path = Path(f"{base}.tsv")
@@ -163,9 +120,6 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
                      pdf_path if pdf_path.exists() else None)
 
 
-OSD_DPI = 200  # orientation detection needs no more; half the pixels of 300 dpi, half the time
-
-
 def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[int, float] | None:
     """Tesseract's orientation and script detection (`--psm 0`): (clockwise turn of the content,
     confidence), or None when it cannot tell (too little text, no OSD data, an error).
@@ -173,23 +127,39 @@ def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[i
     Costs ~0.3 s of one core for a full page; the cleaning chain asks only when its own ink
     heuristic is unsure, and passes only the text area of the page.
     """
-    from pipeline.imaging.analysis import rescale
-
-    img = rescale(gray, min(1.0, OSD_DPI / dpi))
+    factor = min(1.0, OSD_DPI / dpi)
+    if factor < 1.0:
+        size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:
         src = Path(tmp) / "page.pgm"
-        cv2.imwrite(str(src), img)
-        cmd = [pytesseract.pytesseract.tesseract_cmd, str(src), "stdout", "--psm", "0",
-               "--dpi", str(round(dpi * min(1.0, OSD_DPI / dpi)))]
+        cv2.imwrite(str(src), gray)
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
-        except (OSError, subprocess.SubprocessError):
+            proc = run([str(src), "stdout", "--psm", "0", "--dpi", str(round(dpi * factor))], timeout_s=timeout_s,
+                       what="orientation detection")
+        except ProgramError:
             return None
-    m = re.search(r"Orientation in degrees:\s*(\d+)", proc.stdout)
-    c = re.search(r"Orientation confidence:\s*([\d.]+)", proc.stdout)
-    if proc.returncode != 0 or not m:
+    out = proc.stdout.decode("utf-8", "replace")
+    m = re.search(r"Orientation in degrees:\s*(\d+)", out)
+    c = re.search(r"Orientation confidence:\s*([\d.]+)", out)
+    if not m:
         return None
     rotation = int(m.group(1)) % 360
     if rotation not in (0, 90, 180, 270):
         return None
     return rotation, float(c.group(1)) if c else 0.0
+
+
+def read_line(img: np.ndarray, *, whitelist: str = DIGITS_WHITELIST, timeout_s: float = 30) -> str:
+    """The characters of `whitelist` Tesseract reads on one line of a small crop (`--psm 7`, grey or
+    RGB); empty when it reads nothing or fails (a second look is evidence, never a reason to stop)."""
+    gray = img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_RGB2GRAY)
+    with tempfile.TemporaryDirectory(prefix="sohoa-line-") as tmp:
+        src = Path(tmp) / "line.pgm"
+        cv2.imwrite(str(src), gray)
+        try:
+            proc = run([str(src), "stdout", "--psm", "7", "-c", f"tessedit_char_whitelist={whitelist}"],
+                       timeout_s=timeout_s, what="line re-read")
+        except ProgramError:
+            return ""
+    return proc.stdout.decode("utf-8", "replace").strip()

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import pikepdf
-import pytesseract
+from pypdf import PdfReader
+from pypdf.errors import PyPdfError
+from pypdf.generic import ContentStream, TextStringObject
 
-DIGITS_CONFIG = "--psm 7 -c tessedit_char_whitelist=0123456789/.-"
+from pipeline.ocr import tesseract
+
 GLYPH_WIDTH = 0.5  # Tesseract's GlyphLessFont: every glyph is half the font size wide
 
 
@@ -37,41 +39,46 @@ def words(pdf: bytes) -> list[Word]:
     """The positioned words of the PDF's text layers (as Tesseract writes them: `Tm`/`Td` moves,
     `Tz` scaling, 2-byte glyph codes)."""
     out: list[Word] = []
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
-        for n, page in enumerate(doc.pages):
-            x = y = 0.0
-            size, scale = 12.0, 1.0
-            for operands, op in pikepdf.parse_content_stream(page):
-                name = str(op)
-                if name == "Tm":
-                    x, y = float(operands[4]), float(operands[5])
-                elif name == "Td":
-                    x, y = x + float(operands[0]), y + float(operands[1])
-                elif name == "Tf":
-                    size = float(operands[1])
-                elif name == "Tz":
-                    scale = float(operands[0]) / 100
-                elif name == "TJ":
-                    raw = b"".join(bytes(s) for s in operands[0] if isinstance(s, pikepdf.String))
-                    text = raw.decode("utf-16-be", errors="ignore").strip()
-                    if text:
-                        width = len(text) * size * GLYPH_WIDTH * scale
-                        out.append(Word(n, text, (x, y - 0.25 * size, x + width, y + size), size))
+    reader = PdfReader(io.BytesIO(pdf))
+    for n, page in enumerate(reader.pages):
+        contents = page.get_contents()
+        if contents is None:
+            continue
+        x = y = 0.0
+        size, scale = 12.0, 1.0
+        for operands, op in ContentStream(contents, reader).operations:
+            if op == b"Tm":
+                x, y = float(operands[4]), float(operands[5])
+            elif op == b"Td":
+                x, y = x + float(operands[0]), y + float(operands[1])
+            elif op == b"Tf":
+                size = float(operands[1])
+            elif op == b"Tz":
+                scale = float(operands[0]) / 100
+            elif op == b"TJ":
+                raw = b"".join(_raw(s) for s in operands[0] if isinstance(s, bytes | str))
+                text = raw.decode("utf-16-be", errors="ignore").strip()
+                if text:
+                    width = len(text) * size * GLYPH_WIDTH * scale
+                    out.append(Word(n, text, (x, y - 0.25 * size, x + width, y + size), size))
     return out
+
+
+def _raw(s: bytes | str) -> bytes:
+    """The bytes of a string operand as written (Tesseract's 2-byte glyph codes, not decoded text)."""
+    raw = s.get_original_bytes() if isinstance(s, TextStringObject) else bytes(s)
+    return raw.removeprefix(b"\xfe\xff")  # pypdf re-adds a byte-order mark to what it took for UTF-16
 
 
 def page_image(pdf: bytes, page: int) -> tuple[np.ndarray, float, float] | None:
     """The page's largest image (RGB or grey) and its size in points, or None."""
-    with pikepdf.open(io.BytesIO(pdf)) as doc:
-        p = doc.pages[page]
-        images = list(p.get_images().values())
-        if not images:
-            return None
-        img = max(images, key=lambda i: int(i.Width) * int(i.Height))
-        pil = pikepdf.PdfImage(img).as_pil_image()
-        data = np.asarray(pil.convert("RGB")) if pil.mode not in ("L", "1") else np.asarray(pil.convert("L"))
-        box = [float(v) for v in p.mediabox]
-        return data, box[2] - box[0], box[3] - box[1]
+    p = PdfReader(io.BytesIO(pdf)).pages[page]
+    images = [f.image for f in p.images]
+    if not images:
+        return None
+    pil = max(images, key=lambda i: i.width * i.height)
+    data = np.asarray(pil.convert("RGB")) if pil.mode not in ("L", "1") else np.asarray(pil.convert("L"))
+    return data, float(p.mediabox.width), float(p.mediabox.height)
 
 
 def crop(pdf: bytes, word: Word) -> np.ndarray | None:
@@ -103,7 +110,7 @@ def read_digits(img: np.ndarray) -> str:
     scale = 48 / img.shape[0]
     big = cv2.resize(img, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
     big = cv2.copyMakeBorder(big, 10, 10, 10, 10, cv2.BORDER_CONSTANT, value=255)
-    return pytesseract.image_to_string(big, config=DIGITS_CONFIG).strip()
+    return tesseract.read_line(big)
 
 
 NEAR = 0.06  # the two words' centres lie this close (fraction of the page) on two scans of one paper
@@ -125,9 +132,8 @@ def near(a: Word, b: Word, pdf_a: bytes, pdf_b: bytes) -> bool:
     """Both words sit at about the same place of the same page."""
     if a.page != b.page:
         return False
-    with pikepdf.open(io.BytesIO(pdf_a)) as doc:
-        box = [float(v) for v in doc.pages[a.page].mediabox]
-    w, h = box[2] - box[0], box[3] - box[1]
+    box = PdfReader(io.BytesIO(pdf_a)).pages[a.page].mediabox
+    w, h = float(box.width), float(box.height)
     ax, ay = (a.box[0] + a.box[2]) / 2, (a.box[1] + a.box[3]) / 2
     bx, by = (b.box[0] + b.box[2]) / 2, (b.box[1] + b.box[3]) / 2
     return abs(ax - bx) <= NEAR * w and abs(ay - by) <= NEAR * h
@@ -143,7 +149,7 @@ def same_ink(pdf_a: bytes, pdf_b: bytes, sites: list[tuple[str, int, str, int]],
         return False
     try:
         return _same_ink(pdf_a, pdf_b, sites, numbers_of)
-    except (pikepdf.PdfError, ValueError, OSError, RuntimeError):  # a PDF we cannot look into: keep apart
+    except (PyPdfError, ValueError, OSError, RuntimeError, IndexError, KeyError):  # a PDF we cannot look into: keep apart
         return False
 
 
