@@ -1,0 +1,136 @@
+"""/v1/documents: search or list documents, one document with its text, its PDF."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import date
+from typing import Annotated, Any, BinaryIO
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, StreamingResponse
+
+from pipeline.api import listing
+from pipeline.api.deps import (
+    CCCD_PATTERN,
+    ERRORS,
+    ID_PATTERN,
+    MAX_PER_PAGE,
+    TYPE_PATTERN,
+    CatalogDep,
+    LimitsDep,
+    ReadKey,
+    StoreDep,
+    check_id,
+    links,
+    summary,
+)
+from pipeline.api.models import Document, DocumentPage, DocumentSummary, PageText
+from pipeline.catalog.base import Catalog
+from pipeline.manifest import Manifest
+from pipeline.store import ObjectNotFound, validate_key
+
+PDF_CHUNK = 256 * 1024
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+
+
+@router.get("/documents", response_model=DocumentPage, responses=ERRORS,
+            summary="search documents (with or without tone marks) or list them by filters")
+def documents(
+    request: Request,
+    catalog: CatalogDep,
+    _key: ReadKey,
+    q: Annotated[str | None, Query(max_length=500, description="words to find, tone marks optional")] = None,
+    type: Annotated[str | None, Query(pattern=TYPE_PATTERN, description="type code, e.g. quyet_dinh")] = None,
+    owner: Annotated[str | None, Query(pattern=CCCD_PATTERN, description="a CCCD number in the metadata")] = None,
+    dossier: Annotated[str | None, Query(pattern=ID_PATTERN, description="only this dossier")] = None,
+    date_from: Annotated[date | None, Query(alias="from", description="metadata.ngay on or after")] = None,
+    date_to: Annotated[date | None, Query(alias="to", description="metadata.ngay on or before")] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
+) -> DocumentPage:
+    if date_from and date_to and date_from > date_to:
+        raise HTTPException(400, "'from' is after 'to'")
+    f = listing.Filters(type=type, dossier=dossier, owner=owner, date_from=date_from, date_to=date_to)
+    offset = (page - 1) * per_page
+    query = (q or "").strip()
+    if query:
+        result = listing.search(catalog, query, f, per_page, offset)
+    else:
+        result = listing.listed(catalog, f, per_page, offset)
+    return DocumentPage(items=[DocumentSummary(**summary(request, d)) for d in result.items], page=page,
+                        per_page=per_page, has_more=result.has_more, truncated=result.truncated)
+
+
+def component(catalog: Catalog, component_id: str) -> tuple[Manifest, Any]:
+    """The manifest and component of a document id, or 404."""
+    check_id(component_id, "document id")
+    row = catalog.get_component(component_id)
+    manifest = catalog.get_dossier(row["dossier_id"]) if row else None
+    comp = next((c for c in manifest.components if c.id == component_id), None) if manifest else None
+    if comp is None:
+        raise HTTPException(404, "no such document")
+    return manifest, comp
+
+
+@router.get("/documents/{document_id}", response_model=Document, responses=ERRORS,
+            summary="one document: metadata, pages and text")
+def document(request: Request, document_id: str, catalog: CatalogDep, _key: ReadKey) -> Document:
+    manifest, comp = component(catalog, document_id)
+    by_n = {p.n: p for p in manifest.pages}
+    pages = [by_n[n] for n in comp.pages if n in by_n]
+    return Document(
+        id=comp.id, dossier_id=manifest.dossier_id, type=comp.type, type_name=comp.type_name,
+        confidence=comp.confidence, needs_review=comp.needs_review,
+        metadata=comp.metadata.model_dump(mode="json"), sha256=comp.sha256, reused_from=comp.reused_from,
+        created_at=manifest.created_at,
+        pages=[PageText(n=p.n, blank=p.blank, text=p.text, ocr_confidence=p.ocr_confidence,
+                        needs_review=p.needs_review) for p in pages],
+        text="\n\n".join(p.text for p in pages),
+        links=links(request, comp.id, manifest.dossier_id, comp.object is not None),
+    )
+
+
+def _iter_stream(stream: BinaryIO) -> Iterator[bytes]:
+    try:
+        while chunk := stream.read(PDF_CHUNK):
+            yield chunk
+    finally:
+        stream.close()
+
+
+@router.get("/documents/{document_id}/pdf",
+            responses={**ERRORS, 200: {"content": {"application/pdf": {}}, "description": "the PDF"},
+                       307: {"description": "S3 store: redirect to a short-lived presigned URL"}},
+            summary="the document's searchable PDF", response_class=StreamingResponse)
+def document_pdf(
+    document_id: str,
+    catalog: CatalogDep,
+    store: StoreDep,
+    limits: LimitsDep,
+    _key: ReadKey,
+    redirect: Annotated[bool, Query(description="S3 store: redirect to a presigned URL (false: "
+                                                "stream through the API)")] = True,
+):
+    _, comp = component(catalog, document_id)
+    if comp.object is None:
+        raise HTTPException(404, "this document has no stored PDF")
+    key = validate_key(comp.object.key)
+    filename = f"{comp.id}.pdf"
+    if redirect and hasattr(store, "presigned_url"):
+        url = store.presigned_url(key, expires_s=limits.presign_s, filename=filename)
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    try:
+        stream = store.open(key)
+    except ObjectNotFound:
+        raise HTTPException(404, "the document's PDF is not in the store") from None
+    headers = {"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-cache"}
+    # the size of the very bytes being sent, even if the object is replaced meanwhile; a stream
+    # that is not a file (S3 with redirect=false) is sent chunked
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        headers["Content-Length"] = str(os.fstat(stream.fileno()).st_size)
+    if comp.sha256:
+        headers["ETag"] = f'"{comp.sha256}"'
+    return StreamingResponse(_iter_stream(stream), media_type="application/pdf", headers=headers)
