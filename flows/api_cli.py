@@ -11,20 +11,10 @@ import ipaddress
 import json
 import os
 import sys
-from pathlib import Path
 
-from pipeline.settings import Settings
+from flows.options import settings_of
 
 DEFAULT_MAX_UPLOAD_MB = 512
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    """Same precedence as flows/cli.py: --config / --home over SOHOA_* over the packaged defaults."""
-    if getattr(args, "config", None):
-        os.environ["SOHOA_CONFIG"] = str(Path(args.config).resolve())
-    if getattr(args, "home", None):
-        os.environ["SOHOA_HOME"] = str(Path(args.home).resolve())
-    return Settings()
 
 
 def _is_loopback(host: str) -> bool:
@@ -41,7 +31,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     from pipeline.api import create_app
 
-    settings = _settings(args)
+    settings = settings_of(args)
     max_mb = args.max_upload_mb
     if max_mb is None:
         try:
@@ -67,7 +57,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 def cmd_apikey_create(args: argparse.Namespace) -> int:
     from pipeline.api.keys import open_keys
 
-    settings = _settings(args)
+    settings = settings_of(args)
     with open_keys(settings.home) as keys:
         try:
             record, key = keys.create(args.scope, args.name or "")
@@ -86,7 +76,7 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 def cmd_apikey_list(args: argparse.Namespace) -> int:
     from pipeline.api.keys import open_keys
 
-    settings = _settings(args)
+    settings = settings_of(args)
     with open_keys(settings.home) as keys:
         records = keys.list()
     if args.json:
@@ -106,7 +96,7 @@ def cmd_apikey_list(args: argparse.Namespace) -> int:
 def cmd_apikey_revoke(args: argparse.Namespace) -> int:
     from pipeline.api.keys import open_keys
 
-    settings = _settings(args)
+    settings = settings_of(args)
     with open_keys(settings.home) as keys:
         known = keys.get(args.id)
         if known is None:

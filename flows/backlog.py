@@ -84,7 +84,9 @@ def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict,
         dossier_id = _dossier_id(local)
     if known is not None:
         return known.model_dump(mode="json", by_alias=True), True
-    run = run_deployment(deployment, parameters={"path": path, "config": config}, timeout=None, poll_interval=1)
+    # a worker is another machine: it has its own settings file (and secrets); only the home is shared
+    remote = {"home": config["home"]} if config and "home" in config else None
+    run = run_deployment(deployment, parameters={"path": path, "config": remote}, timeout=None, poll_interval=1)
     with open_catalog(settings) as catalog:
         manifest = catalog.get_dossier(dossier_id)
     if manifest is None:

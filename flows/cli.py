@@ -13,15 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+from flows.options import common_parser, settings_of
 from pipeline.settings import Settings
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    if getattr(args, "config", None):
-        os.environ["SOHOA_CONFIG"] = str(Path(args.config).resolve())
-    if getattr(args, "home", None):
-        os.environ["SOHOA_HOME"] = str(Path(args.home).resolve())
-    return Settings()
 
 
 def _progress(enabled: bool):
@@ -33,7 +26,7 @@ def _progress(enabled: bool):
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     from flows import prefect_env
 
     prefect_env.configure(settings.home, args.verbose)
@@ -42,7 +35,7 @@ def cmd_process(args: argparse.Namespace) -> int:
 
     failed = 0
     show = sys.stderr.isatty() and not args.verbose
-    config = {"home": str(settings.home.resolve())}
+    config = settings.for_flow()
     with _progress(show) as progress:
         for raw in args.paths:
             path = raw if raw.startswith("s3://") else str(Path(raw))  # a Path would fold the '//'
@@ -107,7 +100,7 @@ def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_n
 
         EVENTS["listener"] = listener
         PROGRESS["*"] = on_page
-        config = {"home": str(settings.home.resolve())}
+        config = settings.for_flow()
         try:
             report = (digitise_backlog(target, config) if flow_name == "backlog"
                       else nightly_ingest(target, config))
@@ -138,7 +131,7 @@ def _s3_usage(url: str, settings: Settings) -> str | None:
 
 
 def cmd_backlog(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     if args.source.startswith("s3://"):
         problem = _s3_usage(args.source, settings)
         if problem:
@@ -152,7 +145,7 @@ def cmd_backlog(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     if not args.once:
         print("sohoa ingest: use --once to ingest now, or `sohoa serve` for the nightly schedule", file=sys.stderr)
         return 2
@@ -168,17 +161,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     from flows import prefect_env
 
     prefect_env.configure(settings.home, args.verbose)
     from flows.serve import serve
 
-    return serve(settings, {"home": str(settings.home.resolve())})
+    return serve(settings, settings.for_flow())
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     from flows import prefect_env
 
     prefect_env.configure(settings.home, args.verbose)
@@ -200,7 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipeline.publish.report import ROWS, chart, figures
     from pipeline.store import open_store
 
-    settings = _settings(args)
+    settings = settings_of(args)
     since = date.fromisoformat(args.since) if args.since else None
     until = date.fromisoformat(args.until) if args.until else None
     from pipeline.catalog import open_catalog
@@ -225,7 +218,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from pipeline.catalog import open_catalog
 
-    settings = _settings(args)
+    settings = settings_of(args)
     with open_catalog(settings) as catalog:
         hits = catalog.search(args.query, type=args.type, dossier=args.dossier, limit=args.limit,
                               offset=args.offset)
@@ -245,7 +238,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from flows.doctor import run_checks
 
-    settings = _settings(args)
+    settings = settings_of(args)
     ok = True
     for name, passed, message in run_checks(settings):
         ok &= passed
@@ -255,10 +248,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sohoa", description="Digitise Vietnamese paper dossiers.")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="settings file (YAML); also SOHOA_CONFIG")
-    common.add_argument("--home", help="data home (store, catalog); also SOHOA_HOME, default ./.sohoa")
-    common.add_argument("-v", "--verbose", action="store_true", help="show Prefect and pipeline logs")
+    common = common_parser()
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("process", parents=[common], help="digitise dossiers (PDF, image, or folder of pages)")

@@ -77,7 +77,9 @@ def run_in_place(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
 
 def settings_from(config: dict | None) -> Settings:
-    return Settings(**(config or {}))
+    """The settings a flow run was given (`Settings.for_flow()`): home and settings file by name."""
+    config = config or {}
+    return Settings.load(config=config.get("config_file"), home=config.get("home"))
 
 
 def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None,

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from flows.options import common_parser, settings_of
 from pipeline.settings import Settings
 
 log = logging.getLogger("sohoa.train")
@@ -293,14 +294,6 @@ def read_corrections(home: Path):
 # --------------------------------------------------------------------------- sohoa train
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    if getattr(args, "config", None):
-        os.environ["SOHOA_CONFIG"] = str(Path(args.config).resolve())
-    if getattr(args, "home", None):
-        os.environ["SOHOA_HOME"] = str(Path(args.home).resolve())
-    return Settings()
-
-
 def build_examples(settings: Settings, *, corpus: int, synthetic: int, seed: int, cache: Path | None,
                    corrections: bool = True, workers: int = 2):
     examples = []
@@ -321,7 +314,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from pipeline.understand.model import model_path, save_model, train_model
     from pipeline.understand.taxonomy import load_taxonomy
 
-    settings = _settings(args)
+    settings = settings_of(args)
     taxonomy = load_taxonomy(settings.taxonomy)
     t0 = time.perf_counter()
     examples = build_examples(settings, corpus=args.corpus, synthetic=args.synthetic, seed=args.seed,
@@ -365,7 +358,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.store import open_store
     from pipeline.understand import review
 
-    settings = _settings(args)
+    settings = settings_of(args)
     action = getattr(args, "action", None)
     if action is None or args.list:
         items = review.review_items(open_store(settings))
@@ -380,12 +373,18 @@ def cmd_review(args: argparse.Namespace) -> int:
         if not items and not args.json:
             print("nothing to review", file=sys.stderr)
         return 0
-    if action == "set-type":
-        manifest = review.set_type(settings, args.component_id, args.type)
-    elif action == "split":
-        manifest = review.split(settings, args.dossier_id, args.at, args.type)
-    else:
-        manifest = review.merge(settings, args.dossier_id, args.at, args.type)
+    from pipeline.catalog import open_catalog
+    from pipeline.understand.taxonomy import load_taxonomy
+
+    by = os.environ.get("SUDO_USER") or os.environ.get("USER")
+    with open_catalog(settings) as catalog:
+        desk = review.Review(open_store(settings), catalog, load_taxonomy(settings.taxonomy), settings.home)
+        if action == "set-type":
+            manifest = desk.set_type(args.component_id, args.type, by=by)
+        elif action == "split":
+            manifest = desk.split(args.dossier_id, args.at, args.type, by=by)
+        else:
+            manifest = desk.merge(args.dossier_id, args.at, args.type, by=by)
     if args.json:
         print(manifest.to_json())
     else:
@@ -431,9 +430,7 @@ def add_review_parser(subparsers, parents: list | tuple = ()) -> argparse.Argume
 def main(argv: list[str] | None = None) -> int:
     """`python -m flows.train train|review|ocr …`: the commands without the `sohoa` wiring."""
     parser = argparse.ArgumentParser(prog="python -m flows.train")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="settings file (YAML); also SOHOA_CONFIG")
-    common.add_argument("--home", help="data home; also SOHOA_HOME, default ./.sohoa")
+    common = common_parser(verbose=False)
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub, [common])
     add_review_parser(sub, [common])

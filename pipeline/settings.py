@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, YamlConfigSettingsSource
+
+from pipeline.errors import ConfigError
 
 
 class OcrSettings(BaseModel):
@@ -107,44 +109,31 @@ class S3Settings(BaseModel):
     timeout_s: float = Field(default=60, gt=0)  # socket read time-out; connecting gives up after 10 s
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: settings file must be a mapping of names to values")
-    return data
-
-
 def default_config_text(name: str) -> str:
     """Text of a packaged file in `config/` (defaults.yaml, taxonomy.yaml)."""
     return resources.files("config").joinpath(name).read_text(encoding="utf-8")
 
 
-class _YamlSource(PydanticBaseSettingsSource):
-    """Packaged defaults merged with the user's file named by SOHOA_CONFIG."""
-
-    def get_field_value(self, field, field_name):  # pragma: no cover - unused, required by ABC
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        data = yaml.safe_load(default_config_text("defaults.yaml")) or {}
-        user = os.environ.get("SOHOA_CONFIG")
-        if user:
-            _deep_merge(data, _read_yaml(Path(user)))
-        return data
-
-
-def _deep_merge(base: dict, extra: dict) -> dict:
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _deep_merge(base[key], value)
-        else:
-            base[key] = value
-    return base
+def _user_file(path: str | Path) -> Path:
+    """The user's settings file, checked: it exists and is a mapping (else a `ConfigError` naming it)."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ConfigError("settings file not found", path=file, hint="Give an existing YAML file with --config "
+                                                                      "or SOHOA_CONFIG")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML ({exc})", path=file, hint="Fix the settings file") from exc
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError("settings file must be a mapping of names to values", path=file,
+                          hint="See config/defaults.yaml for the names")
+    return file.resolve()
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SOHOA_", env_nested_delimiter="__", extra="ignore")
 
+    config_file: Path | None = None  # the user's YAML file (--config / SOHOA_CONFIG), merged over the defaults
     home: Path = Path(".sohoa")
     store: str = "local"
     bucket: str = "sohoa"
@@ -161,7 +150,36 @@ class Settings(BaseSettings):
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):
-        return (init_settings, env_settings, _YamlSource(settings_cls))
+        """Arguments, then SOHOA_* variables, then the user's YAML file deep-merged over the packaged
+        defaults (`config/defaults.yaml`)."""
+        files: list = [resources.files("config").joinpath("defaults.yaml")]
+        user = init_settings.init_kwargs.get("config_file") or os.environ.get("SOHOA_CONFIG")
+        if user:
+            files.append(_user_file(user))
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls, yaml_file=files, deep_merge=True))
+
+    @model_validator(mode="after")
+    def _remember_file(self) -> Settings:
+        if self.config_file is None and os.environ.get("SOHOA_CONFIG"):
+            self.config_file = _user_file(os.environ["SOHOA_CONFIG"])
+        return self
+
+    @classmethod
+    def load(cls, config: str | Path | None = None, home: str | Path | None = None, **overrides: Any) -> Settings:
+        """The settings every command starts from: `config` (a YAML file) and `home` given on the command
+        line win over SOHOA_CONFIG / SOHOA_HOME; nothing is written to the environment."""
+        if config:
+            overrides["config_file"] = _user_file(config)
+        if home:
+            overrides["home"] = Path(home).resolve()
+        return cls(**overrides)
+
+    def for_flow(self) -> dict[str, str]:
+        """What a flow run needs to rebuild these settings (no secrets: workers have their own)."""
+        out = {"home": str(self.home.resolve())}
+        if self.config_file:
+            out["config_file"] = str(self.config_file)
+        return out
 
     @property
     def worker_count(self) -> int:

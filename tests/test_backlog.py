@@ -17,16 +17,7 @@ from PIL import Image
 
 from pipeline.ingest.backlog import RunReport, backlog_items, inbox_ready, settle
 from pipeline.manifest import Manifest, Source
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples" / "dossiers"
-
-
-def cli(*args: str, home: Path, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
-    full = {**os.environ, "SOHOA_HOME": str(home), **(env or {})}
-    full.pop("PREFECT_API_URL", None)
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=full)
+from tests.conftest import REPO, SAMPLES, cli
 
 
 def make_tree(root: Path) -> Path:

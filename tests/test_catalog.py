@@ -27,7 +27,8 @@ from pipeline.catalog.sqlite import MIGRATIONS
 from pipeline.errors import ConfigError
 from pipeline.manifest import Component, Manifest, Metadata, Page, Source, StoredObject
 from pipeline.settings import Settings
-from tests.pgserver import PgServer, free_port
+from tests.conftest import free_port
+from tests.pgserver import PgServer
 
 # -- building manifests -----------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from pipeline.imaging import clean_lines, clean_tone, cleaning
 from pipeline.ingest.inputs import load_page, open_dossier
 from pipeline.ocr.tesseract import tesseract_available
 from pipeline.settings import CleaningSettings
+from tests.conftest import turn
 from tests.pages import LINES, font, text_page
 
 DPI = 300
@@ -60,11 +61,6 @@ def clean(img, dpi: int = DPI, **kw) -> cleaning.PreparedPage:
 
 # --------------------------------------------------------------------------------------------
 # Orientation and skew
-
-
-def turn(img: np.ndarray, rotation: int) -> np.ndarray:
-    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
-    return img if rotation == 0 else cv2.rotate(img, codes[rotation])
 
 
 def table_page(rows: int = 12, dpi: int = DPI) -> np.ndarray:

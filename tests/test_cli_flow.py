@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples" / "dossiers"
+from tests.conftest import REPO, SAMPLES
 
 
 def sohoa(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:

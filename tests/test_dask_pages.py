@@ -18,10 +18,7 @@ from pipeline.errors import InputError, TransientError
 from pipeline.ingest.inputs import PageRef, open_dossier
 from pipeline.settings import Settings
 from pipeline.store import open_store
-from tests.pgserver import free_port
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples" / "dossiers"
+from tests.conftest import SAMPLES, free_port
 
 
 def with_dask(settings: Settings, address: str | None) -> Settings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -16,9 +15,8 @@ from pipeline.settings import Settings
 from pipeline.store import open_store
 from pipeline.textnorm import cer
 from samples.generate import row_major_text
+from tests.conftest import SAMPLES
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples" / "dossiers"
 DOSSIERS = ["hs_0001.pdf", "hs_0002", "hs_0003.tiff", "hs_0004.png"]
 
 

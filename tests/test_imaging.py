@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from pipeline.imaging import analysis as imaging
 from pipeline.imaging.cleaning import clean_page
+from tests.conftest import turn
 from tests.pages import text_page
 
 
 @pytest.fixture(scope="module")
 def page() -> np.ndarray:
     return text_page(repeat=2)
-
-
-def turn(img: np.ndarray, rotation: int) -> np.ndarray:
-    """Turn content clockwise by `rotation` degrees, as a scanner fed sideways would."""
-    codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
-    return img if rotation == 0 else cv2.rotate(img, codes[rotation])
 
 
 @pytest.mark.parametrize("skew", [0.0, 0.3, -1.2, 4.5, -9.0, 14.0])

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPO
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "peer-pdfs"
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 FILES = sorted(p for p in CORPUS.glob("*") if p.suffix.lower() in SUFFIXES) if CORPUS.is_dir() else []
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.skipif(not FILES, reason=f"peer corpus not found at {CORPUS} (../shared is absent)")

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from pipeline.ocr.quality import is_syllable, page_quality, plausibility, text_layer_is_real
-
-REPO = Path(__file__).resolve().parents[1]
-PEER = REPO.parent / "shared" / "corpora" / "peer-pdfs"
+from tests.conftest import PEER, REPO
 
 VALID = [
     "a", "ở", "ăn", "ấy", "Nguyễn", "nghiêng", "nghề", "quyết", "quốc", "quân", "giữ", "gìn", "gì", "giường",

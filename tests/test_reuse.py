@@ -22,7 +22,7 @@ from pipeline.publish.reuse import (
 )
 from pipeline.settings import Settings
 from pipeline.store import open_store
-from tests.test_e2e import SAMPLES
+from tests.conftest import SAMPLES, correct
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,6 @@ def test_two_certificates_of_one_owner_never_merge(env):
 def test_a_reused_object_outlives_its_dossier_being_redone(tmp_path):
     """B reuses A's PDF; A is then corrected in review, and digitised again from a new scan: B's
     object stays where it was, with the bytes B recorded, until nothing points at it any more."""
-    from pipeline.understand import review
 
     settings = Settings(home=tmp_path / "home")
     store = open_store(settings)
@@ -119,9 +118,9 @@ def test_a_reused_object_outlives_its_dossier_being_redone(tmp_path):
         return store.exists(shared.object.key) and store.stat(shared.object.key).sha256 == shared.sha256
 
     # a correction renames A's PDF: the old one is kept, B still points at it
-    fixed = review.set_type(settings, "hs_a-01", "khac")
+    fixed = correct(settings, "set_type", "hs_a-01", "khac")
     assert fixed.components[0].object.key == "dossiers/hs_a/01-khac.pdf" and intact()
-    review.set_type(settings, "hs_a-01", "quyet_dinh")  # the same key again, other bytes: written beside
+    correct(settings, "set_type", "hs_a-01", "quyet_dinh")  # the same key again, other bytes: written beside
     assert intact()
     # A digitised again from another scan of the paper: new bytes, never over the pinned object
     rescan(SAMPLES / "hs_0004.png", tmp_path / "a" / "hs_a.jpg", 0.6, 9)

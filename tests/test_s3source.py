@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,10 +32,7 @@ from pipeline.manifest import Manifest, Source
 from pipeline.settings import Settings
 from pipeline.store.s3 import Listed, S3Store, S3StoreError
 from tests import s3server
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples" / "dossiers"
-
+from tests.conftest import SAMPLES, cli
 
 # --- grouping (pure) ---------------------------------------------------------------------------
 
@@ -126,13 +121,6 @@ def upload(srv: s3server.S3Server, bucket: str, objects: dict[str, Path | bytes]
 
 def keys(srv: s3server.S3Server, bucket: str, prefix: str = "") -> list[str]:
     return sorted(o.object_name for o in srv.client().list_objects(bucket, prefix=prefix, recursive=True))
-
-
-def cli(*args: str, home: Path, env: dict) -> subprocess.CompletedProcess:
-    full = {**os.environ, "SOHOA_HOME": str(home), **env}
-    full.pop("PREFECT_API_URL", None)
-    return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
-                          timeout=900, cwd=REPO, env=full)
 
 
 def one_page_pdf(dest: Path) -> Path:

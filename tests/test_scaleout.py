@@ -7,10 +7,8 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -18,21 +16,8 @@ import pytest
 from flows.serve import prefect_db_url, server_database_url, start_server
 from pipeline.catalog import open_catalog
 from pipeline.settings import Settings
+from tests.conftest import REPO, SAMPLES, stop_group
 from tests.pgserver import PgServer
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "samples" / "dossiers"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Workers ignore SIGTERM for a long while; SIGINT stops them cleanly, SIGKILL if not."""
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 async def _wait_for_workers(names: set[str], timeout_s: float = 180) -> None:
@@ -90,7 +75,7 @@ def cluster(tmp_path_factory):
             yield home, env, pg, prefect_db
         finally:
             for p in reversed(procs):
-                _stop(p)
+                stop_group(p)
             pin.__exit__(None, None, None)
             os.environ.clear()
             os.environ.update(old)

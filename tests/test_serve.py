@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from flows.serve import start_server
-
-REPO = Path(__file__).resolve().parents[1]
+from tests.conftest import REPO, stop_group
 
 
 async def _deployment(wait_unpaused: bool, timeout_s: float = 180):
@@ -37,16 +34,6 @@ async def _deployment(wait_unpaused: bool, timeout_s: float = 180):
 def _serve(env: dict) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "flows.cli", "serve"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, sig)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 def test_serve_schedules_runs_and_resumes(tmp_path):
@@ -82,14 +69,14 @@ def test_serve_schedules_runs_and_resumes(tmp_path):
         assert (inbox / "processed" / "hs_0004.png").exists()
         assert (home / "store" / "sohoa" / "dossiers" / "hs_0004" / "manifest.json").exists()
 
-        _stop(serving)  # Prefect pauses a served deployment on SIGTERM ...
+        stop_group(serving)  # Prefect pauses a served deployment on SIGTERM ...
         serving = _serve(env)  # ... and the next start must un-pause it
         dep, _ = asyncio.run(_deployment(wait_unpaused=True))
         assert not dep.paused
     finally:
         if serving is not None:
-            _stop(serving)
-        _stop(server)
+            stop_group(serving)
+        stop_group(server)
         pin.__exit__(None, None, None)
         os.environ.clear()
         os.environ.update(old)

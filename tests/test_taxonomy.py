@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -41,12 +42,20 @@ def test_load_from_path_equals_packaged(tmp_path):
 
 def test_fingerprint_ignores_comments_and_formatting_but_not_content(tmp_path):
     base = load_taxonomy().fingerprint
-    assert len(base) == 64 and int(base, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{64}", base)
     reformatted = "# another comment\n" + PACKAGED.replace("types:", "types:   # the list")
     assert load_taxonomy(write(tmp_path, reformatted)).fingerprint == base
     changed = PACKAGED.replace('titles: ["QUYẾT ĐỊNH"]', 'titles: ["QUYẾT ĐỊNH", "QUYẾT ĐỊNH CHUẨN Y"]')
     assert changed != PACKAGED
     assert load_taxonomy(write(tmp_path, changed)).fingerprint != base
+
+
+def test_fingerprint_follows_the_order_of_types():
+    """A model's label indices follow the taxonomy's order: reordering is a new taxonomy."""
+    a = "types:\n  - {code: don, name: Đơn, titles: [ĐƠN], cues: []}\n  - {code: khac, name: Khác, titles: [], cues: []}\n"
+    b = "types:\n  - {code: khac, name: Khác, titles: [], cues: []}\n  - {code: don, name: Đơn, titles: [ĐƠN], cues: []}\n"
+    assert parse_taxonomy(a).fingerprint == parse_taxonomy(a).fingerprint
+    assert parse_taxonomy(a).fingerprint != parse_taxonomy(b).fingerprint
 
 
 def test_titles_are_nfc_and_d_with_stroke_fixed():

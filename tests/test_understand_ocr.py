@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import random
 import subprocess
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -27,9 +26,9 @@ from pipeline.understand.model import HybridClassifier, train_model
 from pipeline.understand.segment import PageInput, segment
 from pipeline.understand.taxonomy import load_taxonomy
 from samples.generate import make_dossier, truth_dict, write_dossier
+from tests.conftest import SAMPLES, correct
 
 TX = load_taxonomy()
-SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "dossiers"
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +103,7 @@ def test_split_merge_set_type_update_store_catalog_and_training_data(digitised):
     settings = digitised
     store = open_store(settings)
     # split: page 2 becomes its own component (as a clerk would if it were another document)
-    m = review.split(settings, "hs_0003", 2, "khac")
+    m = correct(settings, "split", "hs_0003", 2, "khac")
     assert [(c.id, c.type, c.pages, c.needs_review) for c in m.components] == [
         ("hs_0003-01", "giay_uy_quyen", [1], False), ("hs_0003-02", "khac", [2], False),
         ("hs_0003-03", "can_cuoc", [3], False)]
@@ -118,12 +117,12 @@ def test_split_merge_set_type_update_store_catalog_and_training_data(digitised):
     stored = review.load_manifest(store, "hs_0003")
     assert stored.components == m.components
     # merge it back
-    m = review.merge(settings, "hs_0003", 2)
+    m = correct(settings, "merge", "hs_0003", 2)
     assert [(c.type, c.pages) for c in m.components] == [("giay_uy_quyen", [1, 2]), ("can_cuoc", [3])]
     assert _pdf_pages(settings, "dossiers/hs_0003/01-giay_uy_quyen.pdf") == 2
     assert not store.exists("dossiers/hs_0003/03-can_cuoc.pdf")
     # set-type: fields are extracted again for the new type
-    m = review.set_type(settings, "hs_0003-02", "ho_chieu")
+    m = correct(settings, "set_type", "hs_0003-02", "ho_chieu")
     assert (m.components[1].type, m.components[1].type_name) == ("ho_chieu", "Hộ chiếu")
     assert store.exists("dossiers/hs_0003/02-ho_chieu.pdf") and not store.exists("dossiers/hs_0003/02-can_cuoc.pdf")
     with open_catalog(settings) as catalog:
@@ -163,12 +162,12 @@ def test_review_list_and_refusals(digitised, capsys, monkeypatch):
     assert args.func(args) == 0
     assert review.review_items(store) == []
     with pytest.raises(review.ReviewError, match="unknown type"):
-        review.set_type(settings, "hs_0003-01", "not_a_type")
+        correct(settings, "set_type", "hs_0003-01", "not_a_type")
     with pytest.raises(review.ReviewError, match="no dossier"):
-        review.split(settings, "hs_9999", 2)
+        correct(settings, "split", "hs_9999", 2)
     with pytest.raises(review.ReviewError, match="already starts"):
-        review.split(settings, "hs_0003", 3)
+        correct(settings, "split", "hs_0003", 3)
     with pytest.raises(review.ReviewError, match="first one"):
-        review.merge(settings, "hs_0003", 1)
+        correct(settings, "merge", "hs_0003", 1)
     with pytest.raises(review.ReviewError, match="no component"):
-        review.set_type(settings, "hs_0003-07", "khac")
+        correct(settings, "set_type", "hs_0003-07", "khac")

@@ -1,6 +1,6 @@
 """Staff review of understood dossiers: list what needs a look, correct it, keep the correction.
 
-A correction (`set_type`, `split`, `merge`) changes the stored dossier the way a fresh run would:
+A correction (`Review.set_type`, `split`, `merge`) changes the stored dossier the way a fresh run would:
 components are renumbered in page order, their fields are extracted again for the (new) type,
 their PDFs are rebuilt from the pages already stored in the old component PDFs (no new OCR,
 no original needed), the manifest is stored, then the catalog re-indexed (store first, then
@@ -19,17 +19,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.catalog import open_catalog
+from pipeline.catalog.base import Catalog
 from pipeline.errors import SohoaError
 from pipeline.ingest.inputs import sha256_file
 from pipeline.manifest import Component, Manifest, StoredObject
 from pipeline.publish.pdfout import PagePart, build_pdf
 from pipeline.publish.reuse import free_key, pinned
-from pipeline.settings import Settings
-from pipeline.store import open_store
 from pipeline.store.base import ObjectStore
 from pipeline.understand.extract import extract_components
-from pipeline.understand.taxonomy import FALLBACK, Taxonomy, load_taxonomy
+from pipeline.understand.taxonomy import FALLBACK, Taxonomy
 
 MANIFEST = "manifest.json"
 
@@ -126,139 +124,129 @@ def _plans(manifest: Manifest) -> list[_Plan]:
     return [_Plan(c.type, list(c.pages), c.confidence, c.needs_review, False) for c in manifest.components]
 
 
-def _check_type(taxonomy: Taxonomy, type_code: str) -> None:
-    if taxonomy.get(type_code) is None:
-        raise ReviewError(f"unknown type {type_code!r}", "use a code of the taxonomy, e.g. " +
-                          ", ".join(taxonomy.codes[:6]) + ", …")
+class Review:
+    """The corrections desk, handed what it changes: the store, the catalog, the taxonomy and the
+    folder the corrections (training data) go to. `by` names the person (kept with the correction)."""
 
+    def __init__(self, store: ObjectStore, catalog: Catalog, taxonomy: Taxonomy, home: Path):
+        self.store, self.catalog, self.taxonomy, self.home = store, catalog, taxonomy, Path(home)
 
-def set_type(settings: Settings, component_id: str, type_code: str, taxonomy: Taxonomy | None = None) -> Manifest:
-    """Give a component its right type."""
-    taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
-    _check_type(taxonomy, type_code)
-    dossier_id, _ = split_component_id(component_id)
-    store = open_store(settings)
-    manifest = load_manifest(store, dossier_id)
-    plans = _plans(manifest)
-    index = next((i for i, c in enumerate(manifest.components) if c.id == component_id), None)
-    if index is None:
-        raise ReviewError(f"no component {component_id!r} in dossier {dossier_id}",
-                          f"components: {', '.join(c.id for c in manifest.components)}")
-    old = plans[index].type
-    plans[index] = _Plan(type_code, plans[index].pages, 1.0, False, True)
-    return _apply(settings, store, manifest, plans, taxonomy, "set-type",
-                  {"component_id": component_id, "from": old, "to": type_code}, [index])
+    def _check_type(self, type_code: str | None) -> None:
+        if type_code is not None and self.taxonomy.get(type_code) is None:
+            raise ReviewError(f"unknown type {type_code!r}", "use a code of the taxonomy, e.g. " +
+                              ", ".join(self.taxonomy.codes[:6]) + ", …")
 
+    def set_type(self, component_id: str, type_code: str, *, by: str | None = None) -> Manifest:
+        """Give a component its right type."""
+        self._check_type(type_code)
+        dossier_id, _ = split_component_id(component_id)
+        manifest = load_manifest(self.store, dossier_id)
+        plans = _plans(manifest)
+        index = next((i for i, c in enumerate(manifest.components) if c.id == component_id), None)
+        if index is None:
+            raise ReviewError(f"no component {component_id!r} in dossier {dossier_id}",
+                              f"components: {', '.join(c.id for c in manifest.components)}")
+        old = plans[index].type
+        plans[index] = _Plan(type_code, plans[index].pages, 1.0, False, True)
+        return self._apply(manifest, plans, "set-type", {"component_id": component_id, "from": old, "to": type_code},
+                           [index], by)
 
-def split(settings: Settings, dossier_id: str, at_page: int, type_code: str | None = None,
-          taxonomy: Taxonomy | None = None) -> Manifest:
-    """A new component starts at page `at_page` (it was inside another one); `type_code` is its type
-    (default: the type of the component it is split from)."""
-    taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
-    if type_code is not None:
-        _check_type(taxonomy, type_code)
-    store = open_store(settings)
-    manifest = load_manifest(store, dossier_id)
-    plans = _plans(manifest)
-    index = next((i for i, p in enumerate(plans) if at_page in p.pages), None)
-    if index is None:
-        raise ReviewError(f"page {at_page} is in no component of {dossier_id}",
-                          "blank pages belong to no component; see the manifest's pages")
-    pages = plans[index].pages
-    if pages[0] == at_page:
-        raise ReviewError(f"a component already starts at page {at_page}", "nothing to split")
-    head = [n for n in pages if n < at_page]
-    tail = [n for n in pages if n >= at_page]
-    first = plans[index]
-    new_type = type_code or first.type
-    plans[index:index + 1] = [_Plan(first.type, head, 1.0, False, True), _Plan(new_type, tail, 1.0, False, True)]
-    return _apply(settings, store, manifest, plans, taxonomy, "split", {"page": at_page, "type": new_type},
-                  [index, index + 1])
+    def split(self, dossier_id: str, at_page: int, type_code: str | None = None, *,
+              by: str | None = None) -> Manifest:
+        """A new component starts at page `at_page` (it was inside another one); `type_code` is its type
+        (default: the type of the component it is split from)."""
+        self._check_type(type_code)
+        manifest = load_manifest(self.store, dossier_id)
+        plans = _plans(manifest)
+        index = next((i for i, p in enumerate(plans) if at_page in p.pages), None)
+        if index is None:
+            raise ReviewError(f"page {at_page} is in no component of {dossier_id}",
+                              "blank pages belong to no component; see the manifest's pages")
+        pages = plans[index].pages
+        if pages[0] == at_page:
+            raise ReviewError(f"a component already starts at page {at_page}", "nothing to split")
+        head = [n for n in pages if n < at_page]
+        tail = [n for n in pages if n >= at_page]
+        first = plans[index]
+        new_type = type_code or first.type
+        plans[index:index + 1] = [_Plan(first.type, head, 1.0, False, True), _Plan(new_type, tail, 1.0, False, True)]
+        return self._apply(manifest, plans, "split", {"page": at_page, "type": new_type}, [index, index + 1], by)
 
+    def merge(self, dossier_id: str, at_page: int, type_code: str | None = None, *,
+              by: str | None = None) -> Manifest:
+        """The component that starts at page `at_page` continues the one before it: join them.
+        The joined component keeps the first one's type unless `type_code` is given."""
+        self._check_type(type_code)
+        manifest = load_manifest(self.store, dossier_id)
+        plans = _plans(manifest)
+        index = next((i for i, p in enumerate(plans) if p.pages and p.pages[0] == at_page), None)
+        if index is None:
+            raise ReviewError(f"no component of {dossier_id} starts at page {at_page}",
+                              "give the first page of the component to join to the one before it")
+        if index == 0:
+            raise ReviewError(f"the component at page {at_page} is the first one", "there is nothing before it")
+        prev, cur = plans[index - 1], plans[index]
+        joined = _Plan(type_code or prev.type, sorted(prev.pages + cur.pages), 1.0, False, True)
+        plans[index - 1:index + 1] = [joined]
+        return self._apply(manifest, plans, "merge", {"page": at_page, "type": joined.type}, [index - 1], by)
 
-def merge(settings: Settings, dossier_id: str, at_page: int, type_code: str | None = None,
-          taxonomy: Taxonomy | None = None) -> Manifest:
-    """The component that starts at page `at_page` continues the one before it: join them.
-    The joined component keeps the first one's type unless `type_code` is given."""
-    taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
-    if type_code is not None:
-        _check_type(taxonomy, type_code)
-    store = open_store(settings)
-    manifest = load_manifest(store, dossier_id)
-    plans = _plans(manifest)
-    index = next((i for i, p in enumerate(plans) if p.pages and p.pages[0] == at_page), None)
-    if index is None:
-        raise ReviewError(f"no component of {dossier_id} starts at page {at_page}",
-                          "give the first page of the component to join to the one before it")
-    if index == 0:
-        raise ReviewError(f"the component at page {at_page} is the first one", "there is nothing before it")
-    prev, cur = plans[index - 1], plans[index]
-    joined = _Plan(type_code or prev.type, sorted(prev.pages + cur.pages), 1.0, False, True)
-    plans[index - 1:index + 1] = [joined]
-    return _apply(settings, store, manifest, plans, taxonomy, "merge", {"page": at_page, "type": joined.type},
-                  [index - 1])
-
-
-# --------------------------------------------------------------------------- applying
-
-
-def _apply(settings: Settings, store: ObjectStore, manifest: Manifest, plans: list[_Plan], taxonomy: Taxonomy,
-           action: str, detail: dict, changed: list[int]) -> Manifest:
-    """Rebuild components, PDFs, manifest and catalog rows; log the correction."""
-    text = {p.n: p.text for p in manifest.pages}
-    with open_catalog(settings) as catalog:  # PDFs other dossiers reuse are neither replaced nor deleted
-        pins = pinned(store, catalog, manifest.dossier_id)
-    work = Path(tempfile.mkdtemp(prefix=f"review-{manifest.dossier_id}-"))
-    try:
-        # where each page is now: (local copy of its old component PDF, index in it)
-        located: dict[int, tuple[Path, int]] = {}
-        for c in manifest.components:
-            if c.object is None:
-                continue
-            local = store.download(c.object.key, work / "old" / Path(c.object.key).name)
-            for k, n in enumerate(c.pages):
-                located[n] = (local, k)
-        components: list[Component] = []
-        keep: set[str] = set()
-        metas = extract_components(["\n\n".join(text.get(n, "") for n in plan.pages) for plan in plans],
-                                   [plan.type for plan in plans])
-        for i, (plan, metadata) in enumerate(zip(plans, metas, strict=True), start=1):
-            cid = f"{manifest.dossier_id}-{i:02d}"
-            key = f"dossiers/{manifest.dossier_id}/{i:02d}-{plan.type}.pdf"
-            name = taxonomy.name(plan.type)
-            parts = [PagePart(source_pdf=located[n][0], source_index=located[n][1]) for n in plan.pages
-                     if n in located]
-            obj = digest = None
-            if parts:  # no stored page at all (an earlier failed publish): the manifest still says what it is
-                out = work / "new" / f"{i:02d}-{plan.type}.pdf"
-                out.parent.mkdir(parents=True, exist_ok=True)
-                build_pdf(parts, out, {"Title": f"{name} — {manifest.dossier_id}", "Subject": name,
-                                       "Keywords": f"{manifest.dossier_id}, {plan.type}", "Creator": "sohoa",
-                                       "Author": metadata.co_quan or ""})
-                key = free_key(key, sha256_file(out), pins, store)
-                info = store.put_file(key, out, content_type="application/pdf",
-                                      metadata={"dossier": manifest.dossier_id, "type": plan.type, "component": cid})
-                keep.add(key)
-                obj = StoredObject(backend=store.backend, bucket=store.bucket, key=key, uri=store.uri(key))
-                digest = info.sha256
-            components.append(Component(
-                id=cid, type=plan.type, type_name=name, confidence=round(plan.confidence, 4),
-                needs_review=plan.needs_review, pages=plan.pages, metadata=metadata, object=obj, sha256=digest,
-                reused_from=None,
-            ))
-        updated = manifest.model_copy(update={"components": components})
-        store.put_bytes(manifest_key(manifest.dossier_id), updated.to_json(indent=2).encode("utf-8"),
-                        content_type="application/json")
-        for old in list(store.list(f"dossiers/{manifest.dossier_id}/")):
-            if old.endswith(".pdf") and old not in keep and old not in pins:
-                store.delete(old)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    with open_catalog(settings) as catalog:
-        catalog.index_dossier(updated)
-    record_correction(settings.home, action, manifest.dossier_id, detail,
-                      [components[i] for i in changed], text)
-    return updated
+    def _apply(self, manifest: Manifest, plans: list[_Plan], action: str, detail: dict, changed: list[int],
+               by: str | None) -> Manifest:
+        """Rebuild components, PDFs, manifest and catalog rows; log the correction."""
+        store, taxonomy = self.store, self.taxonomy
+        text = {p.n: p.text for p in manifest.pages}
+        pins = pinned(store, self.catalog, manifest.dossier_id)  # PDFs other dossiers reuse stay as they are
+        work = Path(tempfile.mkdtemp(prefix=f"review-{manifest.dossier_id}-"))
+        try:
+            # where each page is now: (local copy of its old component PDF, index in it)
+            located: dict[int, tuple[Path, int]] = {}
+            for c in manifest.components:
+                if c.object is None:
+                    continue
+                local = store.download(c.object.key, work / "old" / Path(c.object.key).name)
+                for k, n in enumerate(c.pages):
+                    located[n] = (local, k)
+            components: list[Component] = []
+            keep: set[str] = set()
+            metas = extract_components(["\n\n".join(text.get(n, "") for n in plan.pages) for plan in plans],
+                                       [plan.type for plan in plans])
+            for i, (plan, metadata) in enumerate(zip(plans, metas, strict=True), start=1):
+                cid = f"{manifest.dossier_id}-{i:02d}"
+                key = f"dossiers/{manifest.dossier_id}/{i:02d}-{plan.type}.pdf"
+                name = taxonomy.name(plan.type)
+                parts = [PagePart(source_pdf=located[n][0], source_index=located[n][1]) for n in plan.pages
+                         if n in located]
+                obj = digest = None
+                if parts:  # no stored page at all (an earlier failed publish): the manifest still says what it is
+                    out = work / "new" / f"{i:02d}-{plan.type}.pdf"
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    build_pdf(parts, out, {"Title": f"{name} — {manifest.dossier_id}", "Subject": name,
+                                           "Keywords": f"{manifest.dossier_id}, {plan.type}", "Creator": "sohoa",
+                                           "Author": metadata.co_quan or ""})
+                    key = free_key(key, sha256_file(out), pins, store)
+                    info = store.put_file(key, out, content_type="application/pdf",
+                                          metadata={"dossier": manifest.dossier_id, "type": plan.type,
+                                                    "component": cid})
+                    keep.add(key)
+                    obj = StoredObject(backend=store.backend, bucket=store.bucket, key=key, uri=store.uri(key))
+                    digest = info.sha256
+                components.append(Component(
+                    id=cid, type=plan.type, type_name=name, confidence=round(plan.confidence, 4),
+                    needs_review=plan.needs_review, pages=plan.pages, metadata=metadata, object=obj,
+                    sha256=digest, reused_from=None,
+                ))
+            updated = manifest.model_copy(update={"components": components})
+            store.put_bytes(manifest_key(manifest.dossier_id), updated.to_json(indent=2).encode("utf-8"),
+                            content_type="application/json")
+            for old in list(store.list(f"dossiers/{manifest.dossier_id}/")):
+                if old.endswith(".pdf") and old not in keep and old not in pins:
+                    store.delete(old)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        self.catalog.index_dossier(updated)
+        record_correction(self.home, action, manifest.dossier_id, {**detail, **({"by": by} if by else {})},
+                          [components[i] for i in changed], text)
+        return updated
 
 
 def record_correction(home: Path, action: str, dossier_id: str, detail: dict, components: list[Component],
