@@ -5,9 +5,11 @@
                                                                                          ─ leaders ─ check boxes ─ signatures
                                                                                          ─ despeckle ─ upscale ─ OCR
 
-Each step is a small pure function (`pipeline.imaging.analysis`, `pipeline.imaging.clean_tone`,
-`pipeline.imaging.clean_lines`), switchable in the `cleaning:` settings, and does nothing on a page that
-does not need it. The steps that acted are recorded in `PreparedPage.steps` (the manifest's
+`clean_page` analyses the page, drops a blank one and turns it upright and straight; then `CHAIN`,
+a list of step functions (`border_step`, `background_step`, … each taking the page's `Work`), cleans
+the OCR image. The steps call small pure functions (`pipeline.imaging.analysis`,
+`pipeline.imaging.clean_tone`, `pipeline.imaging.clean_lines`), are switchable in the `cleaning:`
+settings, and do nothing on a page that does not need them. The steps that acted are recorded in `PreparedPage.steps` (the manifest's
 `Page.cleaning`). The OCR image is grey, upright, straight, at least `min_ocr_dpi` (more when the
 print is small); the display image is the scan itself (colour kept when there is colour), upright and straight, at 200 dpi or
 more — or, with `pdf_image: cleaned`, the OCR image.
@@ -126,9 +128,160 @@ def _sample(img: np.ndarray, n: int = 300) -> np.ndarray:
     return img[::step, ::step]
 
 
+@dataclass
+class Work:
+    """One page on its way through the chain, upright and straight: what the steps read and change."""
+
+    cfg: CleaningSettings
+    dpi: float
+    an: Analysis  # the ~150 dpi analysis of the upright page
+    ocr: np.ndarray  # the OCR image being cleaned (grey, full resolution)
+    colour: np.ndarray | None  # the upright colour page (None for a grey one)
+    rgb_small: np.ndarray | None
+    colour_boxes: np.ndarray  # 0/1 mask of coloured ink (stamps, signatures) on the analysis view, not yet turned
+    small: np.ndarray  # the analysis view, upright and straight
+    bg_small: np.ndarray  # its paper background estimate
+    paper: int  # the paper's grey level
+    geom: Callable[[np.ndarray, object], np.ndarray]  # deskews an image of the page as it came
+    x_height: float | None
+    steps: list[str]
+    normalised: bool = False
+    psm: int | None = None
+    factor: float = 1.0  # OCR image size / page size (small print read larger)
+
+
+Step = Callable[[Work], None]
+
+
+def border_step(w: Work) -> None:
+    """The scanner border and the first millimetres of paper beside it (its shadow): never text."""
+    an = w.an
+    if an.border is None:
+        return
+    grown = cv2.dilate(an.border, cv2.getStructuringElement(cv2.MORPH_RECT, (round(4 * an.mm) | 1,) * 2))
+    border = resize_to(w.geom(grown, 0), w.ocr.shape, cv2.INTER_NEAREST)
+    w.ocr = w.ocr.copy()
+    w.ocr[border > 0] = w.paper if w.cfg.background else 255
+
+
+def background_step(w: Work) -> None:
+    """Shadows, yellowed paper, a grey photocopy background -> white (divided by its estimate)."""
+    an = w.an
+    if not w.cfg.background:
+        return
+    if clean_tone.background_needs_work(w.bg_small):
+        if an.shadow is not None:  # the shadow the paper edge casts beside the border is background too
+            w.bg_small = cv2.min(w.bg_small, w.geom(an.shadow, 255))
+        w.ocr = clean_tone.normalise_background(w.ocr, w.bg_small)
+        w.steps.append("background")
+        w.normalised = True
+    elif an.shadow is not None:  # that shadow alone: the rest of the page is left as it is
+        w.bg_small = w.geom(an.shadow, 255)
+        w.ocr = clean_tone.normalise_background(w.ocr, w.bg_small)
+        w.normalised = True
+
+
+def stamps_step(w: Work) -> None:
+    """Red and blue stamps and signatures faded out of the OCR image, black ink kept."""
+    if not w.cfg.stamps or w.colour is None or w.rgb_small is None or not w.colour_boxes.any():
+        return
+    f = w.an.sdpi / w.dpi
+    # the stamp boxes found before the turn, turned: their bounding boxes in the OCR image
+    turned, _ = cv2.findContours(w.geom(w.colour_boxes, 0), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    boxes = [(x, y, x + bw, y + bh) for x, y, bw, bh in (cv2.boundingRect(c) for c in turned)]
+    if boxes:
+        full = [(max(0, int(x0 / f)), max(0, int(y0 / f)), min(w.ocr.shape[1], int(x1 / f) + 1),
+                 min(w.ocr.shape[0], int(y1 / f) + 1)) for x0, y0, x1, y1 in boxes]
+        w.ocr = clean_tone.suppress_colour_ink(w.ocr, w.colour, full, paper_white_balance(w.rgb_small), w.dpi)
+        w.steps.append("stamps")
+
+
+def furniture_step(w: Work) -> None:
+    """Form furniture found on the small view: table rules (a ruled table is read row by row),
+    dotted leaders, check boxes."""
+    cfg = w.cfg
+    if not (cfg.rules or cfg.leaders or cfg.checkboxes):
+        return
+    view_gray = clean_tone.normalise_background(w.small, w.bg_small) if w.normalised else w.small
+    view = clean_lines.furniture_view(view_gray, w.an.sdpi, factor=w.an.sdpi / w.dpi)
+    if cfg.rules:
+        hl, vl = clean_lines.find_rules(view)
+        if hl or (vl and cfg.rules_vertical):
+            w.ocr = clean_lines.remove_rules(w.ocr, view, vertical=cfg.rules_vertical)
+            w.steps.append("rules")
+            if clean_lines.is_table(view):
+                w.psm = cfg.table_psm
+                w.steps.append(f"table:psm{w.psm}")
+    if cfg.leaders or cfg.checkboxes:
+        m = clean_lines.marks(view)
+        if cfg.leaders:
+            runs = clean_lines.find_leaders(view, m)
+            if runs:
+                w.ocr = clean_lines.erase_leaders(w.ocr, view, runs)
+                w.steps.append("leaders")
+        if cfg.checkboxes:
+            cbs = clean_lines.find_checkboxes(view, m)
+            if cbs:
+                w.ocr = clean_lines.erase_boxes(w.ocr, view, cbs, 0.3)
+                w.steps.append("checkboxes")
+
+
+def signatures_step(w: Work) -> None:
+    """Signatures are not text, and read as a few garbage characters or not depending on a few pixels."""
+    if w.cfg.signatures:
+        found = clean_scribbles.find_scribbles(w.ocr, w.dpi)
+        if found is not None:
+            w.ocr = clean_scribbles.erase_scribbles(w.ocr, found)
+            w.steps.append("signatures")
+
+
+def grain_step(w: Work) -> None:
+    """Sensor grain (median, keeping thin tone marks at low dpi), the paper flattened, isolated specks."""
+    cfg = w.cfg
+    if cfg.denoise and clean_tone.noise_sigma(w.ocr) > NOISE_SIGMA:
+        w.ocr = clean_tone.denoise(w.ocr, w.dpi)
+        w.steps.append("denoise")
+    if cfg.background and {"border", "background", "denoise"} & set(w.steps):
+        w.ocr = clean_tone.flatten_paper(w.ocr)
+    if cfg.despeckle and clean_tone.speckle_density(w.ocr, w.dpi) > SPECKLE_PER_CM2:
+        w.ocr, n = clean_tone.despeckle(w.ocr, w.dpi)
+        if n:
+            w.steps.append("despeckle")
+
+
+def resolution_step(w: Work) -> None:
+    """Low-resolution pages (when asked) and small print read larger; Otsu black and white when asked."""
+    cfg = w.cfg
+    factor = 1.0
+    if cfg.upscale and w.dpi < cfg.min_ocr_dpi * 0.95:
+        factor = cfg.min_ocr_dpi / w.dpi
+        w.steps.append("upscale")
+    if cfg.small_text and w.x_height:
+        # small only if both the lines' x-height band and the letters' own height say so (a line
+        # of leader dots, or copier grain, can fool either one alone)
+        xh = max(w.x_height, letter_height(w.an) or 0.0) * w.dpi / w.an.sdpi  # in OCR pixels
+        if xh * factor < SMALL_XHEIGHT_PX:
+            factor = min(MAX_OCR_FACTOR, TARGET_XHEIGHT_PX / xh)
+            w.steps.append("small_text")
+    if factor != 1.0:
+        w.ocr = cv2.resize(w.ocr, (round(w.ocr.shape[1] * factor), round(w.ocr.shape[0] * factor)),
+                           interpolation=cv2.INTER_CUBIC)
+    w.factor = factor
+    if cfg.binarize:
+        w.ocr = clean_tone.binarize(w.ocr)
+        w.steps.append("binarize")
+
+
+# The chain after the page is upright and straight, in order. Each step is switchable in the settings
+# and does nothing to a page that does not need it.
+CHAIN: tuple[Step, ...] = (border_step, background_step, stamps_step, furniture_step, signatures_step,
+                           grain_step, resolution_step)
+
+
 def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = None, *, osd: Osd | None = None,
-               display_max_dpi: float = 300) -> PreparedPage:
-    """Run the cleaning chain on one decoded page (see the module docstring)."""
+               display_max_dpi: float = 300, chain: tuple[Step, ...] = CHAIN) -> PreparedPage:
+    """Run the cleaning chain on one decoded page (see the module docstring): analyse, drop a blank
+    page, turn it upright and straight, then each step of `chain`."""
     cfg = cfg or CleaningSettings()
     t0 = time.perf_counter()
     pixels, warnings = normalise_pixels(pixels)
@@ -143,7 +296,7 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
         warnings.append(f"page image is only {w}x{h} pixels: treated as blank")
         return _blank_result(source, dpi, display_max_dpi, steps, warnings, t0)
 
-    # 1. the page at ~150 dpi: border, blank, orientation, skew
+    # the page at ~150 dpi: border, blank, orientation, skew
     an, rgb_small, colour_boxes = _analysis(pixels, gray, dpi, colour, cfg)
     if an.border is not None:
         steps.append("border")
@@ -168,127 +321,37 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     def geom(img: np.ndarray, fill) -> np.ndarray:
         return rotate_small(img, skew, fill) if warp else img
 
-    # 2. the page upright and straight: the display image and the start of the OCR image
+    # the page upright and straight: the display image and the start of the OCR image
     paper = int(np.percentile(_sample(an.background), 90))
+    upright: np.ndarray | None = None
     if colour:
         if warp:  # 4-channel warps are twice as fast as 3-channel ones (SIMD-friendly)
             paper_rgb = tuple(int(v) for v in np.percentile(_sample(pixels, 100).reshape(-1, 3), 90, axis=0))
             rgba = cv2.cvtColor(pixels, cv2.COLOR_RGB2RGBA)
-            work = cv2.cvtColor(rotate_small(rgba, skew, (*paper_rgb, 255)), cv2.COLOR_RGBA2RGB)
-            ocr = to_gray(work)
+            upright = cv2.cvtColor(rotate_small(rgba, skew, (*paper_rgb, 255)), cv2.COLOR_RGBA2RGB)
+            ocr = to_gray(upright)
         else:
-            work = pixels
+            upright = pixels
             ocr = gray
-        display = work
+        display = upright
     else:
-        work = None
         ocr = geom(gray, paper)
         display = ocr
-    small = geom(an.small, paper)  # the analysis view, upright and straight, for the steps below
-    bg_small = geom(an.background, paper)
-
-    # 3. tone: border, paper background, coloured ink
-    if an.border is not None:
-        # the border and the first millimetres of paper beside it (its shadow): never text
-        grown = cv2.dilate(an.border, cv2.getStructuringElement(cv2.MORPH_RECT, (round(4 * an.mm) | 1,) * 2))
-        border = resize_to(geom(grown, 0), ocr.shape, cv2.INTER_NEAREST)
-        ocr = ocr.copy()
-        ocr[border > 0] = paper if cfg.background else 255
-    normalised = False
-    if cfg.background and clean_tone.background_needs_work(bg_small):
-        if an.shadow is not None:  # the shadow the paper edge casts beside the border is background too
-            bg_small = cv2.min(bg_small, geom(an.shadow, 255))
-        ocr = clean_tone.normalise_background(ocr, bg_small)
-        steps.append("background")
-        normalised = True
-    elif cfg.background and an.shadow is not None:  # that shadow alone: the rest of the page is left as it is
-        bg_small = geom(an.shadow, 255)
-        ocr = clean_tone.normalise_background(ocr, bg_small)
-        normalised = True
-    if cfg.stamps and work is not None and rgb_small is not None and colour_boxes.any():
-        f = an.sdpi / dpi
-        # the stamp boxes found before the turn, turned: their bounding boxes in the OCR image
-        turned, _ = cv2.findContours(geom(colour_boxes, 0), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        boxes = [(x, y, x + bw, y + bh) for x, y, bw, bh in (cv2.boundingRect(c) for c in turned)]
-        if boxes:
-            full = [(max(0, int(x0 / f)), max(0, int(y0 / f)), min(ocr.shape[1], int(x1 / f) + 1),
-                     min(ocr.shape[0], int(y1 / f) + 1)) for x0, y0, x1, y1 in boxes]
-            ocr = clean_tone.suppress_colour_ink(ocr, work, full, paper_white_balance(rgb_small), dpi)
-            steps.append("stamps")
-
-    # 4. form furniture, found on the small view
-    psm = None
-    if cfg.rules or cfg.leaders or cfg.checkboxes:
-        view_gray = clean_tone.normalise_background(small, bg_small) if normalised else small
-        view = clean_lines.furniture_view(view_gray, an.sdpi, factor=an.sdpi / dpi)
-        if cfg.rules:
-            hl, vl = clean_lines.find_rules(view)
-            if hl or (vl and cfg.rules_vertical):
-                ocr = clean_lines.remove_rules(ocr, view, vertical=cfg.rules_vertical)
-                steps.append("rules")
-                if clean_lines.is_table(view):
-                    psm = cfg.table_psm
-                    steps.append(f"table:psm{psm}")
-        if cfg.leaders or cfg.checkboxes:
-            m = clean_lines.marks(view)
-            if cfg.leaders:
-                runs = clean_lines.find_leaders(view, m)
-                if runs:
-                    ocr = clean_lines.erase_leaders(ocr, view, runs)
-                    steps.append("leaders")
-            if cfg.checkboxes:
-                cbs = clean_lines.find_checkboxes(view, m)
-                if cbs:
-                    ocr = clean_lines.erase_boxes(ocr, view, cbs, 0.3)
-                    steps.append("checkboxes")
-
-    # 5. signatures: not text, and read as a few garbage characters or not depending on a few pixels
-    if cfg.signatures:
-        found = clean_scribbles.find_scribbles(ocr, dpi)
-        if found is not None:
-            ocr = clean_scribbles.erase_scribbles(ocr, found)
-            steps.append("signatures")
-
-    # 6. grain and specks
-    if cfg.denoise and clean_tone.noise_sigma(ocr) > NOISE_SIGMA:
-        ocr = clean_tone.denoise(ocr, dpi)
-        steps.append("denoise")
-    if cfg.background and {"border", "background", "denoise"} & set(steps):
-        ocr = clean_tone.flatten_paper(ocr)
-    if cfg.despeckle and clean_tone.speckle_density(ocr, dpi) > SPECKLE_PER_CM2:
-        ocr, n = clean_tone.despeckle(ocr, dpi)
-        if n:
-            steps.append("despeckle")
-
-    # 7. resolution
-    factor = 1.0
-    if cfg.upscale and dpi < cfg.min_ocr_dpi * 0.95:
-        factor = cfg.min_ocr_dpi / dpi
-        steps.append("upscale")
-    if cfg.small_text and x_height:
-        # small only if both the lines' x-height band and the letters' own height say so (a line
-        # of leader dots, or copier grain, can fool either one alone)
-        xh = max(x_height, letter_height(an) or 0.0) * dpi / an.sdpi  # in OCR pixels
-        if xh * factor < SMALL_XHEIGHT_PX:
-            factor = min(MAX_OCR_FACTOR, TARGET_XHEIGHT_PX / xh)
-            steps.append("small_text")
-    if factor != 1.0:
-        ocr = cv2.resize(ocr, (round(ocr.shape[1] * factor), round(ocr.shape[0] * factor)),
-                         interpolation=cv2.INTER_CUBIC)
-    if cfg.binarize:
-        ocr = clean_tone.binarize(ocr)
-        steps.append("binarize")
+    work = Work(cfg, dpi, an, ocr, upright, rgb_small, colour_boxes, small=geom(an.small, paper),
+                bg_small=geom(an.background, paper), paper=paper, geom=geom, x_height=x_height, steps=steps)
+    for step in chain:
+        step(work)
 
     ddpi = _display_dpi(dpi, display_max_dpi)
     if cfg.pdf_image == "cleaned":
-        display = rescale(ocr, ddpi / (dpi * factor))
+        display = rescale(work.ocr, ddpi / (dpi * work.factor))
     else:
         display = rescale(display, ddpi / dpi)
     seconds = {"clean": time.perf_counter() - t0 - t_osd}
     if t_osd:
         seconds["osd"] = t_osd
-    return PreparedPage(ocr, dpi * factor, display, ddpi, rotation, skew if warp else 0.0, False, steps,
-                        psm=psm, warnings=warnings, seconds=seconds)
+    return PreparedPage(work.ocr, dpi * work.factor, display, ddpi, rotation, skew if warp else 0.0, False, steps,
+                        psm=work.psm, warnings=warnings, seconds=seconds)
 
 
 def _analysis(pixels: np.ndarray, gray: np.ndarray, dpi: float, colour: bool,
