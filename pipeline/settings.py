@@ -198,7 +198,3 @@ class Settings(BaseSettings):
             return self.run.inbox  # a Path would fold the '//'
         folder = Path(self.run.inbox)
         return folder if folder.is_absolute() else self.home / folder
-
-    @property
-    def prefect_home(self) -> Path:
-        return self.home / "prefect"

@@ -30,10 +30,6 @@ class Term:
     words: tuple[str, ...]  # NFC, lower-case: compared against the text as written
     folded: tuple[str, ...]  # fold()ed: compared against the tone-less copy
 
-    @property
-    def is_phrase(self) -> bool:
-        return len(self.words) > 1
-
 
 def parse_query(query: str | None) -> list[Term]:
     """Split a user query into AND-ed terms.

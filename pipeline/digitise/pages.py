@@ -29,7 +29,6 @@ from pipeline.publish.pdfout import PagePart, write_jpeg
 from pipeline.settings import Settings
 from pipeline.textnorm import nfc
 
-LOW_CONFIDENCE = 0.5
 T = TypeVar("T")
 
 

@@ -74,13 +74,6 @@ def ink_from_background(gray: np.ndarray, background: np.ndarray, ratio: float =
     return cv2.compare(gray, cv2.convertScaleAbs(background, alpha=ratio), cv2.CMP_LT) // 255
 
 
-def ink_mask(gray: np.ndarray, dpi: float, target_dpi: float = ANALYSIS_DPI) -> np.ndarray:
-    """Binary mask (1 = ink) at `target_dpi`: pixels clearly darker than the paper around them."""
-    small = rescale(gray, min(1.0, target_dpi / dpi))
-    sdpi = dpi * min(1.0, target_dpi / dpi)
-    return ink_from_background(small, estimate_background(small, sdpi))
-
-
 @dataclass
 class Components:
     """Ink blobs of a mask as contours (an order of magnitude cheaper than labelled components):
@@ -577,12 +570,6 @@ def rotate_small(img: np.ndarray, angle_deg: float, fill: int | tuple[int, ...] 
     if fill is None:
         fill = 255 if img.ndim == 2 else (255,) * img.shape[2]
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
-
-
-def chroma(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(max - min over the channels, max over the channels), computed with OpenCV (numpy's
-    reductions over a 3-channel axis are an order of magnitude slower)."""
-    return _spread(*cv2.split(rgb[:, :, :3]))
 
 
 def _spread(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

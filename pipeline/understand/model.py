@@ -162,10 +162,6 @@ class PageModel:
         self.labels = labels
         self.meta = meta
 
-    @property
-    def taxonomy_fingerprint(self) -> str:
-        return self.meta.get("taxonomy", "")
-
     def predict(self, texts: Sequence[str]) -> list[tuple[dict[str, float], float, float]]:
         """Per text: {type: probability}, P(start), share of known words."""
         x = self.features.transform(texts)
