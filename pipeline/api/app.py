@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 
 from pipeline.api.deps import Limits
 from pipeline.api.keys import open_keys
-from pipeline.api.routes import documents, dossiers, owners, service
+from pipeline.api.routes import documents, dossiers, service
 from pipeline.api.uploads import UploadError, UploadQueue
 from pipeline.catalog import CatalogUnavailable, open_catalog
 from pipeline.errors import TransientError, is_transient
@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MAX_UPLOAD_BYTES = 512 * 1024 * 1024
 DEFAULT_PRESIGN_S = 300
-ROUTERS = (service.router, documents.router, owners.router, dossiers.router)
+ROUTERS = (service.router, documents.router, dossiers.router)
 
 
 def _version() -> str:

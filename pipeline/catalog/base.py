@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import TracebackType
 
-from pipeline.catalog.query import joined, metadata_text, word_lists
+from pipeline.catalog.query import Term, joined, metadata_text, parse_query, word_lists
 from pipeline.errors import SohoaError
 from pipeline.manifest import Manifest
 from pipeline.textnorm import fold, nfc
@@ -75,62 +76,93 @@ class Catalog(ABC):
         so partial results of a failed run are never searchable.
         """
 
-    @abstractmethod
-    def get_dossier(self, dossier_id: str) -> Manifest | None:
-        """The manifest as last indexed, or None."""
+    # How the backend's driver names a parameter, and the collation that makes text compare by bytes.
+    MARK = "?"
+    BYTE_ORDER = ""
 
     @abstractmethod
+    def _read(self, queries: list[tuple[str, Sequence]]) -> list[list[tuple]]:
+        """Run read-only queries on one connection (a consistent view); the rows of each."""
+
+    def _usable(self, *values: str | None) -> bool:
+        """Whether these values can be looked up at all (PostgreSQL text cannot hold NUL)."""
+        return True
+
+    def _one(self, sql: str, args: Sequence) -> tuple | None:
+        rows = self._read([(sql, args)])[0]
+        return rows[0] if rows else None
+
+    def get_dossier(self, dossier_id: str) -> Manifest | None:
+        """The manifest as last indexed, or None."""
+        if not self._usable(dossier_id):
+            return None
+        row = self._one(f"SELECT manifest_json FROM dossiers WHERE id = {self.MARK}", (dossier_id,))
+        return Manifest.model_validate_json(row[0]) if row else None
+
     def get_component(self, component_id: str) -> dict | None:
         """The component's catalog row (pages and metadata decoded), or None."""
+        if not self._usable(component_id):
+            return None
+        row = self._one(f"SELECT {', '.join(COMPONENT_COLUMNS)} FROM components WHERE id = {self.MARK}",
+                        (component_id,))
+        return None if row is None else component_row(row)
 
     @abstractmethod
     def delete_dossier(self, dossier_id: str) -> bool:
         """Forget a dossier; True if it was known."""
 
-    @abstractmethod
-    def search(
-        self,
-        query: str,
-        *,
-        type: str | None = None,
-        dossier: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> list[Hit]:
+    def search(self, query: str, *, type: str | None = None, dossier: str | None = None, limit: int = 20,
+               offset: int = 0) -> list[Hit]:
         """Components matching every term of `query` (see the module docstring); never raises on
         odd input — a query with no words returns []."""
+        check_page_window(limit, offset)
+        terms = parse_query(query)
+        if not terms or limit == 0 or not self._usable(type, dossier):
+            return []
+        return self._search(terms, type, dossier, limit, offset)
 
     @abstractmethod
-    def documents(
-        self,
-        *,
-        owner: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        type: str | None = None,
-        dossier: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[dict]:
+    def _search(self, terms: list[Term], type: str | None, dossier: str | None, limit: int,
+                offset: int) -> list[Hit]:
+        """`search` once the query is parsed and the window checked."""
+
+    def documents(self, *, owner: str | None = None, date_from: date | None = None, date_to: date | None = None,
+                  type: str | None = None, dossier: str | None = None, limit: int = 50,
+                  offset: int = 0) -> list[dict]:
         """Components of done dossiers passing every filter given, newest dossier first (then dossier
         id, then position): `owner` a CCCD in the metadata, `date_from`/`date_to` bounds (inclusive)
         on metadata.ngay (a component without a date is outside any range). Rows as
         `get_component` gives them, plus the dossier's `created_at`. Answered by indexes, not by
         reading every row."""
+        check_page_window(limit, offset)
+        if not self._usable(owner, type, dossier):
+            return []
+        sql, args = documents_sql(self.MARK, owner=owner, date_from=date_from, date_to=date_to, type=type,
+                                  dossier=dossier, collate=self.BYTE_ORDER)
+        return [component_row(r) for r in self._read([(sql, [*args, limit, offset])])[0]]
 
     @abstractmethod
     def references(self, uris: list[str], *, exclude_dossier: str) -> dict[str, list[str]]:
         """For each stored object URI given, the ids of components of other dossiers than
         `exclude_dossier` that point at it (URIs nobody else points at are left out)."""
 
-    @abstractmethod
     def figures(self, since: date | None = None, until: date | None = None) -> dict:
         """The centre's figures over the dossiers digitised from `since` to `until` (inclusive, the
         local date of `created_at`), as `pipeline.publish.report.figures` computes them from manifests."""
+        queries, args = figures_sql(self.MARK, since, until)
+        dossiers, components, failures = self._read([(q, args) for q in queries])
+        return figures_dict(since, until, dossiers[0], components[0], failures)
 
-    @abstractmethod
     def stats(self) -> dict[str, int]:
         """Counts: dossiers, done, failed, components, pages."""
+        row = self._one(
+            "SELECT (SELECT COUNT(*) FROM dossiers),"
+            " (SELECT COUNT(*) FROM dossiers WHERE status = 'done'),"
+            " (SELECT COUNT(*) FROM dossiers WHERE status = 'failed'),"
+            " (SELECT COUNT(*) FROM components),"
+            " (SELECT COUNT(*) FROM pages)", ())
+        assert row is not None
+        return dict(zip(("dossiers", "done", "failed", "components", "pages"), map(int, row), strict=True))
 
     @abstractmethod
     def close(self) -> None:
@@ -349,3 +381,74 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         for p in manifest.pages
     ]
     return IndexRows(dossier, components, pages, search, owners)
+
+
+# -- the schema both backends share (their migrations build on it) -------------------------------
+
+
+def core_tables(*, real: str, boolean: str) -> str:
+    """Migration 1's dossiers, components and pages tables, in the backend's names for a float and a
+    boolean (the logical schema above; search tables are the backend's own)."""
+    return f"""
+    CREATE TABLE dossiers (
+        id               TEXT PRIMARY KEY,
+        status           TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+        error            TEXT,
+        source_path      TEXT NOT NULL,
+        source_sha256    TEXT NOT NULL,
+        pages            INTEGER NOT NULL,
+        settings_version TEXT NOT NULL,
+        created_at       TEXT NOT NULL,
+        indexed_at       TEXT NOT NULL,
+        manifest_json    TEXT NOT NULL
+    );
+    CREATE INDEX dossiers_status ON dossiers (status);
+    CREATE INDEX dossiers_source_sha256 ON dossiers (source_sha256);
+
+    CREATE TABLE components (
+        id            TEXT PRIMARY KEY,
+        dossier_id    TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        seq           INTEGER NOT NULL,
+        type          TEXT NOT NULL,
+        type_name     TEXT NOT NULL,
+        confidence    {real} NOT NULL,
+        needs_review  {boolean} NOT NULL,
+        pages_json    TEXT NOT NULL,
+        metadata_json TEXT NOT NULL,
+        object_uri    TEXT,
+        sha256        TEXT,
+        reused_from   TEXT,
+        UNIQUE (dossier_id, seq)
+    );
+    CREATE INDEX components_type ON components (type);
+    CREATE INDEX components_sha256 ON components (sha256);
+
+    CREATE TABLE pages (
+        dossier_id   TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        n            INTEGER NOT NULL,
+        component_id TEXT REFERENCES components (id) ON DELETE SET NULL,
+        blank        {boolean} NOT NULL,
+        text         TEXT NOT NULL,
+        PRIMARY KEY (dossier_id, n)
+    );
+    CREATE INDEX pages_component ON pages (component_id);
+"""
+
+
+def owner_tables(*, ngay_from_json: str, table_options: str = "") -> str:
+    """The migration that lists documents by owner and by date (`documents()`) and finds who points
+    at a stored object (`references()`): metadata.ngay as an indexed column (`ngay_from_json`: the
+    backend's expression for it), the CCCD numbers as rows. The backend adds the backfill of owners."""
+    return f"""
+    ALTER TABLE components ADD COLUMN ngay TEXT;
+    UPDATE components SET ngay = {ngay_from_json};
+    CREATE INDEX components_ngay ON components (ngay);
+    CREATE INDEX components_object_uri ON components (object_uri);
+    CREATE TABLE component_owners (
+        cccd         TEXT NOT NULL,
+        component_id TEXT NOT NULL REFERENCES components (id) ON DELETE CASCADE,
+        dossier_id   TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        PRIMARY KEY (cccd, component_id)
+    ){table_options};
+    CREATE INDEX component_owners_dossier ON component_owners (dossier_id);
+"""

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -48,14 +48,11 @@ from pipeline.catalog.base import (
     CatalogUnavailable,
     Hit,
     IndexRows,
-    check_page_window,
-    component_row,
-    documents_sql,
-    figures_dict,
-    figures_sql,
+    core_tables,
+    owner_tables,
     plan_rows,
 )
-from pipeline.catalog.query import Term, parse_query, split_joined
+from pipeline.catalog.query import Term, split_joined
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
@@ -63,50 +60,7 @@ from pipeline.manifest import Manifest
 MIGRATIONS: list[str] = [
     # 1: initial schema, the logical schema of base.py. Append new scripts; never edit one that
     # has shipped. JSON columns are text, as in SQLite (jsonb cannot hold \u0000 and reorders).
-    """
-    CREATE TABLE dossiers (
-        id               text PRIMARY KEY,
-        status           text NOT NULL CHECK (status IN ('done', 'failed')),
-        error            text,
-        source_path      text NOT NULL,
-        source_sha256    text NOT NULL,
-        pages            integer NOT NULL,
-        settings_version text NOT NULL,
-        created_at       text NOT NULL,
-        indexed_at       text NOT NULL,
-        manifest_json    text NOT NULL
-    );
-    CREATE INDEX dossiers_status ON dossiers (status);
-    CREATE INDEX dossiers_source_sha256 ON dossiers (source_sha256);
-
-    CREATE TABLE components (
-        id            text PRIMARY KEY,
-        dossier_id    text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
-        seq           integer NOT NULL,
-        type          text NOT NULL,
-        type_name     text NOT NULL,
-        confidence    double precision NOT NULL,
-        needs_review  boolean NOT NULL,
-        pages_json    text NOT NULL,
-        metadata_json text NOT NULL,
-        object_uri    text,
-        sha256        text,
-        reused_from   text,
-        UNIQUE (dossier_id, seq)
-    );
-    CREATE INDEX components_type ON components (type);
-    CREATE INDEX components_sha256 ON components (sha256);
-
-    CREATE TABLE pages (
-        dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
-        n            integer NOT NULL,
-        component_id text REFERENCES components (id) ON DELETE SET NULL,
-        blank        boolean NOT NULL,
-        text         text NOT NULL,
-        PRIMARY KEY (dossier_id, n)
-    );
-    CREATE INDEX pages_component ON pages (component_id);
-
+    core_tables(real="double precision", boolean="boolean") + """
     CREATE TABLE page_search (
         id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
@@ -129,18 +83,7 @@ MIGRATIONS: list[str] = [
     """,
     # 2: documents by owner and by date (`documents()`), and who points at a stored object
     # (`references()`): metadata.ngay as a column, the CCCD numbers as rows, each indexed.
-    """
-    ALTER TABLE components ADD COLUMN ngay text;
-    UPDATE components SET ngay = metadata_json::json ->> 'ngay';
-    CREATE INDEX components_ngay ON components (ngay);
-    CREATE INDEX components_object_uri ON components (object_uri);
-    CREATE TABLE component_owners (
-        cccd         text NOT NULL,
-        component_id text NOT NULL REFERENCES components (id) ON DELETE CASCADE,
-        dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
-        PRIMARY KEY (cccd, component_id)
-    );
-    CREATE INDEX component_owners_dossier ON component_owners (dossier_id);
+    owner_tables(ngay_from_json="metadata_json::json ->> 'ngay'") + """
     INSERT INTO component_owners (cccd, component_id, dossier_id)
         SELECT DISTINCT j.value, c.id, c.dossier_id
         FROM components AS c, json_array_elements_text(c.metadata_json::json -> 'cccd') AS j (value)
@@ -320,6 +263,9 @@ class PostgresCatalog(Catalog):
     One instance may be shared by threads: it keeps a small pool of connections (`pool_size`).
     Any number of instances, in any number of processes and machines, may write at once.
     """
+
+    MARK = "%s"
+    BYTE_ORDER = ' COLLATE "C"'
 
     def __init__(self, url: str, *, pool_size: int = 4, connect_timeout_s: float = CONNECT_TIMEOUT_S):
         self._target = _Target(url)
@@ -531,43 +477,12 @@ class PostgresCatalog(Catalog):
     # -- reads -------------------------------------------------------------------------------
 
     @_guarded
-    def get_dossier(self, dossier_id: str) -> Manifest | None:
-        if _has_nul(dossier_id):
-            return None
+    def _read(self, queries: list[tuple[str, Sequence]]) -> list[list[tuple]]:
         with self._conn() as conn:
-            row = conn.execute("SELECT manifest_json FROM dossiers WHERE id = %s", (dossier_id,)).fetchone()
-        return Manifest.model_validate_json(row[0]) if row else None
+            return [conn.execute(sql, args).fetchall() for sql, args in queries]
 
-    @_guarded
-    def get_component(self, component_id: str) -> dict | None:
-        if _has_nul(component_id):
-            return None
-        with self._conn() as conn:
-            row = conn.execute(
-                f"SELECT {', '.join(COMPONENT_COLUMNS)} FROM components WHERE id = %s", (component_id,)
-            ).fetchone()
-        return None if row is None else component_row(row)
-
-    @_guarded
-    def documents(
-        self,
-        *,
-        owner: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        type: str | None = None,
-        dossier: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[dict]:
-        check_page_window(limit, offset)
-        if _has_nul(owner, type, dossier):
-            return []
-        sql, args = documents_sql("%s", owner=owner, date_from=date_from, date_to=date_to, type=type,
-                                  dossier=dossier, collate=' COLLATE "C"')
-        with self._conn() as conn:
-            rows = conn.execute(sql, [*args, limit, offset]).fetchall()
-        return [component_row(r) for r in rows]
+    def _usable(self, *values: str | None) -> bool:
+        return not _has_nul(*values)
 
     @_guarded
     def references(self, uris: list[str], *, exclude_dossier: str) -> dict[str, list[str]]:
@@ -585,40 +500,8 @@ class PostgresCatalog(Catalog):
         return out
 
     @_guarded
-    def figures(self, since: date | None = None, until: date | None = None) -> dict:
-        queries, args = figures_sql("%s", since, until)
-        with self._conn() as conn:
-            dossiers, components = (conn.execute(q, args).fetchone() for q in queries[:2])
-            failures = conn.execute(queries[2], args).fetchall()
-        return figures_dict(since, until, dossiers, components, failures)
-
-    @_guarded
-    def stats(self) -> dict[str, int]:
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT (SELECT COUNT(*) FROM dossiers),"
-                " (SELECT COUNT(*) FROM dossiers WHERE status = 'done'),"
-                " (SELECT COUNT(*) FROM dossiers WHERE status = 'failed'),"
-                " (SELECT COUNT(*) FROM components),"
-                " (SELECT COUNT(*) FROM pages)"
-            ).fetchone()
-        assert row is not None
-        return dict(zip(("dossiers", "done", "failed", "components", "pages"), map(int, row), strict=True))
-
-    @_guarded
-    def search(
-        self,
-        query: str,
-        *,
-        type: str | None = None,
-        dossier: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> list[Hit]:
-        check_page_window(limit, offset)
-        terms = parse_query(query)
-        if not terms or limit == 0 or _has_nul(type, dossier):
-            return []
+    def _search(self, terms: list[Term], type: str | None, dossier: str | None, limit: int,
+                offset: int) -> list[Hit]:
         needles = Needles(terms)
         with self._conn() as conn:
 

@@ -17,73 +17,20 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.catalog.base import (
-    COMPONENT_COLUMNS,
-    Catalog,
-    Hit,
-    check_page_window,
-    component_row,
-    documents_sql,
-    figures_dict,
-    figures_sql,
-    plan_rows,
-)
-from pipeline.catalog.query import Term, joined, parse_query, word_lists
+from pipeline.catalog.base import Catalog, Hit, core_tables, owner_tables, plan_rows
+from pipeline.catalog.query import Term, joined, word_lists
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
 
 MIGRATIONS: list[str] = [
     # 1: initial schema. Append new scripts; never edit one that has shipped.
-    """
-    CREATE TABLE dossiers (
-        id               TEXT PRIMARY KEY,
-        status           TEXT NOT NULL CHECK (status IN ('done', 'failed')),
-        error            TEXT,
-        source_path      TEXT NOT NULL,
-        source_sha256    TEXT NOT NULL,
-        pages            INTEGER NOT NULL,
-        settings_version TEXT NOT NULL,
-        created_at       TEXT NOT NULL,
-        indexed_at       TEXT NOT NULL,
-        manifest_json    TEXT NOT NULL
-    );
-    CREATE INDEX dossiers_status ON dossiers (status);
-    CREATE INDEX dossiers_source_sha256 ON dossiers (source_sha256);
-
-    CREATE TABLE components (
-        id            TEXT PRIMARY KEY,
-        dossier_id    TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
-        seq           INTEGER NOT NULL,
-        type          TEXT NOT NULL,
-        type_name     TEXT NOT NULL,
-        confidence    REAL NOT NULL,
-        needs_review  INTEGER NOT NULL,
-        pages_json    TEXT NOT NULL,
-        metadata_json TEXT NOT NULL,
-        object_uri    TEXT,
-        sha256        TEXT,
-        reused_from   TEXT,
-        UNIQUE (dossier_id, seq)
-    );
-    CREATE INDEX components_type ON components (type);
-    CREATE INDEX components_sha256 ON components (sha256);
-
-    CREATE TABLE pages (
-        dossier_id   TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
-        n            INTEGER NOT NULL,
-        component_id TEXT REFERENCES components (id) ON DELETE SET NULL,
-        blank        INTEGER NOT NULL,
-        text         TEXT NOT NULL,
-        PRIMARY KEY (dossier_id, n)
-    );
-    CREATE INDEX pages_component ON pages (component_id);
-
+    core_tables(real="REAL", boolean="INTEGER") + """
     -- One row per (component, page): the FTS index below reads its text from here.
     CREATE TABLE page_search (
         id           INTEGER PRIMARY KEY,
@@ -159,18 +106,7 @@ MIGRATIONS: list[str] = [
     """,
     # 3: documents by owner and by date (`documents()`), and who points at a stored object
     # (`references()`): metadata.ngay as a column, the CCCD numbers as rows, each indexed.
-    """
-    ALTER TABLE components ADD COLUMN ngay TEXT;
-    UPDATE components SET ngay = json_extract(metadata_json, '$.ngay');
-    CREATE INDEX components_ngay ON components (ngay);
-    CREATE INDEX components_object_uri ON components (object_uri);
-    CREATE TABLE component_owners (
-        cccd         TEXT NOT NULL,
-        component_id TEXT NOT NULL REFERENCES components (id) ON DELETE CASCADE,
-        dossier_id   TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
-        PRIMARY KEY (cccd, component_id)
-    ) WITHOUT ROWID;
-    CREATE INDEX component_owners_dossier ON component_owners (dossier_id);
+    owner_tables(ngay_from_json="json_extract(metadata_json, '$.ngay')", table_options=" WITHOUT ROWID") + """
     INSERT OR IGNORE INTO component_owners (cccd, component_id, dossier_id)
         SELECT j.value, c.id, c.dossier_id FROM components AS c, json_each(c.metadata_json, '$.cccd') AS j
         WHERE j.type = 'text' AND j.value != '';
@@ -405,37 +341,9 @@ class SqliteCatalog(Catalog):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def get_dossier(self, dossier_id: str) -> Manifest | None:
+    def _read(self, queries: list[tuple[str, Sequence]]) -> list[list[tuple]]:
         with self._lock:
-            row = self.conn.execute(
-                "SELECT manifest_json FROM dossiers WHERE id = ?", (dossier_id,)
-            ).fetchone()
-        return Manifest.model_validate_json(row[0]) if row else None
-
-    def get_component(self, component_id: str) -> dict | None:
-        with self._lock:
-            row = self.conn.execute(
-                f"SELECT {', '.join(COMPONENT_COLUMNS)} FROM components WHERE id = ?", (component_id,)
-            ).fetchone()
-        return None if row is None else component_row(row)
-
-    def documents(
-        self,
-        *,
-        owner: str | None = None,
-        date_from: date | None = None,
-        date_to: date | None = None,
-        type: str | None = None,
-        dossier: str | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[dict]:
-        check_page_window(limit, offset)
-        sql, args = documents_sql("?", owner=owner, date_from=date_from, date_to=date_to, type=type,
-                                  dossier=dossier)
-        with self._lock:
-            rows = self.conn.execute(sql, [*args, limit, offset]).fetchall()
-        return [component_row(r) for r in rows]
+            return [self.conn.execute(sql, args).fetchall() for sql, args in queries]
 
     def references(self, uris: list[str], *, exclude_dossier: str) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -452,37 +360,8 @@ class SqliteCatalog(Catalog):
                     out.setdefault(uri, []).append(cid)
         return out
 
-    def figures(self, since: date | None = None, until: date | None = None) -> dict:
-        queries, args = figures_sql("?", since, until)
-        with self._lock:
-            dossiers, components = (self.conn.execute(q, args).fetchone() for q in queries[:2])
-            failures = self.conn.execute(queries[2], args).fetchall()
-        return figures_dict(since, until, dossiers, components, failures)
-
-    def stats(self) -> dict[str, int]:
-        with self._lock:
-            row = self.conn.execute(
-                "SELECT (SELECT COUNT(*) FROM dossiers),"
-                " (SELECT COUNT(*) FROM dossiers WHERE status = 'done'),"
-                " (SELECT COUNT(*) FROM dossiers WHERE status = 'failed'),"
-                " (SELECT COUNT(*) FROM components),"
-                " (SELECT COUNT(*) FROM pages)"
-            ).fetchone()
-        return dict(zip(("dossiers", "done", "failed", "components", "pages"), row, strict=True))
-
-    def search(
-        self,
-        query: str,
-        *,
-        type: str | None = None,
-        dossier: str | None = None,
-        limit: int = 20,
-        offset: int = 0,
-    ) -> list[Hit]:
-        check_page_window(limit, offset)
-        terms = parse_query(query)
-        if not terms or limit == 0:
-            return []
+    def _search(self, terms: list[Term], type: str | None, dossier: str | None, limit: int,
+                offset: int) -> list[Hit]:
         match = _Match(terms, type)
         with self._lock:
             window = self._dossier_window(dossier)

@@ -12,7 +12,7 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.catalog.base import Catalog
+from pipeline.catalog.base import Catalog, figures_dict
 from pipeline.manifest import Manifest
 from pipeline.store.base import ObjectStore
 
@@ -36,13 +36,12 @@ def figures(store: ObjectStore, since: date | None = None, until: date | None = 
     answer) instead of from every stored manifest."""
     if catalog is not None:
         return catalog.figures(since, until)
-    received = digitised = complete = failed = pages = documents = reused = review = 0
-    failures: list[dict] = []
+    received = digitised = complete = pages = documents = reused = review = 0
+    failures: list[tuple] = []
     for m in manifests(store, since, until):
         received += 1
         if m.status != "done":
-            failed += 1
-            failures.append({"dossier_id": m.dossier_id, "error": m.error})
+            failures.append((m.dossier_id, m.error))
             continue
         digitised += 1
         pages += m.source.pages
@@ -51,20 +50,7 @@ def figures(store: ObjectStore, since: date | None = None, until: date | None = 
         review += sum(c.needs_review for c in m.components)
         if m.components and all(c.object is not None for c in m.components):
             complete += 1
-    return {
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None,
-        "dossiers_received": received,
-        "dossiers_digitised": digitised,
-        "dossiers_failed": failed,
-        "share_all_components_attached": round(complete / digitised, 4) if digitised else 0.0,
-        "documents": documents,
-        "documents_reused": reused,
-        "reuse_rate": round(reused / documents, 4) if documents else 0.0,
-        "pages": pages,
-        "review_queue": review,
-        "failures": failures,
-    }
+    return figures_dict(since, until, (received, digitised, pages, complete), (documents, reused, review), failures)
 
 
 ROWS = [
