@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv postgresql
 export SOHOA_HOME ?= $(CURDIR)/.sohoa
 
-.PHONY: setup system-deps venv demo test lint bench model clean
+.PHONY: setup system-deps venv demo test test-fast lint bench model clean
 
 setup: system-deps venv
 
@@ -44,6 +44,9 @@ lint: setup
 
 test: setup lint
 	$(BIN)/python -m pytest -q
+
+test-fast: setup lint  ## the suite without the slow tests (real OCR of many pages, servers): under two minutes
+	$(BIN)/python -m pytest -q -m "not slow"
 
 model: setup  ## a default page-classifier model, deterministic, ~2 min on 2 cores (no OCR)
 	$(BIN)/sohoa train --corpus 0 --synthetic 140
