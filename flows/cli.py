@@ -254,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("process", parents=[common], help="digitise dossiers (PDF, image, or folder of pages)")
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--json", action="store_true", help="print one manifest per dossier, one JSON per line")
+    p.add_argument("--text-layer", choices=("auto", "ocr", "keep"),
+                   help="PDF pages' own text: auto (decide per page), ocr (OCR every page), keep (keep any real "
+                        "text layer); default ocr.text_layer, 'auto' (docs/text-layers.md)")
     p.set_defaults(func=cmd_process)
 
     s = sub.add_parser("search", parents=[common], help="search the catalog (with or without tone marks)")

@@ -19,10 +19,54 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class TextLayer(_Model):
+    """A PDF page's own text layer, what it is, and why it was used or OCRed over (`docs/text-layers.md`)."""
+
+    used: Literal["pdf", "ocr"] = Field(description="which text the page's `text` is")
+    kind: Literal["none", "born_digital", "stub_over_image", "ocr_layer", "text_over_image", "unusable"] = Field(
+        description="none: no text layer; born_digital: text and no page image; stub_over_image: a few "
+                    "words (signature boxes, stamps) over a page-sized image; ocr_layer: invisible text over "
+                    "a page-sized image (a scanner's OCR); text_over_image: visible text over a page-sized "
+                    "image; unusable: garbage or glyphs with no Unicode mapping")
+    reason: str = ""
+    setting: Literal["auto", "ocr", "keep"] = "auto"
+    words: int = Field(0, description="words in the PDF's own text layer")
+    image_cover: float | None = Field(None, description="share of the page under images (None: not measured)")
+    text_cover: float | None = Field(None, description="share of the page under the text's glyphs and text boxes")
+    invisible: float | None = Field(None, description="share of the page's glyphs drawn invisible (OCR layers)")
+    plausibility: float | None = Field(None, description="share of its words that are Vietnamese syllables")
+    text: str = Field("", description="the PDF's own text when OCR was used instead: signature boxes and "
+                                      "stamps are data")
+
+
+class Signature(_Model):
+    """A digital signature (ký số) embedded in a source PDF, as pyHanko reads it."""
+
+    file: str = Field(description="name of the signed source file")
+    field: str = Field("", description="signature field name")
+    signer: str | None = Field(None, description="common name of the signing certificate")
+    organisation: str | None = Field(None, description="organisational unit and organisation of the certificate")
+    signed_at: str | None = Field(None, description="signing time, ISO 8601 with offset: the signature "
+                                                    "dictionary's /M, else the CMS signing-time attribute")
+    signing_time_cms: str | None = Field(None, description="the CMS signing-time attribute as written")
+    timestamp: str | None = Field(None, description="time of an embedded RFC 3161 timestamp token")
+    intact: bool = Field(description="the signed bytes still hash to the signed digest")
+    valid: bool = Field(description="the CMS signature checks out against the certificate's key")
+    covers_whole_file: bool = Field(description="the signed byte range covers the whole file (nothing "
+                                                "appended after this signature)")
+    later_changes: str | None = Field(None, description="what was appended after signing, by pyHanko's "
+                                                        "difference analysis: none, lta_updates, form_filling "
+                                                        "(e.g. a later signature), annotations, other")
+    pages: list[int] = Field(default_factory=list, description="dossier pages of the signed file")
+    error: str | None = None
+
+
 class Source(_Model):
     path: str
     sha256: str
     pages: int
+    signatures: list[Signature] = Field(default_factory=list, description="digital signatures of the source "
+                                                                          "PDFs, in file order")
 
 
 class Page(_Model):
@@ -36,6 +80,9 @@ class Page(_Model):
     needs_review: bool = False
     warnings: list[str] = Field(default_factory=list)
     cleaning: list[str] = Field(default_factory=list)
+    text_layer: TextLayer | None = Field(None, description="PDF pages: the page's own text layer and the decision")
+    signed_at: str | None = Field(None, description="earliest signing time of the digital signatures over "
+                                                    "this page's source PDF (evidence for the document date)")
 
 
 class Metadata(_Model):
@@ -66,6 +113,13 @@ class Component(_Model):
     object: StoredObject | None = None
     sha256: str | None = None
     reused_from: str | None = None
+    stored_as: Literal["searchable_pdf", "signed_original"] = Field(
+        "searchable_pdf", description="signed_original: `object` is the signed source PDF, byte for byte")
+    signatures: list[Signature] = Field(default_factory=list, description="signatures of the source PDFs "
+                                                                          "its pages come from")
+    signed_original: StoredObject | None = Field(None, description="where the signed source PDF is kept "
+                                                                   "byte for byte (= `object` when stored_as "
+                                                                   "is signed_original)")
 
 
 class Manifest(_Model):

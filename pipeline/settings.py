@@ -26,6 +26,9 @@ class OcrSettings(BaseModel):
     dpi: int = 300
     timeout_s: float = 180
     psm: int = 3
+    # PDF pages' own text: auto decides per page (docs/text-layers.md); ocr OCRs every page;
+    # keep keeps any text layer that reads as real text
+    text_layer: Literal["auto", "ocr", "keep"] = "auto"
 
 
 class DisplaySettings(BaseModel):

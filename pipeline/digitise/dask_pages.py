@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.digitise.pages import PageOutput, bounded, own_text_page, process_page
+from pipeline.digitise.text_layer import with_layers
 from pipeline.errors import ConfigError, SohoaError, TransientError
 from pipeline.ingest.inputs import PageRef
 from pipeline.manifest import Page
@@ -147,7 +148,8 @@ def iter_pages_dask(refs: list[PageRef], settings: Settings, workdir: Path) -> I
     def submit(ref: PageRef) -> Future:
         pages_left[ref.file] -= 1
         last = not pages_left[ref.file]
-        own = own_text_page(ref)  # a real PDF text layer needs no OCR: kept here, pointing at the PDF
+        ref = with_layers(ref)  # measured here, once: the worker gets the geometry with the ref
+        own = own_text_page(ref, settings)  # a real PDF text layer needs no OCR: kept here, pointing at the PDF
         if own is not None:
             if last:
                 scattered.pop(ref.file, None)

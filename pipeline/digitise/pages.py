@@ -8,7 +8,6 @@ size; the threads mostly wait on pdftoppm and Tesseract subprocesses, which run 
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -18,11 +17,12 @@ from typing import Any, TypeVar
 
 import cv2
 
+from pipeline.digitise.text_layer import decide, with_layers
 from pipeline.errors import InputError
 from pipeline.imaging.cleaning import clean_page
 from pipeline.ingest.inputs import PageRef, load_page
 from pipeline.manifest import Page
-from pipeline.ocr.quality import page_quality, text_layer_is_real
+from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
 from pipeline.ocr.words import Word
 from pipeline.publish.pdfout import PagePart, write_jpeg
@@ -40,32 +40,22 @@ class PageOutput:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-
-
-def real_pdf_text(text: str) -> bool:
-    """True when a PDF page's own text layer looks like real text rather than garbage or a stub."""
-    letters = _LETTER.findall(text)
-    if len(letters) < 40 or "\ufffd" in text:
-        return False
-    words = text.split()
-    plausible = sum(1 for w in words if 1 <= len(w) <= 20)
-    return plausible / max(1, len(words)) > 0.8
-
-
-def own_text_page(ref: PageRef) -> PageOutput | None:
-    """The page as its PDF's own text layer when that layer is real text (no image, no OCR), else None."""
-    if ref.kind == "pdf" and ref.pdf_text.strip() and real_pdf_text(ref.pdf_text) and text_layer_is_real(ref.pdf_text):
-        page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0)
-        return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
-    return None
+def own_text_page(ref: PageRef, settings: Settings) -> PageOutput | None:
+    """The page as its PDF's own text layer when `text_layer.decide` keeps it (no image, no OCR), else None."""
+    decision = decide(with_layers(ref), settings.ocr.text_layer)
+    if decision is None or decision.used != "pdf":
+        return None
+    page = Page(n=ref.n, text_source="pdf", text=nfc(ref.pdf_text.strip()), ocr_confidence=1.0,
+                text_layer=decision)
+    return PageOutput(page, PagePart(source_pdf=ref.file, source_index=ref.index), seconds={"total": 0.0})
 
 
 def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     """Decode, clean and OCR one page; the bitmaps are dropped before returning.
 
-    A PDF page whose own text layer is real keeps it (no OCR); a broken layer (garbage, fonts with no
-    Unicode mapping) is replaced by OCR, page by page. The cleaning chain (`pipeline.imaging.cleaning`) gives
+    A PDF page keeps its own text layer or is OCRed as `pipeline.digitise.text_layer` decides (a
+    born-digital page keeps its exact text; signature boxes over a scan, a poor scanner OCR layer,
+    garbage or fonts with no Unicode mapping are OCRed, page by page). The cleaning chain (`pipeline.imaging.cleaning`) gives
     the OCR image and the display image; the page quality (`pipeline.ocr.quality`: Tesseract confidence
     and the share of valid Vietnamese syllables) sets `needs_review`.
     """
@@ -75,11 +65,12 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     cv2.setNumThreads(1)
     cfg = settings.cleaning
     warnings: list[str] = []
-    own = own_text_page(ref)
-    if own is not None:
-        return own
-    if ref.kind == "pdf" and len(ref.pdf_text.strip()) >= 20:
-        warnings.append("the PDF's own text layer is unusable (garbage or no Unicode mapping): OCRed instead")
+    ref = with_layers(ref)
+    decision = decide(ref, settings.ocr.text_layer)
+    if decision is not None and decision.used == "pdf":
+        return own_text_page(ref, settings)
+    if decision is not None and decision.kind == "unusable" and len(ref.pdf_text.strip()) >= 20:
+        warnings.append(f"the PDF's own text layer is unusable: {decision.reason}")
     image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
     t1 = time.perf_counter()
     osd = None
@@ -97,7 +88,8 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     stem = f"p{ref.n:05d}"
     jpeg = write_jpeg(prepared.display, workdir / f"{stem}.jpg", settings.display.jpeg_quality)
     if prepared.blank:
-        page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps, warnings=warnings)
+        page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps, warnings=warnings,
+                    text_layer=decision)
         return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0})
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
                        psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
@@ -112,6 +104,7 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
         n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
         ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
         needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=prepared.steps,
+        text_layer=decision,
     )
     part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)
     return PageOutput(page, part, result.words,

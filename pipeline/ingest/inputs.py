@@ -18,6 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.errors import InputError
 from pipeline.ingest import poppler
+from pipeline.ingest.pdf_layers import PageLayers
+from pipeline.manifest import Signature
 from pipeline.textnorm import nfc, strip_marks
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pnm", ".pgm", ".ppm", ".gif"}
@@ -38,6 +40,7 @@ class PageRef:
     kind: str  # "pdf" | "image"
     pdf_text: str = ""  # text layer of a PDF page, "" when none
     size_pt: tuple[float, float] | None = None  # PDF page size in points
+    layers: PageLayers | None = None  # image and text geometry of a PDF page, measured when needed
 
 
 @dataclass
@@ -49,6 +52,7 @@ class DossierSource:
     pages: list[PageRef]
     sha256: str
     extra: dict = field(default_factory=dict)  # sidecar fields (owner, procedure, ...)
+    signatures: list[Signature] = field(default_factory=list)  # digital signatures of its PDFs (ingest)
 
     @property
     def page_count(self) -> int:

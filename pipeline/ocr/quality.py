@@ -199,31 +199,82 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd\ue000-\uf8ff]")
 _VIET_ONLY = set("ăâđêôơưĂÂĐÊÔƠƯ")
 
 
-def text_layer_is_real(text: str, min_letters: int = 40) -> bool:
-    """True when a PDF page's own text layer is real text worth keeping instead of OCR.
+# A text layer drawn over a page-sized image is somebody's OCR: it must read as well as ours does
+# (our Tesseract pages read cleanly score 0.95+; Tesseract `eng` on a Vietnamese page scores ~0.7)
+OCR_LAYER_PLAUSIBILITY = 0.85
+# ... and carry Vietnamese diacritics: over half the syllables of real text have a mark or a
+# letter like ă/ơ/đ; an OCR engine without Vietnamese drops them ("CONG HOA XA HOI")
+OCR_LAYER_MARKED = 0.25
+_MARKED = set("ăâđêôơư")
 
-    False for a missing or stub layer, for fonts without a Unicode mapping (control characters,
-    private-use code points, U+FFFD) and for mapped-but-wrong glyphs (letter salad): Vietnamese
-    text must be mostly valid syllables, other text must have words and vowels like a language.
+
+def marked_share(text: str) -> tuple[float | None, int]:
+    """(share of the words of `text` (2+ letters) carrying a Vietnamese mark or letter, words counted)."""
+    total = marked = 0
+    for token in _WORD.findall(nfc(text)):
+        if len(token) < 2:
+            continue
+        total += 1
+        bare, tones = split_tone(token)
+        marked += bool(tones) or any(c in _MARKED for c in bare)
+    return (marked / total if total else None), total
+
+
+@dataclass
+class LayerVerdict:
+    """Whether a PDF page's own text is worth keeping, its syllable share, and why not."""
+
+    real: bool
+    plausibility: float | None
+    reason: str = ""
+
+
+def judge_text_layer(text: str, *, over_image: bool = False, min_letters: int = 40) -> LayerVerdict:
+    """Is a PDF page's own text layer real text worth keeping instead of OCR?
+
+    Not for a missing or stub layer, for fonts without a Unicode mapping (control characters,
+    private-use code points, U+FFFD), for mapped-but-wrong glyphs (letter salad) or implausible word
+    lengths: Vietnamese text must be mostly valid syllables, other text must have words and vowels
+    like a language. `over_image`: the layer lies over a page-sized image, so it is an OCR layer
+    (a scanner's); it must then read like good OCR of Vietnamese: `OCR_LAYER_PLAUSIBILITY` of its
+    words valid syllables and `OCR_LAYER_MARKED` of them with diacritics.
     """
     text = nfc(text)
+    plaus, n = plausibility(text)
     letters = [c for c in text if c.isalpha()]
     if len(letters) < min_letters:
-        return False
+        return LayerVerdict(False, plaus, f"only {len(letters)} letters")
     visible = [c for c in text if not c.isspace()]
     if len(_CONTROL.findall(text)) > 0.01 * len(visible):
-        return False
-    if len(letters) < 0.5 * len(visible):  # mostly symbols and digits
-        return False
+        return LayerVerdict(False, plaus, "glyphs with no Unicode mapping")
+    if len(letters) < 0.5 * len(visible):
+        return LayerVerdict(False, plaus, "mostly symbols and digits")
     words = _WORD.findall(text)
+    tokens = text.split()
     if not words or sum(1 for w in words if len(w) > 25) > 0.05 * len(words):
-        return False
+        return LayerVerdict(False, plaus, "run-together words")
+    if sum(1 for t in tokens if 1 <= len(t) <= 20) <= 0.8 * len(tokens):
+        return LayerVerdict(False, plaus, "implausible word lengths")
     low = "".join(letters).lower()
     bare = unicodedata.normalize("NFD", low)
     vowels = sum(1 for c in bare if c in "aeiouy")
     if not 0.2 <= vowels / len(letters) <= 0.7:
-        return False
-    if sum(1 for c in text if c in _VIET_ONLY) >= 3 or any(c in TONES for c in unicodedata.normalize("NFD", text)):
-        plaus, n = plausibility(text)
-        return plaus is None or n < 10 or plaus >= 0.6
-    return True
+        return LayerVerdict(False, plaus, "letter salad (vowel share)")
+    vietnamese = sum(1 for c in text if c in _VIET_ONLY) >= 3 or any(
+        c in TONES for c in unicodedata.normalize("NFD", text))
+    if over_image and plaus is not None and n >= 10:
+        if plaus < OCR_LAYER_PLAUSIBILITY and vietnamese:
+            return LayerVerdict(False, plaus, f"only {plaus:.0%} of its words are Vietnamese syllables")
+        marked, _ = marked_share(text)
+        # syllable-shaped words (English scores ~0.2) with hardly a diacritic: stripped Vietnamese
+        if plaus >= 0.6 and marked is not None and marked < OCR_LAYER_MARKED:
+            return LayerVerdict(False, plaus, f"Vietnamese without its diacritics ({marked:.0%} of words marked)")
+        return LayerVerdict(True, plaus)
+    if vietnamese and plaus is not None and n >= 10 and plaus < 0.6:
+        return LayerVerdict(False, plaus, f"only {plaus:.0%} of its words are Vietnamese syllables")
+    return LayerVerdict(True, plaus)
+
+
+def text_layer_is_real(text: str, min_letters: int = 40, *, over_image: bool = False) -> bool:
+    """True when a PDF page's own text layer is real text worth keeping instead of OCR (`judge_text_layer`)."""
+    return judge_text_layer(text, over_image=over_image, min_letters=min_letters).real
