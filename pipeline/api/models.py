@@ -67,6 +67,11 @@ class Document(BaseModel):
     created_at: str
     pages: list[PageText]
     text: str = Field(description="the text of its pages, a blank line between pages")
+    stored_as: str = Field("searchable_pdf", description="signed_original: the PDF link serves the digitally "
+                                                         "signed source file, byte for byte")
+    signatures: list[dict[str, Any]] = Field(default_factory=list, description="digital signatures over its "
+                                                                               "source PDF (signer, signed_at, "
+                                                                               "intact, ...)")
     links: Links
 
 

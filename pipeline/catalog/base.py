@@ -10,6 +10,11 @@ Logical schema every backend keeps (names are the same in each so tools can read
                 is indexed too, to find the components that point at a stored object
     component_owners (cccd, component_id, dossier_id)
                 one row per CCCD number in a component's metadata: documents by owner
+    component_signatures (component_id, dossier_id, seq, file, field, signer, organisation,
+                signed_at, intact, valid, covers_whole_file, later_changes, stored_as)
+                one row per digital signature over a component's source PDF (`Component.signatures`);
+                `stored_as` = the component's: `signed_original` when the stored object is the
+                signed file byte for byte. `signatures(component_id)` returns them.
     pages       (dossier_id, n, component_id, blank, text)
     page_search (id, dossier_id, component_id, n, type, text, folded, meta, meta_folded,
                  words, folded_words)
@@ -107,6 +112,16 @@ class Catalog(ABC):
                         (component_id,))
         return None if row is None else component_row(row)
 
+    def signatures(self, component_id: str) -> list[dict]:
+        """The digital signatures over the component's source PDF, in file order ([] when none):
+        seq, file, field, signer, organisation, signed_at, intact, valid, covers_whole_file,
+        later_changes, stored_as."""
+        if not self._usable(component_id):
+            return []
+        rows = self._read([(f"SELECT {', '.join(SIGNATURE_COLUMNS[2:])} FROM component_signatures"
+                            f" WHERE component_id = {self.MARK} ORDER BY seq", (component_id,))])[0]
+        return signature_rows(rows)
+
     @abstractmethod
     def delete_dossier(self, dossier_id: str) -> bool:
         """Forget a dossier; True if it was known."""
@@ -195,6 +210,22 @@ class IndexRows:
     pages: list[dict]
     search: list[dict]
     owners: list[dict] = field(default_factory=list)
+    signatures: list[dict] = field(default_factory=list)
+
+
+SIGNATURE_COLUMNS = ("component_id", "dossier_id", "seq", "file", "field", "signer", "organisation", "signed_at",
+                     "intact", "valid", "covers_whole_file", "later_changes", "stored_as")
+
+
+def signature_rows(rows: list[tuple] | list[list]) -> list[dict]:
+    """`component_signatures` rows (SIGNATURE_COLUMNS after component_id and dossier_id) as dicts."""
+    out = []
+    for row in rows:
+        item = dict(zip(SIGNATURE_COLUMNS[2:], row, strict=True))
+        for flag in ("intact", "valid", "covers_whole_file"):
+            item[flag] = bool(item[flag])
+        out.append(item)
+    return out
 
 
 COMPONENT_COLUMNS = ("id", "dossier_id", "seq", "type", "type_name", "confidence", "needs_review", "pages_json",
@@ -319,11 +350,15 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         return IndexRows(dossier, [], [], [])
 
     texts = {p.n: nfc(p.text) for p in manifest.pages}
+    # what search reads: the page's text, and the PDF's own words kept beside its OCR (signature boxes)
+    searched = {p.n: nfc(f"{p.text}\n{p.text_layer.text}") if p.text_layer and p.text_layer.text else texts[p.n]
+                for p in manifest.pages}
     folded_pages: dict[int, str] = {}
     split_pages: dict[int, tuple[list[str], list[str]]] = {}
     owner: dict[int, str] = {}
     components: list[dict] = []
     owners: list[dict] = []
+    signatures: list[dict] = []
     search: list[dict] = []
     for seq, comp in enumerate(manifest.components, start=1):
         components.append(
@@ -345,12 +380,19 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         )
         owners.extend({"cccd": number, "component_id": comp.id, "dossier_id": manifest.dossier_id}
                       for number in dict.fromkeys(n for n in comp.metadata.cccd if n))
+        signatures.extend(
+            {"component_id": comp.id, "dossier_id": manifest.dossier_id, "seq": i, "file": nfc(sig.file),
+             "field": nfc(sig.field), "signer": nfc(sig.signer) if sig.signer else None,
+             "organisation": nfc(sig.organisation) if sig.organisation else None, "signed_at": sig.signed_at,
+             "intact": sig.intact, "valid": sig.valid, "covers_whole_file": sig.covers_whole_file,
+             "later_changes": sig.later_changes, "stored_as": comp.stored_as}
+            for i, sig in enumerate(comp.signatures, start=1))
         meta = metadata_text(comp)
         meta_folded = fold(meta)
         meta_words, meta_plain = word_lists(meta, meta_folded)
         for n in dict.fromkeys(comp.pages):  # a page listed twice is indexed once
             owner.setdefault(n, comp.id)
-            text = texts.get(n, "")
+            text = searched.get(n, "")
             folded = folded_pages.get(n)
             if folded is None:
                 folded = folded_pages[n] = fold(text)
@@ -380,7 +422,7 @@ def plan_rows(manifest: Manifest, indexed_at: str) -> IndexRows:
         }
         for p in manifest.pages
     ]
-    return IndexRows(dossier, components, pages, search, owners)
+    return IndexRows(dossier, components, pages, search, owners, signatures)
 
 
 # -- the schema both backends share (their migrations build on it) -------------------------------
@@ -451,4 +493,28 @@ def owner_tables(*, ngay_from_json: str, table_options: str = "") -> str:
         PRIMARY KEY (cccd, component_id)
     ){table_options};
     CREATE INDEX component_owners_dossier ON component_owners (dossier_id);
+"""
+
+
+def signature_tables(*, boolean: str, table_options: str = "") -> str:
+    """The migration that keeps the digital signatures of components' source PDFs, one row each."""
+    return f"""
+    CREATE TABLE component_signatures (
+        component_id      TEXT NOT NULL REFERENCES components (id) ON DELETE CASCADE,
+        dossier_id        TEXT NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
+        seq               INTEGER NOT NULL,
+        file              TEXT NOT NULL,
+        field             TEXT NOT NULL,
+        signer            TEXT,
+        organisation      TEXT,
+        signed_at         TEXT,
+        intact            {boolean} NOT NULL,
+        valid             {boolean} NOT NULL,
+        covers_whole_file {boolean} NOT NULL,
+        later_changes     TEXT,
+        stored_as         TEXT NOT NULL,
+        PRIMARY KEY (component_id, seq)
+    ){table_options};
+    CREATE INDEX component_signatures_dossier ON component_signatures (dossier_id);
+    CREATE INDEX component_signatures_signed_at ON component_signatures (signed_at);
 """

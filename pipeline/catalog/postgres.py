@@ -44,6 +44,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from pipeline.catalog.base import (
     COMPONENT_COLUMNS,
+    SIGNATURE_COLUMNS,
     Catalog,
     CatalogUnavailable,
     Hit,
@@ -51,6 +52,7 @@ from pipeline.catalog.base import (
     core_tables,
     owner_tables,
     plan_rows,
+    signature_tables,
 )
 from pipeline.catalog.query import Term, split_joined
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
@@ -90,6 +92,8 @@ MIGRATIONS: list[str] = [
         WHERE j.value <> ''
         ON CONFLICT DO NOTHING;
     """,
+    # 3: digital signatures of the components' source PDFs (`component_signatures`, base.py).
+    signature_tables(boolean="boolean"),
 ]
 
 LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2
@@ -441,6 +445,7 @@ class PostgresCatalog(Catalog):
                     rows.components,
                 )
                 self._copy(cur, "component_owners", ("cccd", "component_id", "dossier_id"), rows.owners)
+                self._copy(cur, "component_signatures", SIGNATURE_COLUMNS, rows.signatures)
                 self._copy(cur, "pages", ("dossier_id", "n", "component_id", "blank", "text"), rows.pages)
                 search = [{**r, "terms": tsvector(r["words"], r["folded_words"], r["type"])} for r in rows.search]
                 self._copy(

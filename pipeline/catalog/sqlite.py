@@ -22,7 +22,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.catalog.base import Catalog, Hit, core_tables, owner_tables, plan_rows
+from pipeline.catalog.base import (
+    SIGNATURE_COLUMNS,
+    Catalog,
+    Hit,
+    core_tables,
+    owner_tables,
+    plan_rows,
+    signature_tables,
+)
 from pipeline.catalog.query import Term, joined, word_lists
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
@@ -111,6 +119,8 @@ MIGRATIONS: list[str] = [
         SELECT j.value, c.id, c.dossier_id FROM components AS c, json_each(c.metadata_json, '$.cccd') AS j
         WHERE j.type = 'text' AND j.value != '';
     """,
+    # 4: digital signatures of the components' source PDFs (`component_signatures`, base.py).
+    signature_tables(boolean="INTEGER", table_options=" WITHOUT ROWID"),
 ]
 
 
@@ -315,6 +325,11 @@ class SqliteCatalog(Catalog):
                 rows.owners,
             )
             conn.executemany(
+                f"INSERT INTO component_signatures ({', '.join(SIGNATURE_COLUMNS)})"
+                f" VALUES ({', '.join(':' + c for c in SIGNATURE_COLUMNS)})",
+                rows.signatures,
+            )
+            conn.executemany(
                 "INSERT INTO pages (dossier_id, n, component_id, blank, text)"
                 " VALUES (:dossier_id, :n, :component_id, :blank, :text)",
                 rows.pages,
@@ -332,6 +347,7 @@ class SqliteCatalog(Catalog):
         conn.execute("DELETE FROM page_search WHERE dossier_id = ?", (dossier_id,))
         conn.execute("DELETE FROM pages WHERE dossier_id = ?", (dossier_id,))
         conn.execute("DELETE FROM component_owners WHERE dossier_id = ?", (dossier_id,))
+        conn.execute("DELETE FROM component_signatures WHERE dossier_id = ?", (dossier_id,))
         conn.execute("DELETE FROM components WHERE dossier_id = ?", (dossier_id,))
         return conn.execute("DELETE FROM dossiers WHERE id = ?", (dossier_id,)).rowcount
 

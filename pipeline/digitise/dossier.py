@@ -23,7 +23,8 @@ from pipeline.digitise.pages import PageOutput
 from pipeline.digitise.stream import process_pages
 from pipeline.errors import SohoaError
 from pipeline.ingest.inputs import DossierSource, open_dossier, safe_id, sha256_file
-from pipeline.manifest import SCHEMA, Component, Manifest, Source, StoredObject
+from pipeline.ingest.signatures import dossier_signatures, earliest
+from pipeline.manifest import SCHEMA, Component, Manifest, Signature, Source, StoredObject
 from pipeline.publish.pdfout import build_pdf
 from pipeline.publish.reuse import find_reuse, free_key, pinned
 from pipeline.settings import Settings
@@ -61,6 +62,7 @@ def original_key(dossier_id: str, file: Path, source: DossierSource) -> str:
 def ingest(path: str | Path, settings: Settings, store: ObjectStore) -> DossierSource:
     """Open and validate the dossier, then keep the untouched original in the store."""
     source = open_dossier(path, max_pixels=settings.limits.max_pixels, max_pages=settings.limits.max_pages)
+    source.signatures = dossier_signatures(source.files, pages_by_file(source))
     for file in source.files:
         key = original_key(source.dossier_id, file, source)
         if store.exists(key) and store.stat(key).sha256 == sha256_file(file):
@@ -70,9 +72,22 @@ def ingest(path: str | Path, settings: Settings, store: ObjectStore) -> DossierS
     return source
 
 
+def pages_by_file(source: DossierSource) -> dict[Path, list[int]]:
+    """Each source file's dossier page numbers, in order."""
+    out: dict[Path, list[int]] = {}
+    for ref in source.pages:
+        out.setdefault(ref.file, []).append(ref.n)
+    return out
+
+
 def pages(source: DossierSource, settings: Settings, workdir: Path,
           on_page: Callable[[PageOutput], None] | None = None) -> list[PageOutput]:
-    return process_pages(source, settings, workdir, on_page)
+    """Every page read; pages of a signed PDF carry its earliest signing time (`Page.signed_at`)."""
+    outputs = process_pages(source, settings, workdir, on_page)
+    for out in outputs:
+        sigs = [s for s in source.signatures if out.page.n in s.pages]
+        out.page.signed_at = earliest(sigs)
+    return outputs
 
 
 def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy | None = None) -> list[Draft]:
@@ -96,48 +111,101 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
     return drafts
 
 
+def signed_files(source: DossierSource, drafts: list[Draft]) -> dict[int, Path]:
+    """Drafts that are exactly one signed source PDF: draft index -> that file.
+
+    A draft is when all its pages come from one PDF that carries a digital signature and no other
+    draft has a page of that PDF; such a component is stored as the signed file itself, byte for byte.
+    """
+    file_of = {ref.n: ref.file for ref in source.pages}
+    signed = {s.file for s in source.signatures}
+    owners: dict[Path, set[int]] = {}
+    for d in drafts:
+        for n in d.pages:
+            owners.setdefault(file_of[n], set()).add(d.index)
+    out: dict[int, Path] = {}
+    for d in drafts:
+        files = {file_of[n] for n in d.pages}
+        if len(files) == 1:
+            (file,) = files
+            if file.name in signed and owners[file] == {d.index}:
+                out[d.index] = file
+    return out
+
+
+def _signatures_of(source: DossierSource, pages: list[int]) -> list[Signature]:
+    wanted = set(pages)
+    return [s for s in source.signatures if wanted & set(s.pages)]
+
+
 def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft], store: ObjectStore,
             workdir: Path, catalog: Catalog | None = None) -> list[Component]:
-    """Build one searchable PDF per component and store it; drop PDFs a previous run left behind.
+    """Store one PDF per component; drop PDFs a previous run left behind.
+
+    A component that is exactly one digitally signed source PDF is stored as that file, byte for
+    byte (re-rendering would break the signature); its OCR text goes to the catalog through the
+    manifest. Any other component becomes a searchable PDF built from its pages; when its pages
+    come from a signed PDF, `signed_original` points at that PDF as ingest stored it.
 
     With a catalog, a component that is the same document as one already stored (see
-    `pipeline.publish.reuse`) is not stored again: it points at the stored object and says `reused_from`;
-    and this dossier's PDFs that other dossiers point at are neither overwritten nor deleted.
+    `pipeline.publish.reuse`) is not stored again: it points at the stored object and says `reused_from`
+    (a signed original only when the stored copy is the same file); and this dossier's PDFs that
+    other dossiers point at are neither overwritten nor deleted.
     """
     by_n = {o.page.n: o for o in outputs}
     components: list[Component] = []
     keep: set[str] = set()
     pins = pinned(store, catalog, source.dossier_id)
+    originals = signed_files(source, drafts)
+    file_of = {ref.n: ref.file for ref in source.pages}
     for d in drafts:
         cid = f"{source.dossier_id}-{d.index:02d}"
         key = f"dossiers/{source.dossier_id}/{d.index:02d}-{d.type}.pdf"
-        out = workdir / f"{d.index:02d}-{d.type}.pdf"
-        parts = [by_n[n].part for n in d.pages if by_n[n].part is not None]
-        build_pdf(parts, out, {"Title": f"{d.type_name} — {source.dossier_id}", "Subject": d.type_name,
-                               "Keywords": f"{source.dossier_id}, {d.type}", "Creator": "sohoa",
-                               "Author": getattr(d.metadata, "co_quan", None) or ""})
+        signatures = _signatures_of(source, d.pages)
+        signed = originals.get(d.index)
+        if signed is not None:
+            out = signed
+        else:
+            out = workdir / f"{d.index:02d}-{d.type}.pdf"
+            parts = [by_n[n].part for n in d.pages if by_n[n].part is not None]
+            build_pdf(parts, out, {"Title": f"{d.type_name} — {source.dossier_id}", "Subject": d.type_name,
+                                   "Keywords": f"{source.dossier_id}, {d.type}", "Creator": "sohoa",
+                                   "Author": getattr(d.metadata, "co_quan", None) or ""})
         digest = sha256_file(out)
         text = "\n".join(by_n[n].page.text for n in d.pages)
         match = (find_reuse(d.type, d.metadata, text, digest, catalog, source.dossier_id, out.read_bytes(), store)
                  if catalog else None)
+        if match is not None and signed is not None and match.component.sha256 != digest:
+            match = None  # a signed file is only ever the same document as the same file
+        kept_original = None
+        if signatures and signed is None:
+            first = file_of[d.pages[0]] if d.pages else None
+            okey = original_key(source.dossier_id, first, source) if first is not None else None
+            if okey is not None and store.exists(okey):
+                kept_original = StoredObject(backend=store.backend, bucket=store.bucket, key=okey, uri=store.uri(okey))
+        extra = {"stored_as": "signed_original" if signed is not None else "searchable_pdf",
+                 "signatures": signatures}
         if match is not None:
             components.append(Component(
                 id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,
                 pages=d.pages, metadata=d.metadata, object=match.component.object,
                 sha256=match.component.sha256, reused_from=match.component.id,
+                signed_original=match.component.object if signed is not None else kept_original, **extra,
             ))
             continue
         owners = ",".join(getattr(d.metadata, "cccd", []) or [])
         key = free_key(key, digest, pins, store)
         info = store.put_file(key, out, content_type="application/pdf",
                               metadata={"dossier": source.dossier_id, "type": d.type, "component": cid,
-                                        **({"owner": owners} if owners else {})})
+                                        **({"owner": owners} if owners else {}),
+                                        **({"signed": "original"} if signed is not None else {})})
         keep.add(key)
+        stored = StoredObject(backend=store.backend, bucket=store.bucket, key=key, uri=store.uri(key))
         components.append(Component(
             id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,
-            pages=d.pages, metadata=d.metadata,
-            object=StoredObject(backend=store.backend, bucket=store.bucket, key=key, uri=store.uri(key)),
+            pages=d.pages, metadata=d.metadata, object=stored,
             sha256=info.sha256 or digest, reused_from=None,
+            signed_original=stored if signed is not None else kept_original, **extra,
         ))
     for old in list(store.list(f"dossiers/{source.dossier_id}/")):
         if old.endswith(".pdf") and old not in keep and old not in pins:
@@ -165,7 +233,8 @@ def build_manifest(source: DossierSource, outputs: list[PageOutput], components:
                    settings: Settings, timings: dict[str, float]) -> Manifest:
     return Manifest(
         schema=SCHEMA, dossier_id=source.dossier_id, status="done", error=None,
-        source=Source(path=str(source.path), sha256=source.sha256, pages=source.page_count),
+        source=Source(path=str(source.path), sha256=source.sha256, pages=source.page_count,
+                      signatures=source.signatures),
         pages=[o.page for o in outputs], components=components,
         timings={k: round(v, 3) for k, v in timings.items()},
         settings_version=settings.version, created_at=now_iso(),

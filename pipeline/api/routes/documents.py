@@ -100,6 +100,7 @@ def document(request: Request, document_id: str, catalog: CatalogDep, _key: Read
         pages=[PageText(n=p.n, blank=p.blank, text=p.text, ocr_confidence=p.ocr_confidence,
                         needs_review=p.needs_review) for p in pages],
         text="\n\n".join(p.text for p in pages),
+        stored_as=comp.stored_as, signatures=[sig.model_dump(mode="json") for sig in comp.signatures],
         links=links(request, comp.id, manifest.dossier_id, comp.object is not None),
     )
 
@@ -115,7 +116,8 @@ def _iter_stream(stream: BinaryIO) -> Iterator[bytes]:
 @router.get("/documents/{document_id}/pdf",
             responses={**ERRORS, 200: {"content": {"application/pdf": {}}, "description": "the PDF"},
                        307: {"description": "S3 store: redirect to a short-lived presigned URL"}},
-            summary="the document's searchable PDF", response_class=StreamingResponse)
+            summary="the document's PDF: searchable, or the signed original byte for byte",
+            response_class=StreamingResponse)
 def document_pdf(
     document_id: str,
     catalog: CatalogDep,
