@@ -25,7 +25,7 @@ from pipeline.catalog.postgres import PostgresCatalog
 from pipeline.catalog.query import parse_query, snippet
 from pipeline.catalog.sqlite import MIGRATIONS
 from pipeline.errors import ConfigError
-from pipeline.manifest import Component, Manifest, Metadata, Page, Source, StoredObject
+from pipeline.manifest import Component, Manifest, Metadata, Page, Signature, Source, StoredObject, TextLayer
 from pipeline.settings import Settings
 from tests.conftest import free_port
 from tests.pgserver import PgServer
@@ -448,6 +448,38 @@ def test_get_component(catalog: Catalog) -> None:
     assert catalog.get_component("missing") is None
 
 
+def test_signatures_and_own_text_layer(catalog: Catalog) -> None:
+    """A signed component's signatures are rows of their own; the PDF's own words kept beside the
+    OCR (signature boxes) are searchable; re-indexing replaces and deleting forgets them."""
+    m = land_dossier()
+    sig = dict(file="HS-001.pdf", intact=True, valid=True, pages=[1, 2])
+    m.components[0].signatures = [
+        Signature(field="Signature1", signer="Ủy ban nhân dân huyện Đông Anh", organisation="UBND huyện Đông Anh",
+                  signed_at="2023-05-12T09:15:02+07:00", covers_whole_file=False, later_changes="form_filling", **sig),
+        Signature(field="Signature2", signer="Trung tâm Công báo", signed_at="2023-05-12T10:01:00+07:00",
+                  covers_whole_file=True, later_changes="none", **sig),
+    ]
+    m.components[0].stored_as = "signed_original"
+    m.pages[0].text_layer = TextLayer(used="ocr", kind="stub_over_image", words=9,
+                                      text="Ký bởi: Ủy ban nhân dân huyện Đông Anh\nThời gian ký: 12/05/2023")
+    catalog.index_dossier(m)
+    rows = catalog.signatures("HS-001-qd")
+    assert [r["field"] for r in rows] == ["Signature1", "Signature2"]
+    first = rows[0]
+    assert first["signer"] == "Ủy ban nhân dân huyện Đông Anh" and first["signed_at"] == "2023-05-12T09:15:02+07:00"
+    assert first["intact"] is True and first["covers_whole_file"] is False and first["later_changes"] == "form_filling"
+    assert first["stored_as"] == "signed_original" and first["seq"] == 1 and first["file"] == "HS-001.pdf"
+    assert catalog.signatures("HS-001-cccd") == [] and catalog.signatures("missing") == []
+    assert "HS-001-qd" in ids(catalog.search("thời gian ký"))  # the kept box text, not the OCR text
+    assert catalog.get_component("HS-001-qd")["metadata"]["so_ky_hieu"] == "1534/QĐ-UBND"
+    m.components[0].signatures = m.components[0].signatures[1:]
+    catalog.index_dossier(m)
+    assert [r["field"] for r in catalog.signatures("HS-001-qd")] == ["Signature2"]
+    assert catalog.delete_dossier("HS-001")
+    assert catalog.signatures("HS-001-qd") == []
+    assert sql_rows(catalog, "SELECT COUNT(*) FROM component_signatures")[0][0] == 0
+
+
 def test_component_id_clash_rolls_back(filled: Catalog) -> None:
     before = filled.stats()
     thief = manifest("HS-003", ["trang mới"], [comp("HS-001-qd", [1])])
@@ -629,14 +661,14 @@ def test_figures_from_the_catalog_equal_the_manifests(catalog: Catalog, tmp_path
 def test_schema_and_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == len(MIGRATIONS) == 3
+        assert cat.schema_version == len(MIGRATIONS) == 4
         assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cat.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
         tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"dossiers", "components", "pages", "page_search", "page_fts", "component_owners",
-                "schema_version"} <= tables
+                "component_signatures", "schema_version"} <= tables
     with SqliteCatalog(path) as again:  # reopening applies nothing twice
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 3
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 4
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -716,7 +748,7 @@ def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == 3
+        assert cat.schema_version == 4
         # migration 3 filled the date column and the owner rows from the metadata
         assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
         from datetime import date
@@ -945,13 +977,13 @@ def test_odd_values_survive(catalog: Catalog) -> None:
 
 def test_postgres_schema_and_migrations(pg_url: str) -> None:
     with PostgresCatalog(pg_url) as cat:
-        assert cat.schema_version == len(pg.MIGRATIONS) == 2
+        assert cat.schema_version == len(pg.MIGRATIONS) == 3
         tables = {r[0] for r in sql_rows(cat, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"dossiers", "components", "pages", "page_search", "schema_version"} <= tables
+        assert {"dossiers", "components", "pages", "page_search", "component_signatures", "schema_version"} <= tables
         indexes = {r[0] for r in sql_rows(cat, "SELECT indexname FROM pg_indexes WHERE tablename = 'page_search'")}
         assert "page_search_terms" in indexes
     with PostgresCatalog(pg_url) as again:  # reopening applies nothing twice
-        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 2
+        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 3
         with again._conn() as conn:
             conn.execute("INSERT INTO schema_version VALUES (99, 'future')")
     with pytest.raises(ConfigError, match="newer"):
@@ -978,7 +1010,7 @@ def test_postgres_migrates_a_version_1_database(pg_server: PgServer) -> None:
             conn.execute(f"INSERT INTO components ({', '.join(COMPONENT_COLUMNS)})"
                          f" VALUES ({', '.join(['%s'] * len(COMPONENT_COLUMNS))})", [c[k] for k in COMPONENT_COLUMNS])
     with PostgresCatalog(url) as cat:
-        assert cat.schema_version == 2
+        assert cat.schema_version == 3
         assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
         assert doc_ids(cat.documents(date_from=date(2023, 5, 12), date_to=date(2023, 5, 12))) == ["HS-001-qd"]
         cat.index_dossier(land_dossier())
