@@ -36,6 +36,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     failed = 0
     show = sys.stderr.isatty() and not args.verbose
     config = settings.for_flow()
+    if args.text_layer:
+        config["text_layer"] = args.text_layer  # a command-line choice travels with the flow run
     with _progress(show) as progress:
         for raw in args.paths:
             path = raw if raw.startswith("s3://") else str(Path(raw))  # a Path would fold the '//'

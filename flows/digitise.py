@@ -77,9 +77,11 @@ def run_in_place(fn: Callable, *args: Any, **kwargs: Any) -> Any:
 
 
 def settings_from(config: dict | None) -> Settings:
-    """The settings a flow run was given (`Settings.for_flow()`): home and settings file by name."""
+    """The settings a flow run was given (`Settings.for_flow()`): home and settings file by name, and
+    `text_layer` when `sohoa process --text-layer` chose one."""
     config = config or {}
-    return Settings.load(config=config.get("config_file"), home=config.get("home"))
+    overrides = {"ocr": {"text_layer": config["text_layer"]}} if config.get("text_layer") else {}
+    return Settings.load(config=config.get("config_file"), home=config.get("home"), **overrides)
 
 
 def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None,

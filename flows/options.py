@@ -17,5 +17,7 @@ def common_parser(verbose: bool = True) -> argparse.ArgumentParser:
 
 
 def settings_of(args: argparse.Namespace) -> Settings:
-    """--config and --home over SOHOA_* over the packaged defaults; the environment is left as it is."""
-    return Settings.load(config=getattr(args, "config", None), home=getattr(args, "home", None))
+    """--config and --home (and `process --text-layer`) over SOHOA_* over the packaged defaults; the
+    environment is left as it is."""
+    overrides = {"ocr": {"text_layer": args.text_layer}} if getattr(args, "text_layer", None) else {}
+    return Settings.load(config=getattr(args, "config", None), home=getattr(args, "home", None), **overrides)

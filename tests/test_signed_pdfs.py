@@ -5,11 +5,7 @@ as is by the API, and its signature is in the manifest and the catalog."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,10 +19,9 @@ from pipeline.ingest.signatures import read_signatures
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store import open_store
+from tests.conftest import cli
 from tests.signed_pdfs import ORGANISATION, SIGNER, scan_pdf, sign_pdf, throwaway_signer, verify
 from tests.test_api import _serve
-
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +30,7 @@ def processed(tmp_path_factory):
     home = tmp / "home"
     signed = sign_pdf(scan_pdf(tmp), tmp / "qd_signed.pdf")
     before = datetime.now(UTC)
-    env = {**os.environ, "SOHOA_HOME": str(home)}
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "flows.cli", "process", "--json", "--text-layer", "auto", str(signed)],
-                          capture_output=True, text=True, timeout=900, cwd=REPO, env=env)
+    proc = cli("process", "--json", str(signed), home=home)
     assert proc.returncode == 0, proc.stderr[-3000:]
     manifest = Manifest.model_validate(json.loads(proc.stdout.splitlines()[-1]))
     return home, signed, manifest, before
@@ -100,6 +92,16 @@ def test_api_serves_the_signed_original(processed):
             assert pdf.status_code == 200 and pdf.content == signed.read_bytes()
     finally:
         stop()
+
+
+def test_text_layer_flag_reaches_the_flow(tmp_path):
+    """`--text-layer keep` (the rule before) takes the signature box for the page: no OCR at all."""
+    signed = sign_pdf(scan_pdf(tmp_path), tmp_path / "kept.pdf")
+    proc = cli("process", "--json", "--text-layer", "keep", str(signed), home=tmp_path / "home")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = json.loads(proc.stdout.splitlines()[-1])["pages"][0]
+    assert page["text_source"] == "pdf" and page["text_layer"]["setting"] == "keep"
+    assert page["text"].startswith("Ky boi: " + SIGNER)
 
 
 def test_a_countersigned_pdf_reports_both_signatures(tmp_path):
