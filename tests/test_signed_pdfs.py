@@ -36,6 +36,8 @@ def processed(tmp_path_factory):
     return home, signed, manifest, before
 
 
+@pytest.mark.slow
+@pytest.mark.ocr
 def test_manifest_carries_the_signature(processed):
     _, signed, m, before = processed
     assert m.status == "done", m.error
@@ -50,6 +52,8 @@ def test_manifest_carries_the_signature(processed):
     assert comp.signed_original == comp.object
 
 
+@pytest.mark.slow
+@pytest.mark.ocr
 def test_the_scan_under_the_signature_box_was_ocred(processed):
     _, _, m, _ = processed
     page = m.pages[0]
@@ -59,6 +63,8 @@ def test_the_scan_under_the_signature_box_was_ocred(processed):
     assert "signature boxes" in page.text_layer.reason
 
 
+@pytest.mark.slow
+@pytest.mark.ocr
 def test_stored_bytes_are_the_signed_original_and_verify(processed):
     home, signed, m, _ = processed
     store = open_store(Settings(home=home))
@@ -69,6 +75,8 @@ def test_stored_bytes_are_the_signed_original_and_verify(processed):
     assert m.components[0].sha256 == store.stat(m.components[0].object.key).sha256
 
 
+@pytest.mark.slow
+@pytest.mark.ocr
 def test_catalog_has_signature_and_ocr_text(processed):
     home, _, m, _ = processed
     with open_catalog(Settings(home=home)) as catalog:
@@ -78,6 +86,8 @@ def test_catalog_has_signature_and_ocr_text(processed):
         assert m.components[0].id in [h.component_id for h in catalog.search("Hoa An")]  # the box text
 
 
+@pytest.mark.slow
+@pytest.mark.ocr
 def test_api_serves_the_signed_original(processed):
     home, signed, m, _ = processed
     settings = Settings(home=home)
@@ -94,6 +104,7 @@ def test_api_serves_the_signed_original(processed):
         stop()
 
 
+@pytest.mark.slow
 def test_text_layer_flag_reaches_the_flow(tmp_path):
     """`--text-layer keep` (the rule before) takes the signature box for the page: no OCR at all."""
     signed = sign_pdf(scan_pdf(tmp_path), tmp_path / "kept.pdf")

@@ -14,10 +14,9 @@ from pipeline.ingest.inputs import open_dossier
 from pipeline.ingest.pdf_layers import measure_file_page
 from pipeline.ocr.quality import judge_text_layer, plausibility
 from pipeline.settings import Settings
+from tests.conftest import REAL
 from tests.signed_pdfs import scan_pdf, scan_with_ocr_layer, sign_pdf
 
-REPO = Path(__file__).resolve().parents[1]
-REAL = REPO.parent / "shared" / "corpora" / "real-vbhc"
 BORN_DIGITAL = {"vbhc_05": 2, "vbhc_35": 1, "vbhc_36": 2}
 needs_real = pytest.mark.skipif(not (REAL / "pdf").is_dir(), reason=f"real corpus not found at {REAL}")
 
@@ -26,12 +25,15 @@ needs_real = pytest.mark.skipif(not (REAL / "pdf").is_dir(), reason=f"real corpu
 def made(tmp_path_factory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("layers")
     scan = scan_pdf(tmp)
-    return {
-        "scan": scan,
-        "signed": sign_pdf(scan, tmp / "signed.pdf"),
-        "broken": scan_with_ocr_layer(tmp, "eng", "broken.pdf"),
-        "good": scan_with_ocr_layer(tmp, "vie", "good.pdf"),
-    }
+    return {"scan": scan, "signed": sign_pdf(scan, tmp / "signed.pdf")}
+
+
+@pytest.fixture(scope="module")
+def layered(tmp_path_factory) -> dict[str, Path]:
+    """Scans with a scanner's OCR layer: Tesseract `eng` (broken Vietnamese) and `vie` (good)."""
+    tmp = tmp_path_factory.mktemp("ocr_layers")
+    return {"broken": scan_with_ocr_layer(tmp, "eng", "broken.pdf"),
+            "good": scan_with_ocr_layer(tmp, "vie", "good.pdf")}
 
 
 def first_ref(path: Path):
@@ -44,7 +46,11 @@ def test_geometry_of_made_pdfs(made):
     signed = measure_file_page(made["signed"], 0)
     assert signed.image_cover > 0.99 and 0 < signed.text_cover < 0.1
     assert signed.annotation_cover == signed.text_cover and signed.glyphs == 0  # the box is the widget
-    broken = measure_file_page(made["broken"], 0)
+
+
+@pytest.mark.ocr
+def test_geometry_of_an_ocr_layer(layered):
+    broken = measure_file_page(layered["broken"], 0)
     assert broken.image_cover > 0.99 and broken.glyphs > 500 and broken.invisible == 1.0
 
 
@@ -58,8 +64,9 @@ def test_signature_box_over_a_scan_is_ocred(made):
     assert decide(ref, "ocr").used == "ocr"
 
 
-def test_broken_scanner_layer_is_replaced(made, tmp_path):
-    ref = first_ref(made["broken"])
+@pytest.mark.ocr
+def test_broken_scanner_layer_is_replaced(layered, tmp_path):
+    ref = first_ref(layered["broken"])
     decision = decide(ref, "auto")
     assert decision.used == "ocr" and decision.kind == "ocr_layer"
     assert "syllables" in decision.reason and decision.plausibility < 0.85
@@ -70,8 +77,9 @@ def test_broken_scanner_layer_is_replaced(made, tmp_path):
     assert out.page.text_layer.text == decision.text  # the scanner's words are kept beside
 
 
-def test_good_scanner_layer_is_kept(made):
-    decision = decide(first_ref(made["good"]), "auto")
+@pytest.mark.ocr
+def test_good_scanner_layer_is_kept(layered):
+    decision = decide(first_ref(layered["good"]), "auto")
     assert decision.used == "pdf" and decision.kind == "ocr_layer" and decision.plausibility > 0.9
 
 
