@@ -75,3 +75,16 @@ def correct(settings, action: str, *args, **kwargs):
     """One correction (`set_type`, `split`, `merge`) at the desk, as `sohoa review ACTION` makes it."""
     with review_desk(settings) as desk:
         return getattr(desk, action)(*args, **kwargs)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Backend parameters say which server a test starts: `postgres`, or an S3 server (`s3`)."""
+    import pytest
+
+    for item in items:
+        params = item.callspec.params.values() if hasattr(item, "callspec") else ()
+        names = {v for v in params if isinstance(v, str)}
+        if "postgres" in names:
+            item.add_marker(pytest.mark.postgres)
+        if any(n.startswith("s3") or n in ("nanio", "moto") for n in names):
+            item.add_marker(pytest.mark.s3)

@@ -31,6 +31,8 @@ from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests import s3server
 
+pytestmark = [pytest.mark.ocr]
+
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "dossiers" / "hs_0004.png"
 LIMIT = 400_000  # bytes: the sample (about 220 kB) fits, the oversized uploads do not
 PAGE_TEXT = "chuyển mục đích sử dụng đất"

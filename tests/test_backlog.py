@@ -19,6 +19,8 @@ from pipeline.ingest.backlog import RunReport, backlog_items, inbox_ready, settl
 from pipeline.manifest import Manifest, Source
 from tests.conftest import REPO, SAMPLES, cli
 
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
+
 
 def make_tree(root: Path) -> Path:
     (root / "2024" / "thang_05").mkdir(parents=True)

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import REPO, SAMPLES
 
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
+
 
 def sohoa(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "SOHOA_HOME": str(home)}

@@ -20,6 +20,8 @@ from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests.conftest import SAMPLES, free_port
 
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
+
 
 def with_dask(settings: Settings, address: str | None) -> Settings:
     return settings.model_copy(update={"run": settings.run.model_copy(update={"dask_address": address})})

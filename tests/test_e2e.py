@@ -17,6 +17,8 @@ from pipeline.textnorm import cer
 from samples.generate import row_major_text
 from tests.conftest import SAMPLES
 
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
+
 DOSSIERS = ["hs_0001.pdf", "hs_0002", "hs_0003.tiff", "hs_0004.png"]
 
 

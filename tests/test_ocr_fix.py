@@ -16,6 +16,8 @@ from pipeline.ocr.words import Word
 from pipeline.settings import CleaningSettings
 from tests.pages import font
 
+pytestmark = [pytest.mark.ocr]
+
 DPI = 300
 PX = round(12.5 * DPI / 72)  # 12.5 pt
 

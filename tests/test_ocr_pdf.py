@@ -16,6 +16,8 @@ from pipeline.publish.pdfout import PagePart, build_pdf, write_jpeg
 from pipeline.textnorm import cer
 from tests.pages import LINES, font, text_page
 
+pytestmark = [pytest.mark.ocr]
+
 
 @pytest.fixture(scope="module")
 def ocred(tmp_path_factory):

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import REPO
 
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "peer-pdfs"
 SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 FILES = sorted(p for p in CORPUS.glob("*") if p.suffix.lower() in SUFFIXES) if CORPUS.is_dir() else []

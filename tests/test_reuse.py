@@ -24,6 +24,8 @@ from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests.conftest import SAMPLES, correct
 
+pytestmark = [pytest.mark.ocr]
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory):

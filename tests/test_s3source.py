@@ -34,6 +34,8 @@ from pipeline.store.s3 import Listed, S3Store, S3StoreError
 from tests import s3server
 from tests.conftest import SAMPLES, cli
 
+pytestmark = [pytest.mark.slow, pytest.mark.s3, pytest.mark.ocr]
+
 # --- grouping (pure) ---------------------------------------------------------------------------
 
 TREE = ["2024/thang_05/hs_0004.png", "2024/hs_0003.tiff", "2024/thang_05/hs_0002/1.jpg",

@@ -19,6 +19,8 @@ from pipeline.settings import Settings
 from tests.conftest import REPO, SAMPLES, stop_group
 from tests.pgserver import PgServer
 
+pytestmark = [pytest.mark.slow, pytest.mark.prefect, pytest.mark.postgres, pytest.mark.ocr]
+
 
 async def _wait_for_workers(names: set[str], timeout_s: float = 180) -> None:
     """Both workers must be polling before work is sent, or the first one would take it all."""

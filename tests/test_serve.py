@@ -9,8 +9,12 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from flows.serve import start_server
 from tests.conftest import REPO, stop_group
+
+pytestmark = [pytest.mark.slow, pytest.mark.prefect]
 
 
 async def _deployment(wait_unpaused: bool, timeout_s: float = 180):

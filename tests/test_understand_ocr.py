@@ -28,6 +28,8 @@ from pipeline.understand.taxonomy import load_taxonomy
 from samples.generate import make_dossier, truth_dict, write_dossier
 from tests.conftest import SAMPLES, correct
 
+pytestmark = [pytest.mark.slow, pytest.mark.ocr]
+
 TX = load_taxonomy()
 
 
