@@ -64,7 +64,7 @@ def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
         if known is not None:
             return known.model_dump(mode="json", by_alias=True), True
         manifest = digitise_with_tasks(str(local), settings, origin=path if is_s3_url(path) else None,
-                                       run_step=run_in_place)
+                                       runner=run_in_place)
     return manifest.model_dump(mode="json", by_alias=True), False
 
 

@@ -8,8 +8,6 @@ slow): a bad scan fails once and for all.
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,12 +20,16 @@ from pipeline.digitise import dossier
 from pipeline.digitise.pages import PageOutput
 from pipeline.errors import is_transient
 from pipeline.manifest import Manifest
+from pipeline.retrying import RetryPolicy
 from pipeline.settings import Settings
 from pipeline.store import open_store
 
 # Progress callbacks by dossier path: callables are not flow parameters (they cannot be serialised).
 PROGRESS: dict[str, Callable[[PageOutput], None]] = {}
-RETRY_DELAYS_S = [2, 8, 30]
+RETRIED = (dossier.ingest, dossier.publish, dossier.record)
+"""The steps that talk to the store or the catalog: tried again on transient trouble (`settings.retry`)."""
+
+StepRunner = Callable[..., Any]
 
 
 def _transient(_task, _run, state) -> bool:
@@ -38,42 +40,47 @@ def _transient(_task, _run, state) -> bool:
     return False
 
 
-def _as_task(fn: Callable, retried: bool) -> Any:
-    extra = {"retries": len(RETRY_DELAYS_S), "retry_delay_seconds": RETRY_DELAYS_S,
-             "retry_condition_fn": _transient} if retried else {}
-    return task(fn, name=fn.__name__, cache_policy=NO_CACHE, persist_result=False, **extra)
+def task_options(policy: RetryPolicy) -> dict[str, Any]:
+    """Prefect's retries for a step, from the same policy (attempts, doubling delays, jitter, rule)
+    that `run_in_place` follows."""
+    return {"retries": policy.attempts - 1, "retry_delay_seconds": policy.delays(),
+            "retry_jitter_factor": 0.5, "retry_condition_fn": _transient}
 
 
-_TASKS = {fn: _as_task(fn, retried=fn in (dossier.ingest, dossier.publish, dossier.record))
+_TASKS = {fn: task(fn, name=fn.__name__, cache_policy=NO_CACHE, persist_result=False)
           for fn in (dossier.ingest, dossier.pages, dossier.understand, dossier.publish, dossier.record)}
 
 
-def run_as_task(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    return _TASKS[fn](*args, **kwargs)
+def retried_tasks(settings: Settings) -> dict[Callable, Any]:
+    """The store and catalog steps as tasks with Prefect retries by `settings.retry`."""
+    options = task_options(RetryPolicy.from_settings(settings.retry))
+    return {fn: _TASKS[fn].with_options(**options) for fn in RETRIED}
 
 
-def retrying(fn: Callable, delays: list[float], *args: Any, **kwargs: Any) -> Any:
-    """Call `fn`; on a transient error (server down or slow) wait and call again, once per delay."""
-    for attempt in range(len(delays) + 1):
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:
-            if attempt == len(delays) or not is_transient(exc):
-                raise
-            logging.getLogger("sohoa.flows").warning("%s: %s; retrying in %s s", getattr(fn, "__name__", fn), exc,
-                                                     delays[attempt])
-            time.sleep(delays[attempt])
-    raise AssertionError("unreachable")
+def run_as_task(settings: Settings) -> StepRunner:
+    """Each step a task of the current flow run; the store and catalog steps with Prefect retries."""
+    retried = retried_tasks(settings)
+
+    def run(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        return retried.get(fn, _TASKS[fn])(*args, **kwargs)
+
+    return run
 
 
-def run_in_place(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-    """Run a step inside the calling task, with the same retry rule as the step tasks.
+def run_in_place(settings: Settings) -> StepRunner:
+    """Each step inside the calling task, the store and catalog steps under the same retry policy.
 
     A backlog of thousands of dossiers records one task run per dossier (`digitise-one`), not six:
     each task run costs the Prefect server CPU, a few per cent of the OCR time over a backlog.
     """
-    delays = RETRY_DELAYS_S if fn in (dossier.ingest, dossier.publish, dossier.record) else []
-    return retrying(fn, delays, *args, **kwargs)
+    policy = RetryPolicy.from_settings(settings.retry)
+
+    def run(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        if fn in RETRIED:
+            return policy.call(fn, *args, what=f"step {fn.__name__}", **kwargs)
+        return fn(*args, **kwargs)
+
+    return run
 
 
 def settings_from(config: dict | None) -> Settings:
@@ -85,9 +92,10 @@ def settings_from(config: dict | None) -> Settings:
 
 
 def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None,
-                        run_step: Callable[..., Any] = run_as_task) -> Manifest:
+                        runner: Callable[[Settings], StepRunner] = run_as_task) -> Manifest:
     """One dossier, each step a task of the current flow run (or `run_in_place`); `origin`: where a
     local copy came from."""
+    run_step = runner(settings)
     store = open_store(settings)
     on_page = PROGRESS.get(origin or str(path)) or PROGRESS.get("*")
     with open_catalog(settings) as catalog:

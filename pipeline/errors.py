@@ -40,8 +40,11 @@ class TransientError(SohoaError):
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: connection trouble, time-outs, a locked or unreachable database."""
+    """Worth retrying: connection trouble, time-outs, a locked or unreachable database, a transaction
+    the database rolled back to break a deadlock or a serialization conflict (SQLSTATE class 40)."""
     if isinstance(exc, TransientError | ConnectionError | TimeoutError):
+        return True
+    if str(getattr(exc, "sqlstate", None) or "").startswith("40"):
         return True
     name = type(exc).__name__
     text = str(exc).lower()

@@ -94,6 +94,22 @@ class RunSettings(BaseModel):
     prefect_database_url: SecretStr | None = None
 
 
+class RetrySettings(BaseModel):
+    """Flow steps that talk to the store or the catalog (ingest, publish, record), tried again on
+    transient trouble only (`pipeline.retrying`): `attempts` tries in all, waits doubling from
+    `first_delay_s` up to `max_delay_s`, jittered. The same numbers drive Prefect's task retries."""
+
+    attempts: int = Field(default=4, ge=1, le=20)
+    first_delay_s: float = Field(default=5, ge=0, le=600)
+    max_delay_s: float = Field(default=60, ge=0, le=3600)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetrySettings:
+        if self.max_delay_s < self.first_delay_s:
+            raise ValueError("retry.max_delay_s must be at least retry.first_delay_s")
+        return self
+
+
 class S3Settings(BaseModel):
     """MinIO/S3 connection, used when `store` is an s3:// URL (`SOHOA_S3__ENDPOINT`, …).
 
@@ -107,8 +123,9 @@ class S3Settings(BaseModel):
     secure: bool = False  # https; an https:// endpoint also turns it on
     region: str | None = None  # None: ask the server once (MinIO answers us-east-1)
     part_size_mb: int = Field(default=16, ge=5, le=5120)  # larger files are sent in parts of this size
-    max_attempts: int = Field(default=5, ge=1, le=20)  # per request, on connection errors, 5xx, SlowDown
-    backoff_s: float = Field(default=0.5, ge=0, le=60)  # first retry delay; doubles each time (max 8 s)
+    # Each request, by the one retry policy (`pipeline.retrying`): on connection errors, time-outs, 5xx, SlowDown
+    max_attempts: int = Field(default=5, ge=1, le=20)  # tries per request, the first included
+    backoff_s: float = Field(default=0.5, ge=0, le=60)  # first retry delay; doubles each time (max 8 s), jittered
     timeout_s: float = Field(default=60, gt=0)  # socket read time-out; connecting gives up after 10 s
 
 
@@ -150,6 +167,7 @@ class Settings(BaseSettings):
     classify: ClassifySettings = Field(default_factory=ClassifySettings)
     s3: S3Settings = Field(default_factory=S3Settings)
     run: RunSettings = Field(default_factory=RunSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

@@ -10,7 +10,7 @@ from collections import defaultdict
 
 from tests.conftest import REPO
 
-SHARED = {"manifest", "settings", "errors", "textnorm"}
+SHARED = {"manifest", "settings", "errors", "textnorm", "retrying"}
 # A phase may import the shared model and the phases listed; docs/architecture.md draws this.
 ALLOWED = {
     "store": set(), "catalog": set(), "imaging": set(), "ocr": set(),

@@ -29,7 +29,6 @@ host:port and what to check; the password never appears in a message.
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -58,6 +57,7 @@ from pipeline.catalog.query import Term, split_joined
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
+from pipeline.retrying import RetryPolicy
 
 MIGRATIONS: list[str] = [
     # 1: initial schema, the logical schema of base.py. Append new scripts; never edit one that
@@ -102,6 +102,8 @@ MAX_WORD = 250  # longer words are cut (a lexeme, even a pair, holds < 2 KiB); q
 SCAN_NEWEST = 2000  # rows a search tests newest first before it asks the GIN index
 CONNECT_TIMEOUT_S = 10
 QUICK_WAIT_S = 1.0  # for a pooled connection, before asking whether the server is there at all
+CONFLICTS = RetryPolicy(attempts=5, first_delay_s=0.05, max_delay_s=1.0)
+"""Transactions the server rolled back (deadlock, serialization) or whose connection dropped: short waits."""
 PROBE_TIMEOUT_S = 5
 
 T = TypeVar("T")
@@ -404,15 +406,13 @@ class PostgresCatalog(Catalog):
     @_guarded
     def index_dossier(self, manifest: Manifest) -> None:
         rows = plan_rows(manifest, datetime.now(UTC).isoformat(timespec="seconds"))
-        for attempt in range(5):
-            try:
-                with self._conn() as conn, conn.transaction():
-                    self._replace(conn, rows)
-                return
-            except (errors.DeadlockDetected, errors.SerializationFailure):  # not expected, but safe
-                if attempt == 4:
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+        # A deadlock or serialization failure (not expected: writers take an advisory lock per dossier)
+        # or a connection the server dropped is tried again on a fresh transaction.
+        CONFLICTS.call(self._index, rows, what=f"catalog {self._target.url}: indexing {rows.dossier['id']}")
+
+    def _index(self, rows: IndexRows) -> None:
+        with self._conn() as conn, conn.transaction():
+            self._replace(conn, rows)
 
     def _replace(self, conn: psycopg.Connection, rows: IndexRows) -> None:
         dossier_id = rows.dossier["id"]

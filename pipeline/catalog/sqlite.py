@@ -14,9 +14,9 @@ whole index per term, and bm25 (whose idf costs a full count of every phrase) is
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from pipeline.catalog.query import Term, joined, word_lists
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
+from pipeline.retrying import RetryPolicy
 
 MIGRATIONS: list[str] = [
     # 1: initial schema. Append new scripts; never edit one that has shipped.
@@ -176,20 +177,12 @@ class _Match:
         return " AND ".join((self.exact if all_exact else self.folded) + self.filter)
 
 
-def _enable_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+def _enable_wal(conn: sqlite3.Connection, path: Path, timeout_s: float) -> None:
     """Switch a file to WAL. On a brand-new file opened by several workers at once the switch can
     fail with "database is locked" without SQLite's busy handler being consulted, so retry it."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.01
-    while True:
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+    policy = RetryPolicy(attempts=200, first_delay_s=0.01, max_delay_s=0.5, within_s=timeout_s)  # bound: within_s
+    policy.call(conn.execute, "PRAGMA journal_mode = WAL", what=f"catalog {path}: switching to WAL",
+                level=logging.INFO)  # several workers opening one new file: expected, not a warning
 
 
 class SqliteCatalog(Catalog):
@@ -206,7 +199,7 @@ class SqliteCatalog(Catalog):
         )
         try:
             self._conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            _enable_wal(self._conn, busy_timeout_s)
+            _enable_wal(self._conn, self.path, busy_timeout_s)
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             self._conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")

@@ -18,16 +18,18 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import secrets
 import shutil
 import stat as stat_mod
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from pipeline.retrying import RetryPolicy
 from pipeline.store.base import (
     RESERVED_PREFIX,
     InvalidKey,
@@ -72,6 +74,14 @@ def _open_temp(folder: Path) -> tuple[int, Path]:
             continue
 
 
+_PRUNE_RACE = RetryPolicy(attempts=3, first_delay_s=0, max_delay_s=0)
+"""A concurrent delete may prune the folder a write has just made: make it again, at once."""
+
+
+def _pruned(exc: BaseException) -> bool:
+    return isinstance(exc, FileNotFoundError)
+
+
 def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -113,6 +123,16 @@ class LocalStore(ObjectStore):
         real = os.path.realpath(path.parent)
         if real != real_base and not real.startswith(real_base + os.sep):
             raise InvalidKey(f"{path}: resolves outside the store through a symbolic link")
+
+    @staticmethod
+    def _temp_beside(key: str, path: Path, make_parent: Callable[[str, Path], None]) -> tuple[int, Path]:
+        """A new temp file in `path`'s folder, made first (again if a concurrent delete pruned it)."""
+        def attempt() -> tuple[int, Path]:
+            make_parent(key, path)
+            return _open_temp(path.parent)
+
+        return _PRUNE_RACE.call(attempt, what=f"local store: temp file for {key}", retry_on=_pruned,
+                                level=logging.DEBUG)
 
     def _make_data_parent(self, key: str, path: Path) -> None:
         try:
@@ -186,14 +206,7 @@ class LocalStore(ObjectStore):
         tmp: Path | None = None
         meta_tmp: Path | None = None
         try:
-            for attempt in range(3):  # a concurrent delete may prune the folder we just made
-                self._make_data_parent(key, path)
-                try:
-                    fd, tmp = _open_temp(path.parent)
-                    break
-                except FileNotFoundError:
-                    if attempt == 2:
-                        raise
+            fd, tmp = self._temp_beside(key, path, self._make_data_parent)
             digest = hashlib.sha256()
             size = 0
             with os.fdopen(fd, "wb") as out:
@@ -213,14 +226,7 @@ class LocalStore(ObjectStore):
                 "ino": st.st_ino,
                 "mtime_ns": st.st_mtime_ns,
             }
-            for attempt in range(3):
-                self._make_meta_parent(key, meta_path)
-                try:
-                    mfd, meta_tmp = _open_temp(meta_path.parent)
-                    break
-                except FileNotFoundError:
-                    if attempt == 2:
-                        raise
+            mfd, meta_tmp = self._temp_beside(key, meta_path, self._make_meta_parent)
             with os.fdopen(mfd, "wb") as out:
                 out.write(json.dumps(record, ensure_ascii=False).encode("utf-8"))
                 out.flush()
