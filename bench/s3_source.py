@@ -30,13 +30,15 @@ PAGE = b"\xff\xd8" + b"x" * 2048  # the bytes do not matter: nothing is decoded
 
 def fill(srv: s3server.S3Server, bucket: str, dossiers: int, pages: int) -> None:
     client = srv.client()
-    client.make_bucket(bucket)
+    client.make_bucket(bucket_name=bucket)
     for d in range(dossiers):
         for p in range(1, pages + 1):
-            client.put_object(bucket, f"scans/hs_{d:05d}/{p}.jpg", io.BytesIO(PAGE), len(PAGE))
+            client.put_object(bucket_name=bucket, object_name=f"scans/hs_{d:05d}/{p}.jpg", data=io.BytesIO(PAGE),
+                              length=len(PAGE))
         # not hs_N.pdf beside hs_N/: nanio 0.1.7 then lists out of S3 order and a page boundary drops a key
-        client.put_object(bucket, f"scans/hs_{d:05d}_don.pdf", io.BytesIO(PAGE), len(PAGE))
-        client.put_object(bucket, f"scans/hs_{d:05d}/.ready", io.BytesIO(b""), 0)
+        client.put_object(bucket_name=bucket, object_name=f"scans/hs_{d:05d}_don.pdf", data=io.BytesIO(PAGE),
+                          length=len(PAGE))
+        client.put_object(bucket_name=bucket, object_name=f"scans/hs_{d:05d}/.ready", data=io.BytesIO(b""), length=0)
 
 
 def timed(fn) -> tuple[float, object]:

@@ -139,7 +139,19 @@ class S3Server:
         """A plain minio client on this server, for looking behind the store's back."""
         from minio import Minio
 
-        return Minio(self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False, region=REGION)
+        return Minio(endpoint=self.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY, secure=False, region=REGION)
+
+
+def incomplete_uploads(server: S3Server, bucket: str) -> list[str]:
+    """Keys with an unfinished multipart upload in `bucket`, asked with boto3 (minio-py has no public
+    ListMultipartUploads): what a crashed upload leaves on the server, invisible to listings."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("s3", endpoint_url=f"http://{server.endpoint}", aws_access_key_id=ACCESS_KEY,
+                          aws_secret_access_key=SECRET_KEY, region_name=REGION,
+                          config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
+    return [upload["Key"] for upload in client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])]
 
 
 class FaultProxy:

@@ -1,5 +1,5 @@
 """The one retry policy (`pipeline.retrying`), counted against real backends: a SQLite catalog locked by
-another connection. Each test counts the tries the backend
+another connection, an S3 server that is down and comes back. Each test counts the tries the backend
 itself saw, checks that errors which cannot heal are tried once, and that every retry is logged."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from pipeline.digitise import dossier
 from pipeline.errors import InputError
 from pipeline.retrying import RetryPolicy
 from pipeline.settings import Settings
-from pipeline.store import LocalStore
+from pipeline.store import LocalStore, S3Store
+from tests import s3server
 from tests.test_catalog import manifest
+from tests.test_store import need_server
 
 FAST = {"attempts": 4, "first_delay_s": 0.05, "max_delay_s": 0.2}
 
@@ -107,6 +109,22 @@ def test_errors_that_cannot_heal_are_tried_once(tmp_path, locked_catalog, retrie
     with pytest.raises(InputError):  # a missing scan does not appear by waiting
         run_in_place(settings)(dossier.ingest, tmp_path / "missing.pdf", settings, LocalStore(tmp_path / "s", "sohoa"))
     assert log.lines == [] and begun == []
+
+
+@pytest.mark.s3
+def test_store_requests_are_tried_until_the_s3_server_is_back(tmp_path, retries):
+    need_server("nanio")
+    server = s3server.S3Server("nanio", tmp_path / "nanio")  # not started: its port refuses
+    store = S3Store(server.endpoint, "kho-so", access_key=s3server.ACCESS_KEY, secret_key=s3server.SECRET_KEY,
+                    region=s3server.REGION, max_attempts=4, backoff_s=0.05)
+    log = retries(after=2, action=server.start)
+    try:
+        info = store.put_bytes("hs/HS01/don.pdf", b"%PDF-1.7 thu lai")
+        assert store.get_bytes("hs/HS01/don.pdf") == b"%PDF-1.7 thu lai" and info.size == 16
+    finally:
+        server.stop()
+    assert len(log.lines) == 2  # refused twice (the bucket check), answered on the third try
+    assert all("bucket check failed" in line and "Connection refused" in line for line in log.lines)
 
 
 def test_prefect_retries_come_from_the_same_settings():

@@ -114,15 +114,15 @@ def settings_for(srv: s3server.S3Server, home: Path, **extra) -> Settings:
 def upload(srv: s3server.S3Server, bucket: str, objects: dict[str, Path | bytes]) -> None:
     """As a scanner or `mc cp` would: plain PUTs, no sha256 metadata."""
     client = srv.client()
-    if not client.bucket_exists(bucket):
-        client.make_bucket(bucket)
+    if not client.bucket_exists(bucket_name=bucket):
+        client.make_bucket(bucket_name=bucket)
     for key, body in objects.items():
         data = body.read_bytes() if isinstance(body, Path) else body
-        client.put_object(bucket, key, io.BytesIO(data), len(data))
+        client.put_object(bucket_name=bucket, object_name=key, data=io.BytesIO(data), length=len(data))
 
 
 def keys(srv: s3server.S3Server, bucket: str, prefix: str = "") -> list[str]:
-    return sorted(o.object_name for o in srv.client().list_objects(bucket, prefix=prefix, recursive=True))
+    return sorted(o.object_name for o in srv.client().list_objects(bucket_name=bucket, prefix=prefix, recursive=True))
 
 
 def one_page_pdf(dest: Path) -> Path:
@@ -181,7 +181,7 @@ def test_ingest_from_an_s3_inbox(server, tmp_path):
     assert (report["dossiers"], report["done"], report["failed"]) == (2, 1, 1)
     assert keys(server, "hop-thu") == ["den/cho/1.jpg", "den/processed/hs_0005.png", "den/quarantine/hong.pdf",
                                        "den/quarantine/hong.pdf.error.json"]
-    err = json.loads(server.client().get_object("hop-thu", "den/quarantine/hong.pdf.error.json").read())
+    err = json.loads(server.client().get_object(bucket_name="hop-thu", object_name="den/quarantine/hong.pdf.error.json").read())
     assert err["source"] == "s3://hop-thu/den/hong.pdf" and err["dossier_id"] == "hong"
     assert err["error"].startswith("s3://hop-thu/den/hong.pdf: ") and str(home) not in err["error"]
     with open_catalog(Settings(home=home)) as catalog:

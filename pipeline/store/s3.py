@@ -1,26 +1,29 @@
-"""MinIO / S3 object store, through the `minio` client: `s3://bucket/key`.
+"""MinIO / S3 object store, through the `minio` client's public API: `s3://bucket/key`.
 
 What each write does, so an archive can trust what it reads back:
 
-* **Atomic.** A small object is one PUT, which S3 commits whole or not at all. A file larger than the
-  part size is a multipart upload, invisible to readers until CompleteMultipartUpload; any failure
-  aborts it (and if the server is gone by then, the orphan parts are still invisible, and are removed
-  by `abort_incomplete_uploads()`, MinIO's stale-upload cleanup or a lifecycle rule).
+* **Atomic.** `put_object` sends a small object as one PUT, which S3 commits whole or not at all, and
+  a file larger than the part size as a multipart upload (one part in memory at a time), invisible
+  to readers until CompleteMultipartUpload; on failure minio aborts it (and if the server is gone by
+  then, the orphan parts stay invisible and are removed by MinIO's stale-upload cleanup or a
+  lifecycle rule; the error says so).
 * **SHA-256 in the object.** Metadata is fixed when an upload starts, so the digest must be known
   first: `put_bytes` hashes the bytes, `put_file` hashes the file in a first streaming pass. The
-  upload then hashes the bytes it actually sends; if the file changed in between, the last request
-  (PUT or Complete) is never sent. The digest is stored as `x-amz-meta-sha256`.
+  upload then hashes the bytes it actually hands to minio (`_Sending`); if the file changed in between,
+  it stops before the last byte, so the last request (PUT or Complete) is never sent. The digest is
+  stored as `x-amz-meta-sha256`.
 * **Verified.** Over plain HTTP every request carries the SHA-256 of its body in its signature and
   MinIO checks it (over HTTPS the client sends Content-MD5, also checked). On top of that the store
-  checks the ETags: a single PUT's ETag is the MD5 of the body; a multipart ETag is
+  checks the ETag: a single PUT's ETag is the MD5 of the body; a multipart ETag is
   `md5(md5(part1) ‖ … ‖ md5(partN))-N`, computed here from the parts as sent, so no re-read is needed.
   A server whose ETags are not MD5s (SSE-KMS, some gateways) makes the store re-read the object and
   hash it instead. Finally a HEAD confirms the size, the stored `sha256` and every metadata field (a
   proxy dropping `x-amz-meta-*` headers with underscores is caught here, not months later).
 * **Retried, then a clear error.** Connection errors, time-outs, 5xx, SlowDown and RequestTimeout
-  are retried with exponential backoff and jitter, a bounded number of times per request (a multipart
-  upload retries each part, not the whole file); then `StoreUnavailable` names the endpoint and what
-  to check. Bad credentials raise `ConfigError`; urllib3's own retries are off so the bound is ours.
+  are retried by the project's one retry policy (`pipeline.retrying`: doubling jittered waits, a
+  bounded number of tries per request, a log line per retry; a failed upload is sent again whole);
+  then `StoreUnavailable` names the endpoint and what to check. Bad credentials raise `ConfigError`;
+  urllib3's own retries are off so the bound is the policy's.
 
 Metadata: S3 only carries US-ASCII in `x-amz-meta-*` headers (minio-py refuses anything else), so a
 value that is not plain printable ASCII is stored percent-encoded behind the RFC 8187 marker
@@ -37,7 +40,6 @@ import hashlib
 import io
 import logging
 import os
-import random
 import re
 import secrets
 import threading
@@ -46,6 +48,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -54,11 +57,11 @@ from xml.etree import ElementTree
 import certifi
 import urllib3
 from minio import Minio
-from minio.datatypes import Part
+from minio.commonconfig import CopySource, Tags
 from minio.error import InvalidResponseError, S3Error, ServerError
-from minio.helpers import genheaders
 
 from pipeline.errors import ConfigError, SohoaError, TransientError
+from pipeline.retrying import RetryPolicy
 from pipeline.store.base import (
     RESERVED_PREFIX,
     InvalidKey,
@@ -84,6 +87,7 @@ MIN_PART_SIZE = 5 * MiB  # S3's minimum for every part but the last
 MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 DEFAULT_PART_SIZE = 16 * MiB
+LIST_PAGE = 1000  # keys per ListObjectsV2 answer (S3's maximum)
 
 SHA256_META = "sha256"
 """User-metadata name (`x-amz-meta-sha256`) holding the hex SHA-256 of the object's bytes."""
@@ -134,7 +138,15 @@ class StoreIntegrityError(S3StoreError):
     """What the server holds (or sent) is not what was uploaded."""
 
 
-class _ReadMismatch(Exception):
+class _Failed(StoreUnavailable):
+    """One try of a request failed on passing trouble; the retry policy tries again (its `__cause__`
+    is the client's error). After the last try the store raises one `StoreUnavailable` for them all."""
+
+    def __str__(self) -> str:
+        return self.problem  # for the retry log line, which names the store and the key already
+
+
+class _ReadMismatch(StoreUnavailable):
     """Bytes read differ from the stored sha256: damage, or a server that is not atomic racing an
     overwrite (headers of one version, body of the other). Read again; if it persists, it is damage."""
 
@@ -274,18 +286,6 @@ class _ObjectReader(io.RawIOBase):
         super().close()
 
 
-def _read_full(src: BinaryIO, size: int) -> bytes:
-    buf = bytearray(size)
-    view = memoryview(buf)
-    got = 0
-    while got < size:
-        n = src.readinto(view[got:])  # type: ignore[attr-defined]
-        if not n:
-            break
-        got += n
-    return bytes(buf[:got])
-
-
 def _hash_file(src: BinaryIO) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -334,27 +334,71 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, OSError)  # socket errors not wrapped by urllib3
 
 
-class _Upload:
-    """One upload's running digests: SHA-256 of everything, MD5 of each part (for the ETags)."""
+class _Sending:
+    """The stream minio's `put_object` reads for one try of an upload: the source's bytes, hashed as
+    they go out. SHA-256 of everything is compared with the digest already put in the metadata before
+    the last byte is handed over, so a file that changed in between is never committed (minio then
+    sends neither the PUT nor the last part and CompleteMultipartUpload, and aborts the upload); the
+    MD5 of each part gives the ETag the server must answer."""
 
-    def __init__(self) -> None:
-        self.sha = hashlib.sha256()
-        self.part_md5: list[bytes] = []
-        self.size = 0
+    def __init__(self, src: BinaryIO, size: int, part_size: int, sha: str, where: str):
+        self._src = src
+        self._size = size
+        self._part_size = part_size
+        self._sha = sha
+        self._where = where
+        self._digest = hashlib.sha256()
+        self._part = hashlib.md5(usedforsecurity=False)
+        self._in_part = 0
+        self._part_md5: list[bytes] = []
+        self._sent = 0
 
-    def add(self, part: bytes) -> str:
-        self.sha.update(part)
-        self.size += len(part)
-        md5 = hashlib.md5(part, usedforsecurity=False)
-        self.part_md5.append(md5.digest())
-        return md5.hexdigest()
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self._sent
+        want = left if n is None or n < 0 else min(n, left)
+        chunk = self._src.read(want)
+        while len(chunk) < want and (more := self._src.read(want - len(chunk))):
+            chunk += more
+        if len(chunk) < want:
+            raise self._changed()
+        self._digest.update(chunk)
+        self._sent += len(chunk)
+        view = memoryview(chunk)
+        while view:
+            piece = view[: self._part_size - self._in_part]
+            self._part.update(piece)
+            self._in_part += len(piece)
+            view = view[len(piece):]
+            if self._in_part == self._part_size:
+                self._end_part()
+        if want and self._sent == self._size:
+            if self._in_part:
+                self._end_part()
+            if self._digest.hexdigest() != self._sha or self._src.read(1):
+                raise self._changed()
+        return chunk
 
-    def single_etag(self) -> str:
-        return self.part_md5[0].hex() if self.part_md5 else hashlib.md5(b"", usedforsecurity=False).hexdigest()
+    def _end_part(self) -> None:
+        self._part_md5.append(self._part.digest())
+        self._part = hashlib.md5(usedforsecurity=False)
+        self._in_part = 0
 
-    def multipart_etag(self) -> str:
-        joined = hashlib.md5(b"".join(self.part_md5), usedforsecurity=False).hexdigest()
-        return f"{joined}-{len(self.part_md5)}"
+    def _changed(self) -> StoreIntegrityError:
+        return StoreIntegrityError("the file changed while it was being uploaded; nothing was stored",
+                                   path=self._where, hint="Store it again once it is no longer written to")
+
+    def etag(self) -> str:
+        """The ETag S3 gives these bytes: MD5 of a single PUT; `md5(md5(p1) ‖ … ‖ md5(pN))-N` of parts."""
+        if self._size <= self._part_size:
+            return (self._part_md5[0] if self._part_md5 else hashlib.md5(b"", usedforsecurity=False).digest()).hex()
+        joined = hashlib.md5(b"".join(self._part_md5), usedforsecurity=False).hexdigest()
+        return f"{joined}-{len(self._part_md5)}"
+
+
+def _this_try_failed(exc: BaseException) -> bool:
+    """What the store retries: passing trouble of one try (a TLS mismatch, say, is also a
+    `StoreUnavailable` for the flows, but trying it again at once cannot help)."""
+    return isinstance(exc, _Failed | _ReadMismatch)
 
 
 # -- the store -----------------------------------------------------------------------------------
@@ -393,9 +437,8 @@ class S3Store(ObjectStore):
         if len(tag_fields) > 10:
             raise ValueError("S3 allows at most 10 tags per object")
         self.part_size = part_size
-        self.max_attempts = max_attempts
-        self.backoff_s = backoff_s
-        self.max_backoff_s = max_backoff_s
+        self._policy = RetryPolicy(attempts=max_attempts, first_delay_s=backoff_s,
+                                   max_delay_s=max(max_backoff_s, backoff_s))
         self.tag_fields = tuple(tag_fields)
         self._ready = False
         self._ready_lock = threading.Lock()
@@ -403,11 +446,11 @@ class S3Store(ObjectStore):
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=min(10.0, timeout_s), read=timeout_s),
             maxsize=10,
-            retries=False,  # retries are ours: bounded, with backoff, and per part
+            retries=False,  # retries are the store's policy (pipeline.retrying): bounded, logged
             cert_reqs="CERT_REQUIRED",
             ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
         )
-        self._client = Minio(self._endpoint.host, access_key=access_key, secret_key=secret_key,
+        self._client = Minio(endpoint=self._endpoint.host, access_key=access_key, secret_key=secret_key,
                              secure=self._endpoint.secure, region=region, http_client=http)
 
     @classmethod
@@ -443,49 +486,47 @@ class S3Store(ObjectStore):
     def _where(self, key: str | None) -> str:
         return f"{self.endpoint}/{self.bucket}" + (f"/{key}" if key else "")
 
-    def _delay(self, attempt: int) -> float:
-        """Exponential backoff with jitter: about backoff_s, 2×, 4×, … capped at max_backoff_s."""
-        return min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-
-    def _unavailable(self, what: str, last: BaseException, attempts: int, started: float,
+    def _unavailable(self, what: str, last: BaseException | None, attempts: int, started: float,
                      key: str | None) -> StoreUnavailable:
         elapsed = time.monotonic() - started
+        cause = f" ({_describe(last)})" if last is not None else ""
         return StoreUnavailable(
-            f"object store did not answer {what} after {attempts} attempts in {elapsed:.1f}s ({_describe(last)})",
+            f"object store did not answer {what} after {attempts} attempts in {elapsed:.1f}s{cause}",
             path=self._where(key),
             hint=f"Check that MinIO is running and reachable at {self.endpoint} (SOHOA_S3__ENDPOINT), that "
                  "SOHOA_S3__SECURE matches http/https, and the server's disks and health "
                  "(`mc admin info`); nothing was half-written, so the operation can simply be run again",
         )
 
-    def _call(self, what: str, fn: Callable[[], T], key: str | None = None,
-              attempts: int | None = None) -> T:
-        """`fn()`, retried on transient trouble; S3 errors turned into the store's own errors."""
-        attempts = attempts or self.max_attempts
+    def _call(self, what: str, fn: Callable[[], T], key: str | None = None) -> T:
+        """`fn()` under the store's retry policy; S3 errors turned into the store's own errors."""
         started = time.monotonic()
-        for attempt in range(1, attempts + 1):
-            try:
-                return fn()
-            except (SohoaError, ObjectNotFound, InvalidKey):
+        retrying = self._policy.retrying(f"object store {self.endpoint}: {what}" + (f" of {key}" if key else ""),
+                                         retry_on=_this_try_failed)
+        try:
+            return retrying(self._once, what, fn, key)
+        except _ReadMismatch:
+            raise StoreIntegrityError(
+                f"the bytes read do not match the object's stored sha256 ({self._policy.attempts} reads)",
+                path=self._where(key), hint="The object is damaged; restore it from a copy",
+            ) from None
+        except _Failed as exc:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise self._unavailable(what, exc.__cause__, attempts, started, key) from exc.__cause__
+
+    def _once(self, what: str, fn: Callable[[], T], key: str | None) -> T:
+        """One try: passing trouble becomes `_Failed` (retried), the rest the store's own error."""
+        try:
+            return fn()
+        except (SohoaError, ObjectNotFound, InvalidKey):
+            raise
+        except Exception as exc:
+            if _is_transient(exc):
+                raise _Failed(_describe(exc), path=self._where(key)) from exc
+            translated = self._translate(exc, key)
+            if translated is exc:
                 raise
-            except Exception as exc:
-                if not _is_transient(exc):
-                    translated = self._translate(exc, key)
-                    if translated is exc:
-                        raise
-                    raise translated from exc
-                if attempt == attempts:
-                    if isinstance(exc, _ReadMismatch):
-                        raise StoreIntegrityError(
-                            f"the bytes read do not match the object's stored sha256 ({attempts} reads)",
-                            path=self._where(key), hint="The object is damaged; restore it from a copy",
-                        ) from None
-                    raise self._unavailable(what, exc, attempts, started, key) from exc
-                delay = self._delay(attempt)
-                log.warning("object store %s: %s failed (%s); retry %d of %d in %.2fs",
-                            self.endpoint, what, _describe(exc), attempt, attempts - 1, delay)
-                time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            raise translated from exc
 
     def _translate(self, exc: BaseException, key: str | None) -> BaseException:
         if isinstance(exc, urllib3.exceptions.SSLError):
@@ -517,9 +558,9 @@ class S3Store(ObjectStore):
         with self._ready_lock:
             if self._ready:
                 return
-            if not self._call("bucket check", lambda: self._client.bucket_exists(self.bucket)):
+            if not self.has_bucket():
                 try:
-                    self._call("bucket creation", lambda: self._client.make_bucket(self.bucket))
+                    self._call("bucket creation", lambda: self._client.make_bucket(bucket_name=self.bucket))
                     log.info("object store %s: created bucket %s", self.endpoint, self.bucket)
                 except S3StoreError as exc:
                     cause = exc.__cause__
@@ -530,18 +571,20 @@ class S3Store(ObjectStore):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def _headers(self, key: str, content_type: str | None, meta: dict[str, str], sha: str) -> dict:
+    def _content_type(self, key: str, content_type: str | None, meta: dict[str, str]) -> str:
         if SHA256_META in meta:
             raise InvalidKey(f"metadata name {SHA256_META!r} is reserved: the store records the object's digest there")
         ctype = guess_content_type(key, content_type)
         if not all(" " <= c <= "~" for c in ctype):
             raise InvalidKey(f"content type {ctype!r}: only printable ASCII is allowed")
-        wire = {f"x-amz-meta-{name}": encode_meta_value(value) for name, value in meta.items()}
-        wire[f"x-amz-meta-{SHA256_META}"] = sha
-        tags = {name: tag_value(meta[name]) for name in self.tag_fields if name in meta}
-        headers = genheaders(wire, None, tags, None, False)
-        headers["Content-Type"] = ctype
-        return headers
+        return ctype
+
+    def _tags(self, meta: dict[str, str]) -> Tags | None:
+        tags = Tags.new_object_tags()
+        for name in self.tag_fields:
+            if name in meta:
+                tags[name] = tag_value(meta[name])
+        return tags or None
 
     def _part_size_for(self, size: int) -> int:
         needed = -(-size // MAX_PARTS)  # ceil
@@ -559,9 +602,8 @@ class S3Store(ObjectStore):
             raise TypeError(f"put_bytes needs bytes, not {type(data).__name__}")
         meta = validate_metadata(metadata)
         body = bytes(data)
-        sha = hashlib.sha256(body).hexdigest()
-        headers = self._headers(key, content_type, meta, sha)
-        return self._upload(key, io.BytesIO(body), len(body), sha, headers, meta)
+        ctype = self._content_type(key, content_type, meta)
+        return self._upload(key, io.BytesIO(body), len(body), hashlib.sha256(body).hexdigest(), ctype, meta)
 
     def put_file(
         self,
@@ -573,121 +615,64 @@ class S3Store(ObjectStore):
         validate_key(key)
         meta = validate_metadata(metadata)
         with open(path, "rb") as src:
+            ctype = self._content_type(key, content_type, meta)
             sha, size = _hash_file(src)  # first pass: the digest must be in the metadata up front
-            headers = self._headers(key, content_type, meta, sha)
-            src.seek(0)
-            return self._upload(key, src, size, sha, headers, meta)
+            return self._upload(key, src, size, sha, ctype, meta)
 
-    def _upload(self, key: str, src: BinaryIO, size: int, sha: str, headers: dict,
+    def _upload(self, key: str, src: BinaryIO, size: int, sha: str, ctype: str,
                 meta: dict[str, str]) -> ObjectInfo:
+        """One PUT, or a multipart upload above the part size (parts sent one at a time, so memory
+        stays at one part); a failed try is sent again whole, from the start of `src`."""
         self._ensure_bucket()
         part_size = self._part_size_for(size)
-        sent = _Upload()
-        if size <= part_size:
-            body = _read_full(src, size)
-            part_md5 = sent.add(body)
-            self._check_source(key, src, sent, size, sha)
-            result = self._call("upload", lambda: self._client._put_object(self.bucket, key, body, dict(headers)), key)
-            etag = result.etag
-            expected_etag = sent.single_etag()
-            matches = etag == part_md5
-        else:
-            etag = self._multipart(key, src, size, part_size, sha, headers, sent)
-            expected_etag = sent.multipart_etag()
-            matches = etag == expected_etag
-        if not matches:
-            self._verify_by_reading(key, etag, sha, expected_etag)
-        return self._confirm(key, etag, size, sha, headers, meta)
+        wire = {f"x-amz-meta-{name}": encode_meta_value(value) for name, value in meta.items()}
+        wire[f"x-amz-meta-{SHA256_META}"] = sha
+        tags = self._tags(meta)
 
-    def _check_source(self, key: str, src: BinaryIO, sent: _Upload, size: int, sha: str) -> None:
-        """Before committing: the bytes sent are the bytes hashed (the file did not change)."""
-        if sent.size != size or sent.sha.hexdigest() != sha or src.read(1):
-            raise StoreIntegrityError("the file changed while it was being uploaded; nothing was stored",
-                                      path=self._where(key), hint="Store it again once it is no longer written to")
+        def send() -> tuple[str, str]:
+            src.seek(0)
+            sending = _Sending(src, size, part_size, sha, self._where(key))
+            result = self._client.put_object(
+                bucket_name=self.bucket, object_name=key, data=sending, length=size, content_type=ctype,
+                metadata=wire, tags=tags, part_size=part_size, num_parallel_uploads=1,
+            )
+            return result.etag, sending.etag()
 
-    def _multipart(self, key: str, src: BinaryIO, size: int, part_size: int, sha: str, headers: dict,
-                   sent: _Upload) -> str:
-        upload_id = self._call("multipart start",
-                               lambda: self._client._create_multipart_upload(self.bucket, key, dict(headers)), key)
         try:
-            parts: list[Part] = []
-            number = 0
-            while sent.size < size:
-                number += 1
-                body = _read_full(src, min(part_size, size - sent.size))
-                if not body:
-                    break
-                md5 = sent.add(body)
-                etag = self._call(f"upload of part {number}", lambda body=body, n=number: self._client._upload_part(
-                    self.bucket, key, body, None, upload_id, n), key)
-                if etag != md5 and self._etags_are_md5:
-                    log.info("object store %s: part ETags are not MD5s; uploads will be verified by reading back",
-                             self.endpoint)
-                    self._etags_are_md5 = False
-                parts.append(Part(number, etag))
-            self._check_source(key, src, sent, size, sha)
-            expected = sent.multipart_etag()
-            tries = 0
-
-            def complete() -> str:
-                nonlocal tries
-                tries += 1
-                try:
-                    return self._client._complete_multipart_upload(self.bucket, key, upload_id, parts).etag
-                except S3Error as exc:
-                    # A retried Complete whose first try did commit: the upload is gone, the object is there.
-                    if exc.code == "NoSuchUpload" and tries > 1:
-                        st = self._client.stat_object(self.bucket, key)
-                        if st.etag == expected or (st.metadata or {}).get(f"x-amz-meta-{SHA256_META}") == sha:
-                            return st.etag
-                    raise
-
-            return self._call("multipart completion", complete, key)
-        except BaseException as exc:
-            self._abort(key, upload_id, exc)
+            etag, expected = self._call("upload", send, key)
+        except StoreUnavailable as exc:
+            if size > part_size:
+                exc.add_note(f"An unfinished multipart upload of {key!r} may be left on the server; its parts are "
+                             "invisible and are removed by MinIO's stale-upload cleanup (api stale_uploads_expiry, "
+                             "24 h by default) or a lifecycle rule.")
             raise
-
-    def _abort(self, key: str, upload_id: str, exc: BaseException) -> None:
-        try:
-            self._call("multipart abort",
-                       lambda: self._client._abort_multipart_upload(self.bucket, key, upload_id), key, attempts=2)
-        except Exception as abort_exc:  # noqa: BLE001 - the first failure is the one to report
-            note = (f"The unfinished multipart upload {upload_id} of {key!r} could not be aborted "
-                    f"({_describe(abort_exc)}); its parts are invisible and are removed by "
-                    "S3Store.abort_incomplete_uploads(), MinIO's stale-upload cleanup or a lifecycle rule.")
-            log.warning("object store %s: %s", self.endpoint, note)
-            exc.add_note(note)
+        if etag != expected:
+            self._verify_by_reading(key, etag, sha, expected)
+        return self._confirm(key, etag, size, sha, ctype, meta)
 
     def _verify_by_reading(self, key: str, etag: str, sha: str, expected_etag: str) -> None:
         """The ETag is not the expected MD5 (SSE-KMS, a gateway, or damage): hash what the server holds."""
         if self._etags_are_md5:
             log.info("object store %s: ETag %s of %s is not the expected %s; reading it back to verify",
                      self.endpoint, etag, key, expected_etag)
-        response = self._call("read-back", lambda: self._client.get_object(self.bucket, key), key)
-        try:
-            if response.headers.get("etag", "").strip('"') != etag:
-                return  # replaced by a newer write meanwhile: nothing of ours left to check
-            digest = hashlib.sha256()
-            for chunk in response.stream(MiB, decode_content=False):
-                digest.update(chunk)
-        finally:
-            response.close()
-            response.release_conn()
-        if digest.hexdigest() != sha:
+        held = self._call("read-back", lambda: self._read_sha(key, etag), key)
+        if held is None:
+            return  # replaced by a newer write meanwhile: nothing of ours left to check
+        if held != sha:
             self._delete_if(key, etag)
             raise StoreIntegrityError("the stored object differs from the bytes sent; it was removed",
                                       path=self._where(key), hint="Store it again; if this repeats, check the server's disks")
         self._etags_are_md5 = False  # the bytes are right, so this server's ETags are just not MD5s
 
-    def _confirm(self, key: str, etag: str, size: int, sha: str, headers: dict,
+    def _confirm(self, key: str, etag: str, size: int, sha: str, ctype: str,
                  meta: dict[str, str]) -> ObjectInfo:
         """HEAD after the write: size, sha256 and metadata as sent (unless a newer write replaced it)."""
         try:
-            st = self._call("check", lambda: self._client.stat_object(self.bucket, key), key)
+            st = self._call("check", lambda: self._stat(key), key)
         except ObjectNotFound:
             st = None  # deleted by someone else in between: our write did happen
         if st is None or st.etag != etag:
-            return ObjectInfo(key, size, sha, headers["Content-Type"], dict(meta), None)
+            return ObjectInfo(key, size, sha, ctype, dict(meta), None)
         stored_sha = (st.metadata or {}).get(f"x-amz-meta-{SHA256_META}")
         info = self._info(key, st) if stored_sha == sha else None
         if info is None or info.size != size or dict(info.metadata) != meta:
@@ -704,13 +689,13 @@ class S3Store(ObjectStore):
 
     def _delete_if(self, key: str, etag: str) -> None:
         with contextlib.suppress(Exception):
-            if self._client.stat_object(self.bucket, key).etag == etag:
-                self._client.remove_object(self.bucket, key)
+            if self._stat(key).etag == etag:
+                self._client.remove_object(bucket_name=self.bucket, object_name=key)
 
     def delete(self, key: str) -> None:
         validate_key(key)
         self._ensure_bucket()
-        self._call("delete", lambda: self._client.remove_object(self.bucket, key), key)
+        self._call("delete", lambda: self._client.remove_object(bucket_name=self.bucket, object_name=key), key)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -737,42 +722,57 @@ class S3Store(ObjectStore):
             modified=st.last_modified,
         )
 
-    def _hash_object(self, key: str) -> str:
-        def run() -> str:
-            response = self._client.get_object(self.bucket, key)
-            try:
-                digest = hashlib.sha256()
-                for chunk in response.stream(MiB, decode_content=False):
-                    digest.update(chunk)
-                return digest.hexdigest()
-            finally:
-                response.close()
-                response.release_conn()
+    def _stat(self, key: str):
+        return self._client.stat_object(bucket_name=self.bucket, object_name=key)
 
-        return self._call("read", run, key)
+    @contextlib.contextmanager
+    def _response(self, key: str) -> Iterator[urllib3.BaseHTTPResponse]:
+        """A GET of the object, its connection given back to the pool however the reading ends."""
+        response = self._client.get_object(bucket_name=self.bucket, object_name=key)
+        try:
+            yield response
+        finally:
+            response.close()
+            response.release_conn()
+
+    def _read_sha(self, key: str, etag: str | None = None, out: BinaryIO | None = None) -> str | None:
+        """SHA-256 of the object's bytes; None if it is no longer `etag`. Copied to `out` on the way,
+        they must match the stored sha256 (else `_ReadMismatch`: read again)."""
+        with self._response(key) as response:
+            if etag and response.headers.get("etag", "").strip('"') != etag.strip('"'):
+                return None
+            digest = hashlib.sha256()
+            for chunk in response.stream(MiB, decode_content=False):
+                digest.update(chunk)
+                if out is not None:
+                    out.write(chunk)
+            expected = response.headers.get(f"x-amz-meta-{SHA256_META}")
+        if out is not None and expected and digest.hexdigest() != expected:
+            raise _ReadMismatch("the bytes read differ from the stored sha256", path=self._where(key))
+        return digest.hexdigest()
+
+    def _hash_object(self, key: str) -> str:
+        return self._call("read", lambda: self._read_sha(key), key)  # type: ignore[return-value]
 
     def stat(self, key: str) -> ObjectInfo:
         validate_key(key)
         self._ensure_bucket()
-        st = self._call("stat", lambda: self._client.stat_object(self.bucket, key), key)
-        return self._info(key, st)
+        return self._info(key, self._call("stat", lambda: self._stat(key), key))
 
     def exists(self, key: str) -> bool:
         validate_key(key)
         self._ensure_bucket()
         try:
-            self._call("stat", lambda: self._client.stat_object(self.bucket, key), key)
+            self._call("stat", lambda: self._stat(key), key)
         except ObjectNotFound:
             return False
         return True
 
-    def _get(self, key: str) -> urllib3.BaseHTTPResponse:
+    def open(self, key: str) -> BinaryIO:
         validate_key(key)
         self._ensure_bucket()
-        return self._call("download", lambda: self._client.get_object(self.bucket, key), key)
-
-    def open(self, key: str) -> BinaryIO:
-        response = self._get(key)
+        response = self._call("download", lambda: self._client.get_object(bucket_name=self.bucket, object_name=key),
+                              key)
         sha = response.headers.get(f"x-amz-meta-{SHA256_META}")
         raw = _ObjectReader(response, self._where(key), sha, self.endpoint)
         return io.BufferedReader(raw, buffer_size=MiB)  # type: ignore[return-value]
@@ -782,15 +782,11 @@ class S3Store(ObjectStore):
         self._ensure_bucket()
 
         def run() -> bytes:
-            response = self._client.get_object(self.bucket, key)
-            try:
+            with self._response(key) as response:
                 data = response.read(decode_content=False)
                 expected = response.headers.get(f"x-amz-meta-{SHA256_META}")
-            finally:
-                response.close()
-                response.release_conn()
             if expected and hashlib.sha256(data).hexdigest() != expected:
-                raise _ReadMismatch(key)
+                raise _ReadMismatch("the bytes read differ from the stored sha256", path=self._where(key))
             return data
 
         return self._call("download", run, key)
@@ -804,35 +800,22 @@ class S3Store(ObjectStore):
         dest = Path(dest_path)
 
         def run() -> Path:
-            response = self._client.get_object(self.bucket, key)
-            tmp: Path | None = None
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.parent / f"{RESERVED_PREFIX}tmp-{secrets.token_hex(8)}"
             try:
-                if etag and response.headers.get("etag", "").strip('"') != etag.strip('"'):
-                    raise S3StoreError("the object changed since it was listed", path=self._where(key),
-                                       hint="Run again once it is no longer being written")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.parent / f"{RESERVED_PREFIX}tmp-{secrets.token_hex(8)}"
-                digest = hashlib.sha256()
                 with open(tmp, "xb") as out:
-                    for chunk in response.stream(MiB, decode_content=False):
-                        digest.update(chunk)
-                        out.write(chunk)
+                    if self._read_sha(key, etag, out) is None:
+                        raise S3StoreError("the object changed since it was listed", path=self._where(key),
+                                           hint="Run again once it is no longer being written")
                     out.flush()
                     os.fsync(out.fileno())
-                expected = response.headers.get(f"x-amz-meta-{SHA256_META}")
-                if expected and digest.hexdigest() != expected:
-                    raise _ReadMismatch(key)
                 if size is not None and tmp.stat().st_size != size:
-                    raise _ReadMismatch(key)
+                    raise _ReadMismatch("the object read is not the size listed", path=self._where(key))
                 os.replace(tmp, dest)
-                tmp = None
-                return dest
             finally:
-                response.close()
-                response.release_conn()
-                if tmp is not None:
-                    with contextlib.suppress(OSError):
-                        tmp.unlink()
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+            return dest
 
         return self._call("download", run, key)
 
@@ -850,64 +833,55 @@ class S3Store(ObjectStore):
 
     def has_bucket(self) -> bool:
         """True if the bucket exists (checked without creating it, unlike every other call)."""
-        return bool(self._call("bucket check", lambda: self._client.bucket_exists(self.bucket)))
+        return bool(self._call("bucket check", lambda: self._client.bucket_exists(bucket_name=self.bucket)))
 
     def copy(self, source_key: str, key: str) -> None:
         """Server-side copy within the bucket, metadata kept (sources up to 5 GiB): moving = copy, delete."""
-        from minio.commonconfig import CopySource
-
         validate_key(source_key)
         validate_key(key)
         self._ensure_bucket()
-        self._call("copy", lambda: self._client.copy_object(self.bucket, key, CopySource(self.bucket, source_key)),
+        self._call("copy", lambda: self._client.copy_object(bucket_name=self.bucket, object_name=key,
+                                                            source=CopySource(self.bucket, source_key)),
                    source_key)
 
     def _list(self, prefix: str, recursive: bool) -> Iterator[Listed]:
-        """Entries in S3's (UTF-8 byte) order; a page that fails is asked again from the last key seen.
+        """Entries in S3's (UTF-8 byte) order, a page at a time; each page is one request under the
+        retry policy, asked from the last key seen, so a failure never restarts the listing.
 
         Keys the store would refuse (a console's `folder/` markers, `a//b`) are left out, as every
         key listed must be one `get_bytes()` and `delete()` accept.
         """
         last: str | None = None
         folders: set[str] = set()  # one level: a page asked again may name a folder again
-        failures = 0
-        started = time.monotonic()
         while True:
-            try:
-                for obj in self._client.list_objects(self.bucket, prefix=prefix or None, recursive=recursive,
-                                                     start_after=last):
-                    failures = 0
-                    name = obj.object_name
-                    last = name
-                    folder = obj.is_dir and not recursive and name != prefix  # not a console's marker object
-                    try:
-                        validate_key(name[:-1] if folder else name)
-                    except InvalidKey:  # e.g. a console "folder/" marker: not addressable through the store
-                        log.debug("object store %s: listing skips key %r", self.endpoint, name)
-                        continue
-                    if folder:
-                        if name not in folders:
-                            folders.add(name)
-                            yield Listed(name, is_folder=True)
-                    else:
-                        yield Listed(name, int(obj.size or 0), (obj.etag or "").strip('"'), obj.last_modified)
+            page = self._call("listing", lambda after=last: self._list_page(prefix, recursive, after))
+            for obj in page:
+                name = last = obj.object_name
+                folder = obj.is_dir and not recursive and name != prefix  # not a console's marker object
+                try:
+                    validate_key(name[:-1] if folder else name)
+                except InvalidKey:  # e.g. a console "folder/" marker: not addressable through the store
+                    log.debug("object store %s: listing skips key %r", self.endpoint, name)
+                    continue
+                if folder:
+                    if name not in folders:
+                        folders.add(name)
+                        yield Listed(name, is_folder=True)
+                else:
+                    yield Listed(name, int(obj.size or 0), (obj.etag or "").strip('"'), obj.last_modified)
+            if len(page) < LIST_PAGE:
                 return
-            except Exception as exc:
-                if isinstance(exc, S3Error) and exc.code == "NoSuchBucket":
-                    self._ready = False
-                    return
-                if not _is_transient(exc):
-                    translated = self._translate(exc, None)
-                    if translated is exc:
-                        raise
-                    raise translated from exc
-                failures += 1
-                if failures >= self.max_attempts:
-                    raise self._unavailable("listing", exc, failures, started, None) from exc
-                delay = self._delay(failures)
-                log.warning("object store %s: listing failed (%s); retry %d of %d in %.2fs",
-                            self.endpoint, _describe(exc), failures, self.max_attempts - 1, delay)
-                time.sleep(delay)
+
+    def _list_page(self, prefix: str, recursive: bool, after: str | None) -> list:
+        """Up to LIST_PAGE entries after `after` (one ListObjectsV2 request); none if the bucket is gone."""
+        try:
+            return list(islice(self._client.list_objects(bucket_name=self.bucket, prefix=prefix or None,
+                                                         recursive=recursive, start_after=after), LIST_PAGE))
+        except S3Error as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+            self._ready = False  # deleted under us: the next write creates it again
+            return []
 
     def uri(self, key: str) -> str:
         validate_key(key)
@@ -919,7 +893,8 @@ class S3Store(ObjectStore):
         """The object's tags (the `tag_fields` of its metadata, as S3 tags)."""
         validate_key(key)
         self._ensure_bucket()
-        tags = self._call("tag read", lambda: self._client.get_object_tags(self.bucket, key), key)
+        tags = self._call("tag read", lambda: self._client.get_object_tags(bucket_name=self.bucket, object_name=key),
+                          key)
         return dict(tags or {})
 
     def presigned_url(self, key: str, expires_s: int = 3600, filename: str | None = None) -> str:
@@ -936,25 +911,5 @@ class S3Store(ObjectStore):
             headers = {"response-content-disposition": f"attachment; filename*=UTF-8''{quote(filename, safe='')}"}
         self._ensure_bucket()
         return self._call("URL signing", lambda: self._client.presigned_get_object(
-            self.bucket, key, expires=timedelta(seconds=int(expires_s)), response_headers=headers), key)
-
-    def abort_incomplete_uploads(self, prefix: str = "", older_than_s: float = 24 * 3600) -> int:
-        """Abort multipart uploads left by crashed writers (older than `older_than_s`); returns how many."""
-        validate_prefix(prefix)
-        self._ensure_bucket()
-        cutoff = time.time() - older_than_s
-        aborted = 0
-        marker: str | None = None
-        while True:
-            page = self._call("upload listing", lambda m=marker: self._client._list_multipart_uploads(
-                self.bucket, prefix=prefix or None, key_marker=m, max_uploads=1000))
-            for upload in page.uploads:
-                started: datetime | None = upload.initiated_time
-                if started is not None and started.timestamp() > cutoff:
-                    continue
-                self._call("multipart abort", lambda u=upload: self._client._abort_multipart_upload(
-                    self.bucket, u.object_name, u.upload_id), upload.object_name)
-                aborted += 1
-            if not page.is_truncated or not page.next_key_marker:
-                return aborted
-            marker = page.next_key_marker
+            bucket_name=self.bucket, object_name=key, expires=timedelta(seconds=int(expires_s)),
+            response_headers=headers), key)
