@@ -37,7 +37,7 @@ from pipeline.store import (
     StoreUnavailable,
     open_store,
 )
-from pipeline.store.base import RESERVED_PREFIX, validate_key
+from pipeline.store.keys import RESERVED_PREFIX, validate_key
 from pipeline.store.s3 import decode_meta_value, encode_meta_value
 from tests import s3server
 

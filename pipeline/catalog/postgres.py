@@ -41,6 +41,7 @@ from psycopg import errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from pipeline.catalog import schema
 from pipeline.catalog.base import (
     COMPONENT_COLUMNS,
     SIGNATURE_COLUMNS,
@@ -48,10 +49,7 @@ from pipeline.catalog.base import (
     CatalogUnavailable,
     Hit,
     IndexRows,
-    core_tables,
-    owner_tables,
     plan_rows,
-    signature_tables,
 )
 from pipeline.catalog.query import Term, split_joined
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
@@ -62,7 +60,7 @@ from pipeline.retrying import RetryPolicy
 MIGRATIONS: list[str] = [
     # 1: initial schema, the logical schema of base.py. Append new scripts; never edit one that
     # has shipped. JSON columns are text, as in SQLite (jsonb cannot hold \u0000 and reorders).
-    core_tables(real="double precision", boolean="boolean") + """
+    schema.core_tables(real="double precision", boolean="boolean") + """
     CREATE TABLE page_search (
         id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         dossier_id   text NOT NULL REFERENCES dossiers (id) ON DELETE CASCADE,
@@ -85,7 +83,7 @@ MIGRATIONS: list[str] = [
     """,
     # 2: documents by owner and by date (`documents()`), and who points at a stored object
     # (`references()`): metadata.ngay as a column, the CCCD numbers as rows, each indexed.
-    owner_tables(ngay_from_json="metadata_json::json ->> 'ngay'") + """
+    schema.owner_tables(ngay_from_json="metadata_json::json ->> 'ngay'") + """
     INSERT INTO component_owners (cccd, component_id, dossier_id)
         SELECT DISTINCT j.value, c.id, c.dossier_id
         FROM components AS c, json_array_elements_text(c.metadata_json::json -> 'cccd') AS j (value)
@@ -93,7 +91,7 @@ MIGRATIONS: list[str] = [
         ON CONFLICT DO NOTHING;
     """,
     # 3: digital signatures of the components' source PDFs (`component_signatures`, base.py).
-    signature_tables(boolean="boolean"),
+    schema.signature_tables(boolean="boolean"),
 ]
 
 LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2

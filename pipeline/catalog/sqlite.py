@@ -22,15 +22,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.catalog.base import (
-    SIGNATURE_COLUMNS,
-    Catalog,
-    Hit,
-    core_tables,
-    owner_tables,
-    plan_rows,
-    signature_tables,
-)
+from pipeline.catalog import schema
+from pipeline.catalog.base import SIGNATURE_COLUMNS, Catalog, Hit, plan_rows
 from pipeline.catalog.query import Term, joined, word_lists
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
@@ -39,7 +32,7 @@ from pipeline.retrying import RetryPolicy
 
 MIGRATIONS: list[str] = [
     # 1: initial schema. Append new scripts; never edit one that has shipped.
-    core_tables(real="REAL", boolean="INTEGER") + """
+    schema.core_tables(real="REAL", boolean="INTEGER") + """
     -- One row per (component, page): the FTS index below reads its text from here.
     CREATE TABLE page_search (
         id           INTEGER PRIMARY KEY,
@@ -115,13 +108,13 @@ MIGRATIONS: list[str] = [
     """,
     # 3: documents by owner and by date (`documents()`), and who points at a stored object
     # (`references()`): metadata.ngay as a column, the CCCD numbers as rows, each indexed.
-    owner_tables(ngay_from_json="json_extract(metadata_json, '$.ngay')", table_options=" WITHOUT ROWID") + """
+    schema.owner_tables(ngay_from_json="json_extract(metadata_json, '$.ngay')", table_options=" WITHOUT ROWID") + """
     INSERT OR IGNORE INTO component_owners (cccd, component_id, dossier_id)
         SELECT j.value, c.id, c.dossier_id FROM components AS c, json_each(c.metadata_json, '$.cccd') AS j
         WHERE j.type = 'text' AND j.value != '';
     """,
     # 4: digital signatures of the components' source PDFs (`component_signatures`, base.py).
-    signature_tables(boolean="INTEGER", table_options=" WITHOUT ROWID"),
+    schema.signature_tables(boolean="INTEGER", table_options=" WITHOUT ROWID"),
 ]
 
 

@@ -30,7 +30,7 @@ from pipeline.ingest.backlog import DOSSIER_SUFFIXES, READY_MARKER, visible_name
 from pipeline.ingest.inputs import IMAGE_SUFFIXES, SIDECAR_NAMES, natural_key
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
-from pipeline.store.base import InvalidKey, validate_bucket, validate_prefix
+from pipeline.store.keys import InvalidKey, validate_bucket, validate_prefix
 from pipeline.store.s3 import Listed, S3Store
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,8 @@ from __future__ import annotations
 
 from pipeline.errors import ConfigError
 from pipeline.settings import Settings
-from pipeline.store.base import (
-    InvalidKey,
-    ObjectInfo,
-    ObjectNotFound,
-    ObjectStore,
-    validate_key,
-)
+from pipeline.store.base import ObjectInfo, ObjectNotFound, ObjectStore
+from pipeline.store.keys import InvalidKey, validate_key
 from pipeline.store.local import LocalStore
 from pipeline.store.s3 import S3Store, S3StoreError, StoreIntegrityError, StoreUnavailable
 

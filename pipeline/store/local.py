@@ -30,21 +30,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from pipeline.retrying import RetryPolicy
-from pipeline.store.base import (
-    RESERVED_PREFIX,
-    InvalidKey,
-    ObjectInfo,
-    ObjectNotFound,
-    ObjectStore,
-    guess_content_type,
-    validate_bucket,
-    validate_key,
-    validate_metadata,
-    validate_prefix,
-)
+from pipeline.store import keys as key_rules
+from pipeline.store.base import ObjectInfo, ObjectNotFound, ObjectStore, sha256_stream
 
 _CHUNK = 1 << 20
-_TMP = RESERVED_PREFIX + "tmp-"
+_TMP = key_rules.RESERVED_PREFIX + "tmp-"
 _MAX_NAME_BYTES = 255  # file-name limit of common file systems (ext4, XFS, APFS, NTFS)
 _META_DIR = ".meta"  # cannot clash with a bucket: bucket names start with a letter or digit
 
@@ -82,14 +72,6 @@ def _pruned(exc: BaseException) -> bool:
     return isinstance(exc, FileNotFoundError)
 
 
-def _hash_stream(stream: BinaryIO) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
-
 
 class LocalStore(ObjectStore):
     """Objects as plain files under `root/<bucket>/`; see the module docstring for the layout."""
@@ -97,7 +79,7 @@ class LocalStore(ObjectStore):
     backend = "local"
 
     def __init__(self, root: str | Path, bucket: str):
-        self.bucket = validate_bucket(bucket)
+        self.bucket = key_rules.validate_bucket(bucket)
         self.root = Path(root).expanduser().resolve()
         self._data = self.root / self.bucket
         self._meta = self.root / _META_DIR / self.bucket
@@ -105,10 +87,10 @@ class LocalStore(ObjectStore):
     # -- paths -------------------------------------------------------------------------------
 
     def _path(self, key: str) -> Path:
-        validate_key(key)
+        key_rules.validate_key(key)
         segments = key.split("/")
         if any(len(s.encode("utf-8")) > _MAX_NAME_BYTES for s in segments):
-            raise InvalidKey(
+            raise key_rules.InvalidKey(
                 f"object key {key!r}: a local folder cannot hold a path segment longer than "
                 f"{_MAX_NAME_BYTES} bytes"
             )
@@ -122,7 +104,7 @@ class LocalStore(ObjectStore):
         real_base = os.path.realpath(base)
         real = os.path.realpath(path.parent)
         if real != real_base and not real.startswith(real_base + os.sep):
-            raise InvalidKey(f"{path}: resolves outside the store through a symbolic link")
+            raise key_rules.InvalidKey(f"{path}: resolves outside the store through a symbolic link")
 
     @staticmethod
     def _temp_beside(key: str, path: Path, make_parent: Callable[[str, Path], None]) -> tuple[int, Path]:
@@ -138,13 +120,13 @@ class LocalStore(ObjectStore):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError) as exc:
-            raise InvalidKey(
+            raise key_rules.InvalidKey(
                 f"object key {key!r}: a parent of it is already stored as an object; a local folder "
                 "cannot hold both 'a' and 'a/b'"
             ) from exc
         self._check_inside(path, self._data)
         if path.is_dir():
-            raise InvalidKey(
+            raise key_rules.InvalidKey(
                 f"object key {key!r}: other objects are stored under '{key}/'; a local folder cannot "
                 "hold both 'a' and 'a/b'"
             )
@@ -174,24 +156,14 @@ class LocalStore(ObjectStore):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def put_file(
-        self,
-        key: str,
-        path: str | Path,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> ObjectInfo:
-        validate_key(key)
+    def put_file(self, key: str, path: str | Path, content_type: str | None = None,
+                 metadata: Mapping[str, str] | None = None) -> ObjectInfo:
+        key_rules.validate_key(key)
         with open(path, "rb") as src:
             return self._put(key, src, content_type, metadata)
 
-    def put_bytes(
-        self,
-        key: str,
-        data: bytes,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> ObjectInfo:
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None,
+                  metadata: Mapping[str, str] | None = None) -> ObjectInfo:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"put_bytes needs bytes, not {type(data).__name__}")
         return self._put(key, io.BytesIO(data), content_type, metadata)
@@ -200,8 +172,8 @@ class LocalStore(ObjectStore):
         self, key: str, src: BinaryIO, content_type: str | None, metadata: Mapping[str, str] | None
     ) -> ObjectInfo:
         path = self._path(key)
-        meta = validate_metadata(metadata)
-        ctype = guess_content_type(key, content_type)
+        meta = key_rules.validate_metadata(metadata)
+        ctype = key_rules.guess_content_type(key, content_type)
         meta_path = self._meta_path(key)
         tmp: Path | None = None
         meta_tmp: Path | None = None
@@ -315,7 +287,7 @@ class LocalStore(ObjectStore):
                     key=key,
                     size=st.st_size,
                     sha256=record["sha256"],
-                    content_type=record.get("content_type") or guess_content_type(key, None),
+                    content_type=record.get("content_type") or key_rules.guess_content_type(key, None),
                     metadata=dict(record.get("metadata") or {}),
                     modified=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
                 )
@@ -323,12 +295,12 @@ class LocalStore(ObjectStore):
         # No trustworthy sidecar (file copied in by hand, crash mid-write): describe the bytes.
         with self.open(key) as stream:
             st = os.fstat(stream.fileno())
-            sha, size = _hash_stream(stream)
+            sha, size = sha256_stream(stream, _CHUNK)
         return ObjectInfo(
             key=key,
             size=size,
             sha256=sha,
-            content_type=guess_content_type(key, None),
+            content_type=key_rules.guess_content_type(key, None),
             metadata={},
             modified=datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC),
         )
@@ -341,7 +313,7 @@ class LocalStore(ObjectStore):
         return record if isinstance(record, dict) and isinstance(record.get("sha256"), str) else None
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        validate_prefix(prefix)
+        key_rules.validate_prefix(prefix)
         folder, _, _ = prefix.rpartition("/")
         start = self._data.joinpath(*folder.split("/")) if folder else self._data
         keys: list[str] = []
@@ -356,7 +328,7 @@ class LocalStore(ObjectStore):
         except (FileNotFoundError, NotADirectoryError):
             return  # deleted while we listed
         for entry in entries:
-            if entry.name.startswith(RESERVED_PREFIX):
+            if entry.name.startswith(key_rules.RESERVED_PREFIX):
                 continue  # in-flight temp file
             key = f"{key_dir}/{entry.name}" if key_dir else entry.name
             if entry.is_dir(follow_symlinks=False):

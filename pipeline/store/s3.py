@@ -62,18 +62,8 @@ from minio.error import InvalidResponseError, S3Error, ServerError
 
 from pipeline.errors import ConfigError, SohoaError, TransientError
 from pipeline.retrying import RetryPolicy
-from pipeline.store.base import (
-    RESERVED_PREFIX,
-    InvalidKey,
-    ObjectInfo,
-    ObjectNotFound,
-    ObjectStore,
-    guess_content_type,
-    validate_bucket,
-    validate_key,
-    validate_metadata,
-    validate_prefix,
-)
+from pipeline.store import keys as key_rules
+from pipeline.store.base import ObjectInfo, ObjectNotFound, ObjectStore, sha256_stream
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -201,8 +191,8 @@ def parse_store_url(spec: str) -> tuple[str | None, str]:
         raise ConfigError(f"store URL names a folder inside bucket {bucket.split('/')[0]!r}", path=shown,
                           hint="Use s3://bucket or s3://host:port/bucket; keys are laid out by the pipeline")
     try:
-        validate_bucket(bucket)
-    except InvalidKey as exc:
+        key_rules.validate_bucket(bucket)
+    except key_rules.InvalidKey as exc:
         raise ConfigError(str(exc), path=shown, hint="Use s3://bucket or s3://host:port/bucket") from exc
     return endpoint or None, bucket
 
@@ -285,14 +275,6 @@ class _ObjectReader(io.RawIOBase):
                 self._response.release_conn()
         super().close()
 
-
-def _hash_file(src: BinaryIO) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := src.read(MiB):
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size
 
 
 def _describe(exc: BaseException) -> str:
@@ -425,7 +407,7 @@ class S3Store(ObjectStore):
         timeout_s: float = 60.0,
         tag_fields: tuple[str, ...] = TAG_FIELDS,
     ):
-        self.bucket = validate_bucket(bucket)
+        self.bucket = key_rules.validate_bucket(bucket)
         self._endpoint = parse_endpoint(endpoint, secure)
         if not access_key or not secret_key:
             raise ConfigError("no S3 credentials", path=self._endpoint.url,
@@ -518,7 +500,7 @@ class S3Store(ObjectStore):
         """One try: passing trouble becomes `_Failed` (retried), the rest the store's own error."""
         try:
             return fn()
-        except (SohoaError, ObjectNotFound, InvalidKey):
+        except (SohoaError, ObjectNotFound, key_rules.InvalidKey):
             raise
         except Exception as exc:
             if _is_transient(exc):
@@ -573,10 +555,10 @@ class S3Store(ObjectStore):
 
     def _content_type(self, key: str, content_type: str | None, meta: dict[str, str]) -> str:
         if SHA256_META in meta:
-            raise InvalidKey(f"metadata name {SHA256_META!r} is reserved: the store records the object's digest there")
-        ctype = guess_content_type(key, content_type)
+            raise key_rules.InvalidKey(f"metadata name {SHA256_META!r} is reserved: the store records the object's digest there")
+        ctype = key_rules.guess_content_type(key, content_type)
         if not all(" " <= c <= "~" for c in ctype):
-            raise InvalidKey(f"content type {ctype!r}: only printable ASCII is allowed")
+            raise key_rules.InvalidKey(f"content type {ctype!r}: only printable ASCII is allowed")
         return ctype
 
     def _tags(self, meta: dict[str, str]) -> Tags | None:
@@ -590,33 +572,23 @@ class S3Store(ObjectStore):
         needed = -(-size // MAX_PARTS)  # ceil
         return max(self.part_size, -(-needed // MiB) * MiB)
 
-    def put_bytes(
-        self,
-        key: str,
-        data: bytes,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> ObjectInfo:
-        validate_key(key)
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None,
+                  metadata: Mapping[str, str] | None = None) -> ObjectInfo:
+        key_rules.validate_key(key)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError(f"put_bytes needs bytes, not {type(data).__name__}")
-        meta = validate_metadata(metadata)
+        meta = key_rules.validate_metadata(metadata)
         body = bytes(data)
         ctype = self._content_type(key, content_type, meta)
         return self._upload(key, io.BytesIO(body), len(body), hashlib.sha256(body).hexdigest(), ctype, meta)
 
-    def put_file(
-        self,
-        key: str,
-        path: str | Path,
-        content_type: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> ObjectInfo:
-        validate_key(key)
-        meta = validate_metadata(metadata)
+    def put_file(self, key: str, path: str | Path, content_type: str | None = None,
+                 metadata: Mapping[str, str] | None = None) -> ObjectInfo:
+        key_rules.validate_key(key)
+        meta = key_rules.validate_metadata(metadata)
         with open(path, "rb") as src:
             ctype = self._content_type(key, content_type, meta)
-            sha, size = _hash_file(src)  # first pass: the digest must be in the metadata up front
+            sha, size = sha256_stream(src, MiB)  # first pass: the digest must be in the metadata up front
             return self._upload(key, src, size, sha, ctype, meta)
 
     def _upload(self, key: str, src: BinaryIO, size: int, sha: str, ctype: str,
@@ -693,7 +665,7 @@ class S3Store(ObjectStore):
                 self._client.remove_object(bucket_name=self.bucket, object_name=key)
 
     def delete(self, key: str) -> None:
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         self._call("delete", lambda: self._client.remove_object(bucket_name=self.bucket, object_name=key), key)
 
@@ -717,7 +689,7 @@ class S3Store(ObjectStore):
             key=key,
             size=int(st.size or 0),
             sha256=sha,
-            content_type=st.content_type or guess_content_type(key, None),
+            content_type=st.content_type or key_rules.guess_content_type(key, None),
             metadata=meta,
             modified=st.last_modified,
         )
@@ -755,12 +727,12 @@ class S3Store(ObjectStore):
         return self._call("read", lambda: self._read_sha(key), key)  # type: ignore[return-value]
 
     def stat(self, key: str) -> ObjectInfo:
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         return self._info(key, self._call("stat", lambda: self._stat(key), key))
 
     def exists(self, key: str) -> bool:
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         try:
             self._call("stat", lambda: self._stat(key), key)
@@ -769,7 +741,7 @@ class S3Store(ObjectStore):
         return True
 
     def open(self, key: str) -> BinaryIO:
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         response = self._call("download", lambda: self._client.get_object(bucket_name=self.bucket, object_name=key),
                               key)
@@ -778,7 +750,7 @@ class S3Store(ObjectStore):
         return io.BufferedReader(raw, buffer_size=MiB)  # type: ignore[return-value]
 
     def get_bytes(self, key: str) -> bytes:
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
 
         def run() -> bytes:
@@ -795,13 +767,13 @@ class S3Store(ObjectStore):
                  size: int | None = None) -> Path:
         """As `ObjectStore.download`; given the `etag` and `size` a listing showed, the object must
         still be that one (an object replaced since it was listed is refused, not half-taken)."""
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         dest = Path(dest_path)
 
         def run() -> Path:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.parent / f"{RESERVED_PREFIX}tmp-{secrets.token_hex(8)}"
+            tmp = dest.parent / f"{key_rules.RESERVED_PREFIX}tmp-{secrets.token_hex(8)}"
             try:
                 with open(tmp, "xb") as out:
                     if self._read_sha(key, etag, out) is None:
@@ -820,14 +792,14 @@ class S3Store(ObjectStore):
         return self._call("download", run, key)
 
     def list(self, prefix: str = "") -> Iterator[str]:
-        validate_prefix(prefix)
+        key_rules.validate_prefix(prefix)
         self._ensure_bucket()
         return (entry.key for entry in self._list(prefix, recursive=True))
 
     def entries(self, prefix: str = "", recursive: bool = True) -> Iterator[Listed]:
         """Objects under `prefix` with the size, ETag and LastModified the listing gives (no HEAD per
         object); one level only (`recursive=False`) also yields the "folders" below it."""
-        validate_prefix(prefix)
+        key_rules.validate_prefix(prefix)
         self._ensure_bucket()
         return self._list(prefix, recursive)
 
@@ -837,8 +809,8 @@ class S3Store(ObjectStore):
 
     def copy(self, source_key: str, key: str) -> None:
         """Server-side copy within the bucket, metadata kept (sources up to 5 GiB): moving = copy, delete."""
-        validate_key(source_key)
-        validate_key(key)
+        key_rules.validate_key(source_key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         self._call("copy", lambda: self._client.copy_object(bucket_name=self.bucket, object_name=key,
                                                             source=CopySource(self.bucket, source_key)),
@@ -859,8 +831,8 @@ class S3Store(ObjectStore):
                 name = last = obj.object_name
                 folder = obj.is_dir and not recursive and name != prefix  # not a console's marker object
                 try:
-                    validate_key(name[:-1] if folder else name)
-                except InvalidKey:  # e.g. a console "folder/" marker: not addressable through the store
+                    key_rules.validate_key(name[:-1] if folder else name)
+                except key_rules.InvalidKey:  # e.g. a console "folder/" marker: not addressable through the store
                     log.debug("object store %s: listing skips key %r", self.endpoint, name)
                     continue
                 if folder:
@@ -884,14 +856,14 @@ class S3Store(ObjectStore):
             return []
 
     def uri(self, key: str) -> str:
-        validate_key(key)
+        key_rules.validate_key(key)
         return f"s3://{self.bucket}/{quote(key, safe='/')}"
 
     # -- S3 extras -------------------------------------------------------------------------------
 
     def tags(self, key: str) -> dict[str, str]:
         """The object's tags (the `tag_fields` of its metadata, as S3 tags)."""
-        validate_key(key)
+        key_rules.validate_key(key)
         self._ensure_bucket()
         tags = self._call("tag read", lambda: self._client.get_object_tags(bucket_name=self.bucket, object_name=key),
                           key)
@@ -903,7 +875,7 @@ class S3Store(ObjectStore):
         `filename` makes browsers save it under that (Vietnamese) name. The URL names the endpoint
         as configured, so clients must reach MinIO at that address.
         """
-        validate_key(key)
+        key_rules.validate_key(key)
         if not 1 <= int(expires_s) <= 7 * 24 * 3600:
             raise ValueError("expires_s must be between 1 second and 7 days")
         headers = None
