@@ -43,7 +43,8 @@ def cmd_process(args: argparse.Namespace) -> int:
             path = raw if raw.startswith("s3://") else str(Path(raw))  # a Path would fold the '//'
             try:
                 total = open_dossier(path, max_pixels=settings.limits.max_pixels,
-                                     max_pages=settings.limits.max_pages).page_count
+                                     max_pages=settings.limits.max_pages, dpi=settings.ocr.dpi,
+                                     min_dpi=settings.limits.min_dpi).page_count
             except Exception:  # noqa: BLE001 - the flow reports the error in the manifest
                 total = None
             bar = progress.add_task(Path(path).name, total=total)

@@ -66,8 +66,16 @@ class CleaningSettings(BaseModel):
 
 
 class LimitSettings(BaseModel):
-    max_pixels: int = 200_000_000
+    """One pixel budget for every page, checked before decoding (`pipeline/ingest/budget.py`)."""
+
+    max_pixels: int = Field(default=80_000_000, ge=1_000_000)  # one page decoded; bigger pages are refused
+    min_dpi: float = Field(default=150, ge=50)  # ... or, PDF pages and JPEGs, decoded at a lower dpi down to this
+    pixels_in_flight: int = Field(default=0, ge=0)  # pages decoded at once share this; 0 = max_pixels
     max_pages: int = 2000
+
+    @property
+    def in_flight(self) -> int:
+        return self.pixels_in_flight or self.max_pixels
 
 
 class ClassifySettings(BaseModel):

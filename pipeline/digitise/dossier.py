@@ -61,7 +61,8 @@ def original_key(dossier_id: str, file: Path, source: DossierSource) -> str:
 
 def ingest(path: str | Path, settings: Settings, store: ObjectStore) -> DossierSource:
     """Open and validate the dossier, then keep the untouched original in the store."""
-    source = open_dossier(path, max_pixels=settings.limits.max_pixels, max_pages=settings.limits.max_pages)
+    source = open_dossier(path, max_pixels=settings.limits.max_pixels, max_pages=settings.limits.max_pages,
+                          dpi=settings.ocr.dpi, min_dpi=settings.limits.min_dpi)
     source.signatures = dossier_signatures(source.files, pages_by_file(source))
     for file in source.files:
         key = original_key(source.dossier_id, file, source)

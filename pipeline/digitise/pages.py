@@ -20,7 +20,8 @@ import cv2
 from pipeline.digitise.text_layer import decide, with_layers
 from pipeline.errors import InputError
 from pipeline.imaging.cleaning import clean_page
-from pipeline.ingest.inputs import PageRef, load_page
+from pipeline.ingest.budget import process_budget
+from pipeline.ingest.inputs import PageRef, load_page, page_plan
 from pipeline.manifest import Page
 from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
@@ -51,6 +52,19 @@ def own_text_page(ref: PageRef, settings: Settings) -> PageOutput | None:
 
 
 def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
+    """Decode, clean and OCR one page within the process's pixel budget (`pipeline.ingest.budget`).
+
+    The page's pixels are known from its header before it is decoded; it waits until they fit in
+    `limits.pixels_in_flight` beside the pages already in work, so peak memory follows the budget,
+    not the number of threads.
+    """
+    limits = settings.limits
+    plan = page_plan(ref, settings.ocr.dpi, limits.max_pixels, limits.min_dpi)
+    with process_budget(limits.in_flight).hold(plan.pixels):
+        return _process_page(ref, settings, workdir)
+
+
+def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     """Decode, clean and OCR one page; the bitmaps are dropped before returning.
 
     A PDF page keeps its own text layer or is OCRed as `pipeline.digitise.text_layer` decides (a
@@ -71,7 +85,8 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
         return own_text_page(ref, settings)
     if decision is not None and decision.kind == "unusable" and len(ref.pdf_text.strip()) >= 20:
         warnings.append(f"the PDF's own text layer is unusable: {decision.reason}")
-    image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
+    image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels,
+                      min_dpi=settings.limits.min_dpi)
     t1 = time.perf_counter()
     osd = None
     if cfg.orientation and cfg.orientation_osd:

@@ -48,6 +48,7 @@ MIN_SIDE_PX = 16  # an image smaller than this holds no readable text
 SMALL_XHEIGHT_PX = 12  # text whose x-height band is under this (OCR pixels) is upscaled (13-15 px read worse upscaled) ...
 TARGET_XHEIGHT_PX = 24  # ... to this, the OCR image being at most MAX_OCR_FACTOR times the source
 MAX_OCR_FACTOR = 3.0
+MAX_UPSCALED_PIXELS = 80_000_000  # upscaled OCR and display images stay under this (memory: issue 13)
 SPECKLE_PER_CM2 = 0.6  # specks per cm² of margin above which the page is despeckled
 NOISE_SIGMA = 6.0  # paper grain (grey levels) above which the page is median-filtered
 
@@ -100,13 +101,21 @@ def normalise_pixels(pixels: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return np.ascontiguousarray(arr), warnings
 
 
-def _display_dpi(dpi: float, max_dpi: float) -> float:
-    return max(min(dpi, max_dpi), min(DISPLAY_MIN_DPI, max_dpi))
+def _display_dpi(dpi: float, max_dpi: float, pixels: int = 0) -> float:
+    ddpi = max(min(dpi, max_dpi), min(DISPLAY_MIN_DPI, max_dpi))
+    return min(ddpi, _upscale_cap(dpi, pixels)) if ddpi > dpi else ddpi
+
+
+def _upscale_cap(dpi: float, pixels: int) -> float:
+    """The highest dpi a page of `pixels` at `dpi` may be upscaled to (never under `dpi`)."""
+    if pixels <= 0:
+        return float("inf")
+    return max(dpi, dpi * (MAX_UPSCALED_PIXELS / pixels) ** 0.5)
 
 
 def _blank_result(display: np.ndarray, dpi: float, max_dpi: float, steps: list[str], warnings: list[str],
                   t0: float) -> PreparedPage:
-    ddpi = _display_dpi(dpi, max_dpi)
+    ddpi = _display_dpi(dpi, max_dpi, display.shape[0] * display.shape[1])
     return PreparedPage(None, dpi, rescale(display, ddpi / dpi), ddpi, 0, 0.0, True, [*steps, "blank"],
                         warnings=warnings, seconds={"clean": time.perf_counter() - t0})
 
@@ -263,6 +272,7 @@ def resolution_step(w: Work) -> None:
         if xh * factor < SMALL_XHEIGHT_PX:
             factor = min(MAX_OCR_FACTOR, TARGET_XHEIGHT_PX / xh)
             w.steps.append("small_text")
+    factor = min(factor, _upscale_cap(w.dpi, w.ocr.size) / w.dpi)
     if factor != 1.0:
         w.ocr = cv2.resize(w.ocr, (round(w.ocr.shape[1] * factor), round(w.ocr.shape[0] * factor)),
                            interpolation=cv2.INTER_CUBIC)
@@ -342,7 +352,7 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     for step in chain:
         step(work)
 
-    ddpi = _display_dpi(dpi, display_max_dpi)
+    ddpi = _display_dpi(dpi, display_max_dpi, h * w)
     if cfg.pdf_image == "cleaned":
         display = rescale(work.ocr, ddpi / (dpi * work.factor))
     else:

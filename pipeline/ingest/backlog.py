@@ -67,7 +67,7 @@ def backlog_items(root: Path) -> list[Path]:
 def already_done(path: Path, settings: Settings, catalog: Catalog) -> Manifest | None:
     """The catalogued manifest when this exact source was digitised with these settings."""
     try:
-        source = open_dossier(path, max_pixels=settings.limits.max_pixels, max_pages=settings.limits.max_pages)
+        source = open_dossier(path, max_pixels=settings.limits.max_pixels, max_pages=settings.limits.max_pages, dpi=settings.ocr.dpi, min_dpi=settings.limits.min_dpi)
     except Exception:  # noqa: BLE001 - unreadable input is not done; digitising it reports why
         return None
     known = catalog.get_dossier(source.dossier_id)

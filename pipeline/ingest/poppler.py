@@ -55,7 +55,11 @@ def page_count(path: Path) -> int:
 def page_sizes(path: Path, count: int) -> dict[int, tuple[float, float]]:
     """Page number -> (width, height) in points as displayed (the page's /Rotate applied)."""
     sizes: dict[int, tuple[float, float]] = {}
-    out = run("pdfinfo", ["-f", "1", "-l", str(count), str(path)], path).stdout.decode("utf-8", "replace")
+    res = run("pdfinfo", ["-f", "1", "-l", str(count), str(path)], path)
+    if "loop in pages tree" in res.stderr.decode("utf-8", "replace").lower():
+        raise InputError("the PDF's page tree loops back on itself (a damaged or crafted file)", path=path,
+                         hint="Repair the PDF (e.g. qpdf) or rescan the dossier")
+    out = res.stdout.decode("utf-8", "replace")
     for pm in re.finditer(r"^Page\s+(\d+) size:\s+([\d.]+) x ([\d.]+)", out, re.M):
         sizes[int(pm.group(1))] = (float(pm.group(2)), float(pm.group(3)))
     for pm in re.finditer(r"^Page\s+(\d+) rot:\s+(\d+)", out, re.M):
@@ -74,17 +78,24 @@ def page_texts(path: Path, count: int) -> list[str]:
 
 
 def render_page(path: Path, index: int, dpi: float, *, page: int | None = None,
-                timeout_s: float = TIMEOUT_S) -> Image.Image:
-    """Page `index` (0-based) rendered at `dpi` by pdftoppm, one page only, one thread."""
+                timeout_s: float = TIMEOUT_S, size: tuple[int, int] | None = None) -> Image.Image:
+    """Page `index` (0-based) rendered at `dpi` by pdftoppm, one page only, one thread.
+
+    With `size` (pixels), the crop box (the size pdfinfo reports) is drawn at exactly that size,
+    whatever the media box says: the pixel budget decided it (`pipeline.ingest.budget`).
+    """
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 
     try:
         images = convert_from_path(path, dpi=dpi, first_page=index + 1, last_page=index + 1,
-                                   timeout=timeout_s, thread_count=1)
-    except (PDFPageCountError, PDFSyntaxError, OSError, RuntimeError) as exc:
+                                   timeout=timeout_s, thread_count=1, use_cropbox=size is not None, size=size)
+    except (PDFPageCountError, PDFSyntaxError, OSError, RuntimeError, ValueError) as exc:
         raise InputError(f"the page cannot be rendered ({exc})", path=path, page=page,
                          hint="The PDF may be damaged; repair it or rescan the page") from exc
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"the rendered page is too large ({exc})", path=path, page=page,
+                         hint="Repair the PDF or rescan the page") from exc
     if not images:
         raise InputError("the page rendered to nothing", path=path, page=page, hint="Rescan the page")
     return images[0]
