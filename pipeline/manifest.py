@@ -69,6 +69,19 @@ class Source(_Model):
                                                                           "PDFs, in file order")
 
 
+class InputFile(_Model):
+    """One file the dossier was given, and what became of it: every file is accounted for."""
+
+    name: str = Field(description="the file's name as given (in the dossier folder, or the file itself)")
+    status: Literal["pages", "sidecar", "skipped", "refused"] = Field(
+        description="pages: read as pages; sidecar: dossier.json; skipped: kept as an original but not read "
+                    "(a type sohoa does not read, a hidden file, a sub-folder); refused: not read at all "
+                    "(a symbolic link, a hard link shared with a file outside the dossier, a device or FIFO)")
+    reason: str = ""
+    pages: list[int] = Field(default_factory=list, description="the dossier pages this file gave")
+    stored_as: str | None = Field(None, description="object key of the stored original (unique per file)")
+
+
 class Page(_Model):
     n: int = Field(ge=1, description="1-based position of the page in the input")
     blank: bool = False
@@ -128,6 +141,7 @@ class Manifest(_Model):
     status: Literal["done", "failed"]
     error: str | None = None
     source: Source
+    inputs: list[InputFile] = Field(default_factory=list)
     pages: list[Page] = Field(default_factory=list)
     components: list[Component] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)

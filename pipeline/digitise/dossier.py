@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Callable
@@ -22,9 +23,10 @@ from pipeline.catalog.base import Catalog
 from pipeline.digitise.pages import PageOutput
 from pipeline.digitise.stream import process_pages
 from pipeline.errors import SohoaError
-from pipeline.ingest.inputs import DossierSource, open_dossier, safe_id, sha256_file
+from pipeline.ingest.entries import stored_names
+from pipeline.ingest.inputs import DossierSource, Entry, list_entries, open_dossier, safe_id, sha256_file
 from pipeline.ingest.signatures import dossier_signatures, earliest
-from pipeline.manifest import SCHEMA, Component, Manifest, Signature, Source, StoredObject
+from pipeline.manifest import SCHEMA, Component, InputFile, Manifest, Signature, Source, StoredObject
 from pipeline.publish.pdfout import build_pdf
 from pipeline.publish.reuse import find_reuse, free_key, pinned
 from pipeline.settings import Settings
@@ -52,20 +54,36 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def original_key(dossier_id: str, file: Path, source: DossierSource) -> str:
-    name = safe_id(file.stem) + file.suffix.lower()
+def original_key(dossier_id: str, entry: Entry | Path, source: DossierSource) -> str:
+    """Where an original is kept: its unique stored name (`pipeline.ingest.entries.stored_names`);
+    `entry` may be the source file itself."""
+    if isinstance(entry, Path):
+        entry = next(e for e in source.entries if e.file == entry)
     if source.kind == "folder":
-        return f"originals/{dossier_id}/{safe_id(source.path.name)}/{name}"
-    return f"originals/{dossier_id}/{name}"
+        return f"originals/{dossier_id}/{safe_id(source.path.name)}/{entry.stored_name}"
+    return f"originals/{dossier_id}/{entry.stored_name}"
+
+
+def kept(entry: Entry) -> bool:
+    """Entries stored as originals: pages, and skipped regular files that are not hidden."""
+    return entry.file is not None and (entry.status == "pages"
+                                       or (entry.status == "skipped" and not entry.name.startswith(".")))
 
 
 def ingest(path: str | Path, settings: Settings, store: ObjectStore) -> DossierSource:
-    """Open and validate the dossier, then keep the untouched original in the store."""
+    """Open and validate the dossier, then keep the untouched originals in the store.
+
+    Every page file and every skipped file that is not hidden is stored under its own unique name,
+    so no scan is lost, even one sohoa cannot read; refused entries (links, devices) are not read.
+    """
     source = open_dossier(path, max_pixels=settings.limits.max_pixels, max_pages=settings.limits.max_pages,
                           dpi=settings.ocr.dpi, min_dpi=settings.limits.min_dpi)
     source.signatures = dossier_signatures(source.files, pages_by_file(source))
-    for file in source.files:
-        key = original_key(source.dossier_id, file, source)
+    for entry in source.entries:
+        if not kept(entry):
+            continue
+        file = entry.file
+        key = original_key(source.dossier_id, entry, source)
         if store.exists(key) and store.stat(key).sha256 == sha256_file(file):
             continue
         store.put_file(key, file, content_type=mimetypes.guess_type(file.name)[0] or "application/octet-stream",
@@ -79,6 +97,15 @@ def pages_by_file(source: DossierSource) -> dict[Path, list[int]]:
     for ref in source.pages:
         out.setdefault(ref.file, []).append(ref.n)
     return out
+
+
+def input_files(source: DossierSource) -> list[InputFile]:
+    """The manifest's account of every file the dossier was given."""
+    pages = pages_by_file(source)
+    return [InputFile(name=e.name, status=e.status, reason=e.reason,
+                      pages=pages.get(e.file, []) if e.status == "pages" and e.file is not None else [],
+                      stored_as=original_key(source.dossier_id, e, source) if kept(e) else None)
+            for e in source.entries]
 
 
 def pages(source: DossierSource, settings: Settings, workdir: Path,
@@ -215,7 +242,8 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
 
 
 def record(manifest: Manifest, store: ObjectStore, catalog: Catalog) -> Manifest:
-    """Store the manifest beside the PDFs, then index it (store first, then index)."""
+    """Store the manifest beside the PDFs, then index it (store first, then index); a failed
+    dossier's component PDFs from an earlier run are dropped last."""
     data = manifest.to_json(indent=2).encode("utf-8")
     store.put_bytes(f"dossiers/{manifest.dossier_id}/manifest.json", data, content_type="application/json")
     if manifest.status == "failed":
@@ -227,7 +255,22 @@ def record(manifest: Manifest, store: ObjectStore, catalog: Catalog) -> Manifest
         if store.exists(key):
             store.delete(key)
     catalog.index_dossier(manifest)
+    if manifest.status == "failed":
+        drop_stale_components(manifest.dossier_id, store, catalog)
     return manifest
+
+
+def drop_stale_components(dossier_id: str, store: ObjectStore, catalog: Catalog | None) -> list[str]:
+    """A failed run leaves no component PDF behind: the ones an earlier run stored are deleted
+    (after the catalog was told the dossier failed, so nothing indexed points at them), except
+    those other dossiers' components point at (`pipeline.publish.reuse.pinned`)."""
+    pins = pinned(store, catalog, dossier_id)
+    dropped = []
+    for key in list(store.list(f"dossiers/{dossier_id}/")):
+        if key.endswith(".pdf") and key not in pins:
+            store.delete(key)
+            dropped.append(key)
+    return dropped
 
 
 def build_manifest(source: DossierSource, outputs: list[PageOutput], components: list[Component],
@@ -236,7 +279,7 @@ def build_manifest(source: DossierSource, outputs: list[PageOutput], components:
         schema=SCHEMA, dossier_id=source.dossier_id, status="done", error=None,
         source=Source(path=str(source.path), sha256=source.sha256, pages=source.page_count,
                       signatures=source.signatures),
-        pages=[o.page for o in outputs], components=components,
+        inputs=input_files(source), pages=[o.page for o in outputs], components=components,
         timings={k: round(v, 3) for k, v in timings.items()},
         settings_version=settings.version, created_at=now_iso(),
     )
@@ -246,9 +289,11 @@ def failed_manifest(path: str | Path, error: BaseException, settings: Settings,
                     source: DossierSource | None = None, timings: dict[str, float] | None = None) -> Manifest:
     """A manifest that says why a dossier failed; it carries no pages or components."""
     p = Path(path)
+    inputs: list[InputFile] = []
     if source is not None:
         src = Source(path=str(source.path), sha256=source.sha256, pages=source.page_count)
         dossier_id = source.dossier_id
+        inputs = input_files(source)
     else:
         digest = ""
         if p.is_file():
@@ -260,21 +305,42 @@ def failed_manifest(path: str | Path, error: BaseException, settings: Settings,
         dossier_id = safe_id(p.name if p.is_dir() else p.stem)
     message = str(error) if isinstance(error, SohoaError) else f"{p}: {error.__class__.__name__}: {error}"
     return Manifest(schema=SCHEMA, dossier_id=dossier_id, status="failed", error=message, source=src,
-                    timings={k: round(v, 3) for k, v in (timings or {}).items()},
+                    inputs=inputs, timings={k: round(v, 3) for k, v in (timings or {}).items()},
                     settings_version=settings.version, created_at=now_iso())
 
 
-def quarantine_original(path: str | Path, dossier_id: str, store: ObjectStore) -> None:
-    """Keep a copy of an input that could not even be opened, so no scan is lost."""
+def quarantine_original(path: str | Path, dossier_id: str, store: ObjectStore) -> list[InputFile]:
+    """Keep a copy of an input that could not even be opened, so no scan is lost.
+
+    Only what is inside the dossier is copied: a folder is listed as `open_dossier` lists it (links,
+    devices and FIFOs refused, unread), a single file only when it is a regular file. Returns the
+    account of every entry, for the failed manifest.
+    """
     p = Path(path)
-    files = [p] if p.is_file() else sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else []
-    for f in files:
-        rel = f.name if p.is_file() else f.relative_to(p).as_posix()
-        key = f"quarantine/{dossier_id}/original/{'/'.join(safe_id(x) for x in rel.split('/'))}"
+    try:
+        st = p.stat()
+    except OSError:
+        return []
+    if stat.S_ISREG(st.st_mode):
+        entries = [Entry(p.name, "pages", "", p, stored_names([p.name])[p.name])]
+    elif stat.S_ISDIR(st.st_mode):
         try:
-            store.put_file(key, f, metadata={"dossier": dossier_id, "kind": "original"})
+            entries = list_entries(p)
         except OSError:
-            continue
+            return []
+    else:
+        return [InputFile(name=p.name, status="refused", reason="not a regular file: not read")]
+    out: list[InputFile] = []
+    for e in entries:
+        key = None
+        if kept(e) or e.status == "sidecar":
+            key = f"quarantine/{dossier_id}/original/{e.stored_name}"
+            try:
+                store.put_file(key, e.file, metadata={"dossier": dossier_id, "kind": "original"})
+            except OSError:
+                key = None
+        out.append(InputFile(name=e.name, status=e.status, reason=e.reason, stored_as=key))
+    return out
 
 
 def workdir_for(settings: Settings, dossier_id: str) -> Path:
@@ -326,7 +392,7 @@ def digitise(path: str | Path, settings: Settings, store: ObjectStore, catalog: 
         timings["total_s"] = time.perf_counter() - t0
         manifest = failed_manifest(path, exc, settings, source, timings)
         if source is None:
-            quarantine_original(path, manifest.dossier_id, store)
+            manifest.inputs = quarantine_original(path, manifest.dossier_id, store)
     finally:
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -104,16 +104,22 @@ def _safe(name: str) -> str:
 
 
 def stored_names(names: list[str]) -> dict[str, str]:
-    """A unique, key-safe stored name for each original name (kept as is when it already is one)."""
+    """A unique, key-safe stored name for each original name.
+
+    A name that is already key-safe is kept as is (unless another differs from it only by case);
+    any other gets its sanitised form plus 8 hex digits of the hash of the original name, so
+    `p 1.png` and `p_1.png` are stored as `p_1-<hash>.png` and `p_1.png`. The manifest maps each.
+    """
     safe = {n: _safe(n) for n in names}
-    counts: dict[str, int] = {}
-    for s in safe.values():
-        counts[s.casefold()] = counts.get(s.casefold(), 0) + 1
+    as_is: dict[str, int] = {}
+    for n in names:
+        if safe[n] == n:
+            as_is[n.casefold()] = as_is.get(n.casefold(), 0) + 1
     out: dict[str, str] = {}
-    taken = {s.casefold() for n, s in safe.items() if s == n and counts[s.casefold()] == 1}
+    taken = {k for k, c in as_is.items() if c == 1}
     for n in names:
         s = safe[n]
-        if s == n and counts[s.casefold()] == 1:
+        if s == n and as_is[n.casefold()] == 1:
             out[n] = s
             continue
         digest = hashlib.sha256(n.encode("utf-8", "surrogateescape")).hexdigest()

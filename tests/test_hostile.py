@@ -1,0 +1,263 @@
+"""Hostile and careless input (issue 13): every input below is made here, each with its outcome.
+
+Bombs (a 19000 x 19000 PNG, a 200 x 200 inch PDF page, a crop box hiding a huge media box) go through
+`sohoa process` in a child process whose peak RSS (its own and its children's, Tesseract included)
+must stay under MEMORY_BOUND. Folder dossiers with links, FIFOs, colliding names, unreadable types;
+a looping page tree; a failed re-run. Real OCR on small pages, real store and catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.catalog import open_catalog
+from pipeline.digitise.dossier import digitise
+from pipeline.settings import Settings
+from pipeline.store import open_store
+from tests.pages import save, text_page
+
+MEMORY_BOUND_MB = 1536
+SOHOA = Path(sys.executable).with_name("sohoa")
+
+# python -c: runs argv[1:], prints the peak RSS (MB) of it and its descendants, passes on its exit code
+_RSS = ("import resource, subprocess, sys\n"
+        "r = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE)\n"
+        "sys.stderr.write('PEAK_RSS_MB=%d\\n' % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))\n"
+        "sys.stdout.buffer.write(r.stdout)\n"
+        "sys.exit(r.returncode)\n")
+
+
+def pdf_bytes(page_dict: bytes, content: bytes | None = None, kids: bytes = b"[3 0 R]", count: int = 1) -> bytes:
+    """A minimal PDF written by hand: catalog, page tree, one page (and its content stream)."""
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids " + kids + b" /Count %d >>" % count,
+            b"<< /Type /Page /Parent 2 0 R " + page_dict + (b" /Contents 4 0 R" if content else b"") + b" >>"]
+    if content:
+        objs.append(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for i, obj in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + obj + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+# digitise one dossier without Prefect (as `process` does inside its flow) and print its manifest
+_DIGITISE = ("import sys\n"
+             "from pipeline.catalog import open_catalog\n"
+             "from pipeline.digitise.dossier import digitise\n"
+             "from pipeline.settings import Settings\n"
+             "from pipeline.store import open_store\n"
+             "s = Settings()\n"
+             "print(digitise(sys.argv[1], s, open_store(s), open_catalog(s)).to_json())\n")
+
+
+def run_process(path: Path, home: Path, cli: bool = True) -> tuple[dict, int]:
+    """`sohoa process --json path` (or `digitise()` alone, `cli=False`) in a child process:
+    (its manifest, peak RSS in MB of it and its children, Tesseract and pdftoppm included)."""
+    env = {**os.environ, "SOHOA_HOME": str(home), "SOHOA_CLEANING__ORIENTATION_OSD": "false"}
+    cmd = [str(SOHOA), "process", "--json"] if cli else [sys.executable, "-c", _DIGITISE]
+    res = subprocess.run([sys.executable, "-c", _RSS, *cmd, str(path)],
+                         capture_output=True, text=True, env=env, timeout=600)
+    peak = int(res.stderr.rsplit("PEAK_RSS_MB=", 1)[1].split()[0])
+    lines = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    assert lines, res.stderr[-2000:]
+    return json.loads(lines[-1]), peak
+
+
+@pytest.fixture
+def env(tmp_path):
+    settings = Settings(home=tmp_path / "home", workers=1, cleaning={"orientation_osd": False})
+    store, catalog = open_store(settings), open_catalog(settings)
+    yield settings, store, catalog
+    catalog.close()
+
+
+def small_page(path: Path, repeat: int = 1) -> Path:
+    return save(text_page(dpi=100, repeat=repeat), path, dpi=100)
+
+
+# -- bombs: refused (or rendered lower) before decoding, memory bounded ---------------------------
+
+
+@pytest.mark.prefect
+def test_19000_square_png_is_refused_unread_with_bounded_memory(tmp_path):
+    path = tmp_path / "huge.png"
+    page = np.full((19000, 19000), 255, np.uint8)
+    cv2.putText(page, "19000", (200, 400), cv2.FONT_HERSHEY_SIMPLEX, 8, 0, 12)
+    cv2.imwrite(str(path), page, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    del page
+    assert path.stat().st_size < 2_000_000
+    manifest, peak = run_process(path, tmp_path / "home")
+    assert manifest["status"] == "failed"
+    assert "huge.png" in manifest["error"] and "361 Mpx" in manifest["error"]
+    assert "too large" in manifest["error"] and "limits.max_pixels" in manifest["error"]
+    assert "Error:" not in manifest["error"]  # no raw library exception
+    assert peak < MEMORY_BOUND_MB, peak
+
+
+@pytest.mark.prefect
+def test_200_inch_pdf_page_is_refused_with_bounded_memory(tmp_path):
+    path = tmp_path / "big-page.pdf"
+    path.write_bytes(pdf_bytes(b"/MediaBox [0 0 14400 14400]", b"0 0 0 rg 100 100 500 500 re f"))
+    assert path.stat().st_size < 600
+    manifest, peak = run_process(path, tmp_path / "home")
+    assert manifest["status"] == "failed"
+    err = manifest["error"]
+    assert "big-page.pdf, page 1" in err and "200 x 200 in" in err and "150 dpi" in err, err
+    assert "limits.max_pixels" in err and "DecompressionBomb" not in err
+    assert peak < MEMORY_BOUND_MB, peak
+
+
+def test_big_pdf_page_that_still_reads_is_rendered_lower_with_a_warning(tmp_path):
+    path = tmp_path / "plan.pdf"  # 40 x 60 in: 216 Mpx at 300 dpi, fits at 182 dpi
+    path.write_bytes(pdf_bytes(b"/MediaBox [0 0 2880 4320]", b"0 0 0 rg 100 100 500 500 re f"))
+    manifest, peak = run_process(path, tmp_path / "home", cli=False)
+    assert manifest["status"] == "done", manifest["error"]
+    warnings = manifest["pages"][0]["warnings"]
+    assert any("rendered at 182 dpi instead of 300" in w for w in warnings), warnings
+    assert peak < MEMORY_BOUND_MB, peak
+
+
+def test_crop_box_hiding_a_huge_media_box_renders_only_the_budgeted_pixels(tmp_path):
+    path = tmp_path / "crop.pdf"  # pdfinfo measures the crop box; pdftoppm would draw the media box
+    path.write_bytes(pdf_bytes(b"/MediaBox [0 0 14400 14400] /CropBox [0 0 595 842]",
+                               b"0 0 0 rg 100 100 300 300 re f"))
+    manifest, peak = run_process(path, tmp_path / "home", cli=False)
+    assert manifest["status"] == "done", manifest["error"]
+    assert peak < MEMORY_BOUND_MB, peak
+
+
+def test_looping_page_tree_is_a_clear_error(env, tmp_path):
+    settings, store, catalog = env
+    path = tmp_path / "loop.pdf"
+    path.write_bytes(pdf_bytes(b"/MediaBox [0 0 612 792]", kids=b"[3 0 R 2 0 R]", count=2))
+    m = digitise(path, settings, store, catalog)
+    assert m.status == "failed" and "loop" in m.error and "loop.pdf" in m.error
+    assert not [k for k in store.list("dossiers/loop/") if k.endswith(".pdf")]
+
+
+# -- a dossier is what is inside it -----------------------------------------------------------------
+
+
+def _stored_bytes(store) -> list[bytes]:
+    return [store.get_bytes(k) for k in store.list("")]
+
+
+def test_links_fifos_and_devices_are_refused_unread_and_listed(env, tmp_path):
+    settings, store, catalog = env
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = save(text_page(dpi=100, lines=["Hồ sơ khác, ngoài thư mục."]), outside / "secret.png", dpi=100)
+    folder = tmp_path / "hs_links"
+    folder.mkdir()
+    small_page(folder / "01.png")
+    (folder / "02.png").symlink_to("/etc/passwd")
+    (folder / "03.png").symlink_to(secret)
+    os.link(secret, folder / "04.png")  # a hard link to a file outside the dossier
+    os.mkfifo(folder / "05.png")
+    os.symlink("/dev/zero", folder / "06.png")
+    m = digitise(folder, settings, store, catalog)
+    assert m.status == "done", m.error
+    assert m.source.pages == 1
+    fate = {i.name: (i.status, i.reason) for i in m.inputs}
+    assert fate["01.png"][0] == "pages"
+    for name in ("02.png", "03.png", "06.png"):
+        assert fate[name][0] == "refused" and "symbolic link" in fate[name][1]
+    assert fate["04.png"][0] == "refused" and "hard link" in fate["04.png"][1]
+    assert fate["05.png"][0] == "refused" and "FIFO" in fate["05.png"][1]
+    stored = _stored_bytes(store)
+    passwd = Path("/etc/passwd").read_bytes()
+    assert not any(passwd in b for b in stored)
+    assert secret.read_bytes() not in stored
+
+
+def test_a_folder_of_only_a_link_fails_and_quarantines_nothing_from_outside(env, tmp_path):
+    settings, store, catalog = env
+    folder = tmp_path / "hs_only_link"
+    folder.mkdir()
+    (folder / "02.png").symlink_to("/etc/passwd")
+    m = digitise(folder, settings, store, catalog)
+    assert m.status == "failed" and "no page images" in m.error
+    assert [(i.name, i.status) for i in m.inputs] == [("02.png", "refused")]
+    passwd = Path("/etc/passwd").read_bytes()
+    assert not any(passwd in b for b in _stored_bytes(store))
+
+
+def test_hard_links_inside_the_dossier_are_read(env, tmp_path):
+    settings, store, catalog = env
+    folder = tmp_path / "hs_twice"
+    folder.mkdir()
+    small_page(folder / "01.png")
+    os.link(folder / "01.png", folder / "02.png")  # both names inside: the same scan given twice
+    m = digitise(folder, settings, store, catalog)
+    assert m.status == "done" and m.source.pages == 2
+    assert [i.status for i in m.inputs] == ["pages", "pages"]
+
+
+# -- no scan lost, none dropped in silence ----------------------------------------------------------
+
+
+def test_names_that_collide_once_sanitised_are_both_stored(env, tmp_path):
+    settings, store, catalog = env
+    folder = tmp_path / "hs_names"
+    folder.mkdir()
+    a = small_page(folder / "p 1.png")
+    b = save(text_page(dpi=100, lines=["Trang thứ hai, khác trang một."]), folder / "p_1.png", dpi=100)
+    m = digitise(folder, settings, store, catalog)
+    assert m.status == "done", m.error
+    keys = {i.name: i.stored_as for i in m.inputs}
+    assert set(keys) == {"p 1.png", "p_1.png"} and len(set(keys.values())) == 2
+    assert keys["p_1.png"].endswith("/p_1.png")  # a name already safe and unique is kept as is
+    assert "p_1-" in keys["p 1.png"]  # the other gets the sanitised name and a unique suffix
+    assert store.get_bytes(keys["p 1.png"]) == a.read_bytes()
+    assert store.get_bytes(keys["p_1.png"]) == b.read_bytes()
+    assert {p for i in m.inputs for p in i.pages} == {1, 2}
+
+
+def test_an_unreadable_type_is_listed_as_skipped_and_kept(env, tmp_path):
+    settings, store, catalog = env
+    folder = tmp_path / "hs_heic"
+    folder.mkdir()
+    small_page(folder / "01.png")
+    heic = folder / "02.heic"
+    heic.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + os.urandom(2000))
+    small_page(folder / "03.png")
+    (folder / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    m = digitise(folder, settings, store, catalog)
+    assert m.status == "done", m.error
+    fate = {i.name: i for i in m.inputs}
+    assert set(fate) == {"01.png", "02.heic", "03.png", ".DS_Store"}  # every file given is accounted for
+    assert fate["02.heic"].status == "skipped" and ".heic" in fate["02.heic"].reason
+    assert store.get_bytes(fate["02.heic"].stored_as) == heic.read_bytes()  # no scan lost
+    assert fate[".DS_Store"].status == "skipped" and fate[".DS_Store"].stored_as is None
+    assert fate["01.png"].pages == [1] and fate["03.png"].pages == [2]
+
+
+def test_a_failed_rerun_leaves_no_stale_component(env, tmp_path):
+    settings, store, catalog = env
+    folder = tmp_path / "hs_rerun"
+    folder.mkdir()
+    small_page(folder / "01.png", repeat=2)
+    first = digitise(folder, settings, store, catalog)
+    assert first.status == "done" and first.components
+    pdfs = [k for k in store.list("dossiers/hs_rerun/") if k.endswith(".pdf")]
+    assert pdfs
+    (folder / "01.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)  # the page, broken
+    second = digitise(folder, settings, store, catalog)
+    assert second.status == "failed"
+    assert not [k for k in store.list("dossiers/hs_rerun/") if k.endswith(".pdf")]
+    assert catalog.get_dossier("hs_rerun").status == "failed"
+    assert catalog.get_component(first.components[0].id) is None
