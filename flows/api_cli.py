@@ -27,9 +27,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from pipeline.api import create_app
+    from pipeline.api.serve import default_workers, serve
 
     settings = settings_of(args)
     max_mb = args.max_upload_mb
@@ -38,19 +36,20 @@ def cmd_api(args: argparse.Namespace) -> int:
             max_mb = float(os.environ.get("SOHOA_API_MAX_UPLOAD_MB") or DEFAULT_MAX_UPLOAD_MB)
         except ValueError:
             max_mb = -1
-    if max_mb <= 0 or not 1 <= args.presign_s <= 7 * 24 * 3600 or not 0 < args.port < 65536:
-        print("sohoa api: --max-upload-mb (SOHOA_API_MAX_UPLOAD_MB) must be > 0, --presign-s 1..604800, --port 1..65535", file=sys.stderr)
+    workers = args.workers if args.workers is not None else default_workers()
+    if max_mb <= 0 or workers < 1 or not 1 <= args.presign_s <= 7 * 24 * 3600 or not 0 < args.port < 65536:
+        print("sohoa api: --max-upload-mb (SOHOA_API_MAX_UPLOAD_MB) must be > 0, --workers >= 1, --presign-s 1..604800, --port 1..65535", file=sys.stderr)
         return 2
     if not _is_loopback(args.host):
         print(f"sohoa api: listening on {args.host}, not loopback: put it behind a TLS proxy "
               "(nginx, docs/api.md); API keys must never travel over plain HTTP", file=sys.stderr)
-    app = create_app(settings, max_upload_bytes=int(max_mb * 1024 * 1024), presign_s=args.presign_s,
-                     worker=not args.no_worker)
-    print(f"sohoa api on http://{args.host}:{args.port}/v1 (docs: /docs), data home {settings.home.resolve()}",
-          file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info" if args.verbose else "warning",
-                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips, server_header=False,
-                access_log=args.verbose, root_path=args.root_path)
+    print(f"sohoa api on http://{args.host}:{args.port}/v1 (docs: /docs), {workers} worker process(es), "
+          f"data home {settings.home.resolve()}", file=sys.stderr)
+    serve(settings, workers=workers, max_upload_bytes=int(max_mb * 1024 * 1024), presign_s=args.presign_s,
+          worker=not args.no_worker, host=args.host, port=args.port,
+          log_level="info" if args.verbose else "warning", proxy_headers=True,
+          forwarded_allow_ips=args.forwarded_allow_ips, server_header=False, access_log=args.verbose,
+          root_path=args.root_path)
     return 0
 
 
@@ -115,6 +114,8 @@ def add_parsers(subparsers: argparse._SubParsersAction, common: argparse.Argumen
     a.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; "
                                                        "put a TLS proxy in front for anything else)")
     a.add_argument("--port", type=int, default=8080)
+    a.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: one per core); one of them digitises the uploads")
     a.add_argument("--max-upload-mb", type=float, default=None,
                    help=f"largest upload accepted (default {DEFAULT_MAX_UPLOAD_MB}, or SOHOA_API_MAX_UPLOAD_MB)")
     a.add_argument("--presign-s", type=int, default=300,

@@ -24,6 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from pipeline.api.deps import Limits
+from pipeline.api.hygiene import HygieneMiddleware, add_docs
 from pipeline.api.keys import open_keys
 from pipeline.api.routes import documents, dossiers, service
 from pipeline.api.uploads import UploadError, UploadQueue
@@ -69,7 +70,8 @@ def create_app(
         def process(path):
             from pipeline.digitise.dossier import digitise
 
-            return digitise(path, settings, store, catalog)
+            # recorded and told under the upload's name, never the server's file path
+            return digitise(path, settings, store, catalog, origin=f"upload/{path.name}")
 
         uploads = UploadQueue(settings.home / "uploads", process)
         app.state.store, app.state.catalog, app.state.keys = store, catalog, keys
@@ -91,7 +93,11 @@ def create_app(
                     "metadata and PDFs. Every endpoint but `/v1/health` needs an API key "
                     "(`Authorization: Bearer …` or `X-API-Key`). See docs/api.md.",
         lifespan=lifespan,
+        docs_url=None,  # served by pipeline/api/hygiene.py from vendored assets, no CDN
+        redoc_url=None,
     )
+    app.add_middleware(HygieneMiddleware)
+    add_docs(app, app.title)
     app.state.limits = Limits(max_upload_bytes, presign_s, settings.home / "uploads")
     _add_error_handlers(app)
     for router in ROUTERS:

@@ -13,6 +13,8 @@ so uploads accepted but not yet done when the API stops are queued again when it
 
 from __future__ import annotations
 
+import fcntl
+import json
 import logging
 import os
 import queue
@@ -254,35 +256,86 @@ class Busy(Exception):
 
 
 class UploadQueue:
-    """Accepted uploads, digitised one at a time by a background thread."""
+    """Accepted uploads, digitised one at a time by one background thread among all API processes.
 
-    def __init__(self, uploads_dir: Path, process: Callable[[Path], object]):
+    With several API worker processes (`sohoa api --workers N`), any of them accepts an upload (the
+    file under `<home>/uploads/`), and the one holding the lock file `.state/worker.lock` digitises them in
+    turn, picking up files the others accepted; if it dies, another takes over. A job's state while
+    it is worked on is a small JSON file under `.state/`, so every process answers status requests.
+    """
+
+    def __init__(self, uploads_dir: Path, process: Callable[[Path], object], poll_s: float = 1.0):
         self.dir = Path(uploads_dir)
         self.process = process
+        self.poll_s = poll_s
         self._jobs: dict[str, Job] = {}
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock_fd: int | None = None
 
     # -- state ------------------------------------------------------------------------------------
     def job(self, dossier_id: str) -> Job | None:
         with self._lock:
             job = self._jobs.get(dossier_id)
-            return Job(**vars(job)) if job else None
+            if job:
+                return Job(**vars(job))
+        return self._job_on_disk(dossier_id)
+
+    def _job_on_disk(self, dossier_id: str) -> Job | None:
+        """A job another API process accepted or works on, from its file and state file."""
+        files = self._files_for(dossier_id)
+        if not files:
+            return None
+        state = self._read_state(dossier_id)
+        try:
+            accepted = datetime.fromtimestamp(files[0].stat().st_mtime, UTC).isoformat(timespec="seconds")
+        except OSError:
+            return None
+        return Job(dossier_id, files[0], state.get("status", "queued"), state.get("accepted_at", accepted),
+                   state.get("started_at"), state.get("error"))
+
+    def _waiting_on_disk(self) -> list[Job]:
+        if not self.dir.is_dir():
+            return []
+        jobs = []
+        for p in self.dir.iterdir():
+            if p.name.startswith(".") or p.suffix.lower() not in ACCEPTED_SUFFIXES:
+                continue
+            job = self.job(p.stem)
+            if job is not None:
+                jobs.append(job)
+        return jobs
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            states = [j.status for j in self._jobs.values()]
+        states = [j.status for j in self._waiting_on_disk()]
         return {"queued": states.count("queued"), "processing": states.count("processing"),
                 "error": states.count("error")}
 
     def position(self, dossier_id: str) -> int:
         """1 for the next one to start, 0 when not waiting."""
-        with self._lock:
-            waiting = [j for j in self._jobs.values() if j.status == "queued"]
-        waiting.sort(key=lambda j: j.accepted_at)
+        waiting = [j for j in self._waiting_on_disk() if j.status == "queued"]
+        waiting.sort(key=lambda j: (j.accepted_at, j.dossier_id))
         ids = [j.dossier_id for j in waiting]
         return ids.index(dossier_id) + 1 if dossier_id in ids else 0
+
+    def _state_path(self, dossier_id: str) -> Path:
+        return self.dir / ".state" / f"{dossier_id}.json"
+
+    def _read_state(self, dossier_id: str) -> dict:
+        try:
+            data = json.loads(self._state_path(dossier_id).read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _write_state(self, job: Job) -> None:
+        path = self._state_path(job.dossier_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text(json.dumps(job.to_dict()), encoding="utf-8")
+        os.replace(tmp, path)
 
     def _files_for(self, dossier_id: str) -> list[Path]:
         if not self.dir.is_dir():
@@ -294,11 +347,12 @@ class UploadQueue:
     def submit(self, dossier_id: str, received: Received) -> Job:
         """Move the temp file into place and queue it; raises `Busy` if the id is already in work."""
         with self._lock:
-            current = self._jobs.get(dossier_id)
+            current = self._jobs.get(dossier_id) or self._job_on_disk(dossier_id)
             if current is not None and current.status in ("queued", "processing"):
                 raise Busy(dossier_id)
             for old in self._files_for(dossier_id):  # an earlier upload that could not be digitised
                 old.unlink(missing_ok=True)
+            self._state_path(dossier_id).unlink(missing_ok=True)
             final = self.dir / f"{dossier_id}{received.suffix}"
             os.replace(received.path, final)
             job = Job(dossier_id, final, "queued", _now())
@@ -306,22 +360,26 @@ class UploadQueue:
         self._queue.put(dossier_id)
         return job
 
-    def requeue_leftovers(self) -> int:
-        """Queue uploads a previous API process accepted but did not finish; drop its temp files."""
+    def requeue_leftovers(self, drop_temp_after_s: float | None = 0) -> int:
+        """Queue uploads on disk this process does not know yet (left by a previous run, or accepted
+        by another API process); temp files older than `drop_temp_after_s` are dropped (None: kept)."""
         if not self.dir.is_dir():
             return 0
         n = 0
+        now = time.time()
         for p in sorted(self.dir.iterdir(), key=lambda p: p.stat().st_mtime):
             if not p.is_file():
                 continue
             if p.name.startswith(TEMP_PREFIX):
-                p.unlink(missing_ok=True)
+                if drop_temp_after_s is not None and now - p.stat().st_mtime >= drop_temp_after_s:
+                    p.unlink(missing_ok=True)
                 continue
             if p.name.startswith(".") or p.suffix.lower() not in ACCEPTED_SUFFIXES:
                 continue
             with self._lock:
-                if p.stem in self._jobs:
-                    continue
+                known = self._jobs.get(p.stem)
+                if known is not None and not (known.status == "error" and not self._state_path(p.stem).exists()):
+                    continue  # known; an errored job whose state file is gone was uploaded again
                 self._jobs[p.stem] = Job(p.stem, p, "queued", _now())
             self._queue.put(p.stem)
             n += 1
@@ -332,9 +390,7 @@ class UploadQueue:
         if self._thread is not None:
             return
         self.dir.mkdir(parents=True, exist_ok=True)
-        requeued = self.requeue_leftovers()
-        if requeued:
-            log.info("re-queued %d upload(s) left by a previous run", requeued)
+        self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="sohoa-upload-worker", daemon=True)
         self._thread.start()
 
@@ -342,22 +398,52 @@ class UploadQueue:
         """Ask the worker to stop after its current dossier; unfinished uploads stay on disk."""
         if self._thread is None:
             return
+        self._stop.set()
         self._queue.put(None)
         self._thread.join(timeout)
         self._thread = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock: another process may take over
+            self._lock_fd = None
+
+    def _take_lock(self) -> bool:
+        """Become the one digitising process (non-blocking); True when this process is it."""
+        if self._lock_fd is not None:
+            return True
+        (self.dir / ".state").mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.dir / ".state" / "worker.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._lock_fd = fd
+        # uploads other processes are still receiving are recent: only old temp files are dropped
+        requeued = self.requeue_leftovers(drop_temp_after_s=3600)
+        if requeued:
+            log.info("re-queued %d upload(s) left by a previous run", requeued)
+        return True
 
     def _run(self) -> None:
-        while True:
-            dossier_id = self._queue.get()
+        while not self._stop.is_set():
+            if not self._take_lock():
+                self._stop.wait(2.0)  # another API process digitises; take over if it goes
+                continue
+            try:
+                dossier_id = self._queue.get(timeout=self.poll_s)
+            except queue.Empty:
+                self.requeue_leftovers(drop_temp_after_s=None)  # accepted by other processes
+                continue
             if dossier_id is None:
                 return
             with self._lock:
                 job = self._jobs.get(dossier_id)
-                if job is None or job.status != "queued":
+                if job is None or job.status != "queued" or not job.path.exists():
                     continue
                 job.status = "processing"
                 job.started_at = _now()
                 path = job.path
+            self._write_state(job)
             t0 = time.perf_counter()
             try:
                 self.process(path)
@@ -367,9 +453,11 @@ class UploadQueue:
                     job.status = "error"
                     job.error = (f"digitising stopped ({type(exc).__name__}); the upload is kept and "
                                  "is retried when the API restarts, or upload it again")
+                self._write_state(job)
                 continue
             log.info("upload %s digitised in %.1f s", dossier_id, time.perf_counter() - t0)
             path.unlink(missing_ok=True)  # its original is in the store now (or in quarantine)
+            self._state_path(dossier_id).unlink(missing_ok=True)
             with self._lock:
                 if self._jobs.get(dossier_id) is job:
                     del self._jobs[dossier_id]

@@ -126,6 +126,8 @@ def document_pdf(
     _key: ReadKey,
     redirect: Annotated[bool, Query(description="S3 store: redirect to a presigned URL (false: "
                                                 "stream through the API)")] = True,
+    inline: Annotated[bool, Query(description="show the PDF in the browser (default: download it as "
+                                              "an attachment)")] = False,
 ):
     _, comp = component(catalog, document_id)
     if comp.object is None:
@@ -139,7 +141,8 @@ def document_pdf(
         stream = store.open(key)
     except ObjectNotFound:
         raise HTTPException(404, "the document's PDF is not in the store") from None
-    headers = {"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-cache"}
+    disposition = "inline" if inline else "attachment"
+    headers = {"Content-Disposition": f'{disposition}; filename="{filename}"', "Cache-Control": "private, no-cache"}
     # the size of the very bytes being sent, even if the object is replaced meanwhile; a stream
     # that is not a file (S3 with redirect=false) is sent chunked
     with contextlib.suppress(AttributeError, OSError, ValueError):
