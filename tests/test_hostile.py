@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
+import httpx
 import numpy as np
 import pytest
 
@@ -22,6 +27,7 @@ from pipeline.catalog import open_catalog
 from pipeline.digitise.dossier import digitise
 from pipeline.settings import Settings
 from pipeline.store import open_store
+from tests.conftest import free_port, stop_group
 from tests.pages import save, text_page
 
 MEMORY_BOUND_MB = 1536
@@ -261,3 +267,144 @@ def test_a_failed_rerun_leaves_no_stale_component(env, tmp_path):
     assert not [k for k in store.list("dossiers/hs_rerun/") if k.endswith(".pdf")]
     assert catalog.get_dossier("hs_rerun").status == "failed"
     assert catalog.get_component(first.components[0].id) is None
+
+
+# -- the API: bombs uploaded, slow clients, headers, paths, offline docs ----------------------------
+
+# runs `sohoa api` and, once it is stopped (SIGTERM to its process group), prints its peak RSS
+_RSS_SERVER = ("import resource, signal, subprocess, sys\n"
+               "signal.signal(signal.SIGTERM, lambda *a: None)\n"
+               "p = subprocess.Popen(sys.argv[1:])\n"
+               "while p.poll() is None:\n"
+               "    try:\n"
+               "        p.wait()\n"
+               "    except InterruptedError:\n"
+               "        pass\n"
+               "sys.stderr.write('PEAK_RSS_MB=%d\\n' % (resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024))\n")
+
+
+class LiveApi:
+    def __init__(self, home: Path):
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SOHOA_HOME": str(home), "SOHOA_CLEANING__ORIENTATION_OSD": "false"}
+        key = subprocess.run([str(SOHOA), "apikey", "create", "--scope", "write"], capture_output=True, text=True,
+                             env=env, check=True)
+        self.key = key.stdout.strip()
+        self.proc = subprocess.Popen([sys.executable, "-c", _RSS_SERVER, str(SOHOA), "api", "--port", str(self.port),
+                                      "--workers", "2"], env=env, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/v1/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert self.proc.poll() is None and time.monotonic() < deadline, "sohoa api did not start"
+            time.sleep(0.3)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=60)
+
+    def upload(self, path: Path, dossier_id: str, timeout: float = 300) -> dict:
+        """Upload `path`, wait until it is digitised; the dossier's manifest as the API returns it."""
+        with self.client() as c, open(path, "rb") as fh:
+            r = c.post("/v1/dossiers", files={"file": (path.name, fh)}, data={"dossier_id": dossier_id})
+            assert r.status_code == 202, r.text
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                r = c.get(f"/v1/dossiers/{dossier_id}")
+                assert r.status_code == 200, r.text  # any worker process knows the upload
+                body = r.json()
+                if body.get("status") in ("done", "failed"):
+                    return body
+                time.sleep(0.5)
+        raise AssertionError(f"{dossier_id} not digitised in {timeout} s")
+
+    def stop(self) -> int:
+        """Stop the server; its peak RSS (MB), worker processes included."""
+        stop_group(self.proc)
+        return int(self.proc.stderr.read().rsplit("PEAK_RSS_MB=", 1)[1].split()[0])
+
+
+@pytest.fixture(scope="module")
+def live_api(tmp_path_factory):
+    api = LiveApi(tmp_path_factory.mktemp("api_home"))
+    yield api
+    if api.proc.poll() is None:
+        stop_group(api.proc)
+
+
+def test_api_headers_csp_and_offline_docs(live_api):
+    with live_api.client() as c:
+        health = c.get("/v1/health")
+        assert health.headers["x-content-type-options"] == "nosniff"
+        assert "content-security-policy" not in health.headers  # JSON: not a page
+        for page in ("/docs", "/redoc"):
+            html = c.get(page)
+            assert html.status_code == 200
+            csp = html.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+            scripts = re.findall(r'<script src="([^"]+)"', html.text)
+            assert scripts and all(s.startswith("/docs/assets/") for s in scripts)  # no CDN
+            for s in scripts:
+                js = c.get(s)
+                assert js.status_code == 200 and len(js.content) > 100 and "javascript" in js.headers["content-type"]
+        assert c.get("/docs/assets/..%2F__init__.py").status_code == 404
+
+
+def _slow(port: int, first: bytes) -> tuple[float, bytes]:
+    """Send `first`, then nothing: seconds until the server answered and closed, and what it said."""
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(first)
+        s.settimeout(120)
+        t0 = time.monotonic()
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        return time.monotonic() - t0, data
+
+
+def test_api_slow_request_line_and_body_are_cut_off(live_api):
+    key = live_api.key.encode()
+    with ThreadPoolExecutor(3) as pool:
+        line = pool.submit(_slow, live_api.port, b"GET /v1/health HTT")
+        headers = pool.submit(_slow, live_api.port, b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+        body = pool.submit(_slow, live_api.port, b"POST /v1/dossiers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                           + key + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 90000\r\n\r\n"
+                           b"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.pdf\"\r\n\r\n%PDF-1.4")
+        for fut, most in ((line, 20), (headers, 20), (body, 45)):
+            seconds, answer = fut.result()
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+            assert seconds < most, seconds
+    assert not [p for p in (live_api.home / "uploads").iterdir() if p.is_file()]  # the partial upload is gone
+
+
+def test_api_uploads_of_bombs_fail_clearly_without_paths_and_memory_stays_bounded(live_api, tmp_path):
+    huge = tmp_path / "huge.png"
+    page = np.full((19000, 19000), 255, np.uint8)
+    cv2.imwrite(str(huge), page, [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    del page
+    big = tmp_path / "big-page.pdf"
+    big.write_bytes(pdf_bytes(b"/MediaBox [0 0 14400 14400]", b"0 0 0 rg 100 100 500 500 re f"))
+    good = small_page(tmp_path / "page.png", repeat=2)
+    for path, dossier_id, words in ((huge, "up_huge", "361 Mpx"), (big, "up_big", "200 x 200 in")):
+        m = live_api.upload(path, dossier_id)
+        assert m["status"] == "failed" and words in m["error"] and "limits.max_pixels" in m["error"], m
+        text = json.dumps(m)
+        assert str(live_api.home) not in text and "/uploads/" not in text, text  # no server path
+        assert m["source"]["path"].startswith("upload/")
+    done = live_api.upload(good, "up_good", timeout=600)
+    assert done["status"] == "done", done
+    doc = done["components"][0]["id"]
+    with live_api.client() as c:
+        pdf = c.get(f"/v1/documents/{doc}/pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-disposition"].startswith("attachment;")
+        assert pdf.headers["x-content-type-options"] == "nosniff"
+        inline = c.get(f"/v1/documents/{doc}/pdf", params={"inline": "1"})
+        assert inline.headers["content-disposition"].startswith("inline;")
+    peak = live_api.stop()
+    assert peak < MEMORY_BOUND_MB, peak

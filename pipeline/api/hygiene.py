@@ -140,8 +140,10 @@ class GuardedH11Protocol(H11Protocol):
 
 def uvicorn_options() -> dict[str, Any]:
     """What `sohoa api` passes to uvicorn for these limits."""
+    # a worker busy digitising an upload (or slow to import on a loaded machine) must not be taken
+    # for hung: uvicorn kills a worker that misses its health check (5 s by default)
     return {"http": GuardedH11Protocol, "timeout_keep_alive": KEEP_ALIVE_S,
-            "h11_max_incomplete_event_size": H11_MAX_INCOMPLETE}
+            "h11_max_incomplete_event_size": H11_MAX_INCOMPLETE, "timeout_worker_healthcheck": 60}
 
 
 # -- the docs pages, from vendored assets -----------------------------------------------------------

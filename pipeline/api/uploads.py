@@ -277,8 +277,9 @@ class UploadQueue:
 
     # -- state ------------------------------------------------------------------------------------
     def job(self, dossier_id: str) -> Job | None:
+        """The job's state: this process's own when it is the digitising one, else from disk."""
         with self._lock:
-            job = self._jobs.get(dossier_id)
+            job = self._jobs.get(dossier_id) if self._lock_fd is not None else None
             if job:
                 return Job(**vars(job))
         return self._job_on_disk(dossier_id)
@@ -356,6 +357,8 @@ class UploadQueue:
             final = self.dir / f"{dossier_id}{received.suffix}"
             os.replace(received.path, final)
             job = Job(dossier_id, final, "queued", _now())
+            if self._lock_fd is None:
+                return job  # the digitising process picks it up from disk
             self._jobs[dossier_id] = job
         self._queue.put(dossier_id)
         return job
