@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import stat
+import struct
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,10 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp", ".j
 PDF_SUFFIXES = {".pdf"}
 SIDECAR_NAMES = ("dossier.json",)
 MIN_DPI, MAX_DPI = 70, 1200
+# what PIL's decoders raise on crafted or damaged files besides OSError/ValueError (a TIFF without
+# dimensions, a bad table index, a short struct): all mean "this image cannot be read"
+DECODER_ERRORS: tuple[type[Exception], ...] = (TypeError, KeyError, IndexError, struct.error, ZeroDivisionError,
+                                               AttributeError, MemoryError)
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,9 @@ def _image_pages(path: Path) -> list[PageRef]:
         what = f"the image is {int(m.group(1)) / 1e6:.0f} Mpx" if m else "the image"
         raise too_large(path, None, what, Image.MAX_IMAGE_PIXELS,
                         "Rescan at 300 dpi, or raise limits.max_pixels if the page really is that big") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except InputError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, *DECODER_ERRORS) as exc:
         raise InputError(f"not a readable PDF or image ({exc.__class__.__name__}: {exc})", path=path,
                          hint="Give a PDF, JPEG, PNG or TIFF scan; the file may be truncated") from exc
     return refs
@@ -301,7 +308,9 @@ def load_page(ref: PageRef, dpi: float, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                 pixels = np.asarray(_to_uint8(frame))
     except Image.DecompressionBombError as exc:
         raise too_large(ref.file, ref.n, "the image", max_pixels, "Rescan at 300 dpi, or raise limits.max_pixels") from exc
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except InputError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, *DECODER_ERRORS) as exc:
         raise InputError(f"the image cannot be decoded ({exc})", path=ref.file, page=ref.n,
                          hint="The file may be truncated; copy or rescan it") from exc
     notes = [plan.warning] if plan.warning else []
