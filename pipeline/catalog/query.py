@@ -110,14 +110,17 @@ def split_joined(words: str, folded_words: str) -> tuple[Split, Split]:
 def _match_spans(text: str, terms: list[Term], split: Split | None = None) -> list[tuple[int, int, bool]]:
     """Character spans of `text` matching a term after folding, each flagged exact or not.
     `split`: the text's `word_lists()` when the caller has them (stored beside the text)."""
-    tokens = list(TOKEN.finditer(text))
     lowered, folded = split if split is not None else word_lists(text)
+    firsts = {term.folded[0] for term in terms}
+    if firsts.isdisjoint(folded):  # the common case for a field that does not match: no regex run
+        return []
+    tokens = list(TOKEN.finditer(text))
     if not len(lowered) == len(folded) == len(tokens):  # lower() changed how a word splits
         lowered = [t.group().lower() for t in tokens]
         folded = [fold(w) for w in lowered]
     where: dict[str, list[int]] = {}
-    for i, word in enumerate(folded):
-        where.setdefault(word, []).append(i)
+    for i in [i for i, word in enumerate(folded) if word in firsts]:  # only the terms' first words
+        where.setdefault(folded[i], []).append(i)
     spans: list[tuple[int, int, bool]] = []
     for term in terms:
         size = len(term.folded)

@@ -1,0 +1,134 @@
+"""API load bench: searches at several concurrencies against `sohoa api` on the loopback.
+
+    python bench/api_load.py [--docs 20000] [--workers 1,2] [--concurrency 10,50,200] [--requests 1500]
+
+Indexes `--docs` synthetic documents (bench/catalog.py's corpus) into a fresh SQLite catalog, creates
+a read key, starts `sohoa api --workers W` for each W, then for each concurrency sends `--requests`
+searches (`GET /v1/documents?q=…`, the mix of bench/catalog.py: words with and without tone marks,
+phrases, numbers, type filters) from that many concurrent httpx connections (keep-alive), after a
+warm-up. Prints one table: workers, concurrency, requests/s, p50 / p95 / p99 / max in ms, errors.
+The client runs on the same machine and takes its share of the cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from bench.catalog import Corpus, query_mix  # noqa: E402
+from pipeline.api.keys import open_keys  # noqa: E402
+from pipeline.catalog.sqlite import SqliteCatalog  # noqa: E402
+from tests.conftest import free_port, stop_group  # noqa: E402
+
+
+def populate(home: Path, docs: int) -> tuple[list[dict], str]:
+    """The catalog under `home` with `docs` documents; (search parameters, a read key)."""
+    catalog = SqliteCatalog(home / "catalog.sqlite")
+    corpus = Corpus(7)
+    for manifest, _ in corpus.dossiers(docs):
+        catalog.index_dossier(manifest)
+    catalog.close()
+    params = [{"q": q.text, **({"type": q.type} if q.type else {})} for q in query_mix(corpus, 400)]
+    with open_keys(home) as keys:
+        _, key = keys.create("read", "bench")
+    return params, key
+
+
+def start_api(home: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "SOHOA_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "flows.cli", "api", "--port", str(port), "--workers", str(workers),
+                             "--no-worker"], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/v1/health", timeout=2).status_code == 200:
+                time.sleep(2 * workers)  # every worker up, not only the first
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.3)
+    stop_group(proc)
+    raise RuntimeError("sohoa api did not start")
+
+
+async def load(url: str, key: str, params: list[dict], concurrency: int, requests: int) -> dict:
+    """`requests` searches from `concurrency` connections; latencies (ms), wall time, errors."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors = 0
+    next_i = 0
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {key}"}, limits=limits,
+                                 timeout=60) as client:
+        async def one_client() -> None:
+            nonlocal next_i, errors
+            while next_i < requests:
+                p = params[next_i % len(params)]
+                next_i += 1
+                t0 = time.perf_counter()
+                try:
+                    r = await client.get("/v1/documents", params=p)
+                    ok = r.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                latencies.append((time.perf_counter() - t0) * 1000)
+                errors += not ok
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    latencies.sort()
+
+    def q(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
+
+    return {"rps": len(latencies) / wall, "p50": statistics.median(latencies), "p95": q(0.95), "p99": q(0.99),
+            "max": latencies[-1], "errors": errors, "n": len(latencies)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--workers", default="1,2", help="API worker processes to try, comma-separated")
+    ap.add_argument("--concurrency", default="10,50,200")
+    ap.add_argument("--requests", type=int, default=1500, help="searches per concurrency level")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="sohoa-api-load-") as tmp:
+        home = Path(tmp)
+        t0 = time.perf_counter()
+        params, key = populate(home, args.docs)
+        print(f"{args.docs} documents indexed in {time.perf_counter() - t0:.0f} s; {os.cpu_count()} cores",
+              file=sys.stderr)
+        rows = []
+        for workers in (int(w) for w in args.workers.split(",")):
+            proc, url = start_api(home, workers)
+            try:
+                asyncio.run(load(url, key, params, 10, 200))  # warm-up
+                for c in (int(c) for c in args.concurrency.split(",")):
+                    rows.append((workers, c, asyncio.run(load(url, key, params, c, args.requests))))
+                    print(f"  workers {workers} concurrency {c}: done", file=sys.stderr)
+            finally:
+                stop_group(proc)
+    print("| workers | concurrent | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for workers, c, r in rows:
+        print(f"| {workers} | {c} | {r['n']} | {r['rps']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} "
+              f"| {r['max']:.0f} | {r['errors']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
