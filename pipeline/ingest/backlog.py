@@ -31,7 +31,9 @@ def visible_name(name: str) -> bool:
 
 
 def _visible(p: Path) -> bool:
-    return visible_name(p.name)
+    """A visible entry that is a real file or folder: links found in a tree are not followed (a link
+    in an inbox may point at any file on the server; docs/operations.md, "Hostile input")."""
+    return visible_name(p.name) and not p.is_symlink()
 
 
 def discover(root: Path) -> Iterator[Path]:
