@@ -24,7 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
 from pipeline.api.deps import Limits
-from pipeline.api.hygiene import HygieneMiddleware, add_docs
+from pipeline.api.hygiene import HygieneMiddleware, add_docs, limit_threads
 from pipeline.api.keys import open_keys
 from pipeline.api.routes import documents, dossiers, service
 from pipeline.api.uploads import UploadError, UploadQueue
@@ -63,6 +63,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.home.mkdir(parents=True, exist_ok=True)
+        limit_threads()  # few request threads per process: the catalog serialises them anyway
         store = open_store(settings)
         catalog = open_catalog(settings)
         keys = open_keys(settings.home)

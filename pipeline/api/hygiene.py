@@ -138,6 +138,21 @@ class GuardedH11Protocol(H11Protocol):
         self.transport.close()
 
 
+REQUEST_THREADS = 2
+
+
+def limit_threads(threads: int = REQUEST_THREADS) -> None:
+    """Run the synchronous endpoints on at most `threads` threads (anyio's default is 40).
+
+    A search is a few milliseconds of CPU under one catalog lock: forty threads taking turns on the
+    GIL only add switching (at 50 concurrent searches, throughput fell and the tail grew); processes
+    (`--workers`) are what run searches side by side.
+    """
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+
+
 def uvicorn_options() -> dict[str, Any]:
     """What `sohoa api` passes to uvicorn for these limits."""
     # a worker busy digitising an upload (or slow to import on a loaded machine) must not be taken
