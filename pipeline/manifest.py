@@ -79,7 +79,7 @@ class InputFile(_Model):
                     "(a symbolic link, a hard link shared with a file outside the dossier, a device or FIFO)")
     reason: str = ""
     pages: list[int] = Field(default_factory=list, description="the dossier pages this file gave")
-    stored_as: str | None = Field(None, description="object key of the stored original (unique per file)")
+    original_key: str | None = Field(None, description="object key of the stored original (unique per file)")
 
 
 class Page(_Model):

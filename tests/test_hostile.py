@@ -225,7 +225,7 @@ def test_names_that_collide_once_sanitised_are_both_stored(env, tmp_path):
     b = save(text_page(dpi=100, lines=["Trang thứ hai, khác trang một."]), folder / "p_1.png", dpi=100)
     m = digitise(folder, settings, store, catalog)
     assert m.status == "done", m.error
-    keys = {i.name: i.stored_as for i in m.inputs}
+    keys = {i.name: i.original_key for i in m.inputs}
     assert set(keys) == {"p 1.png", "p_1.png"} and len(set(keys.values())) == 2
     assert keys["p_1.png"].endswith("/p_1.png")  # a name already safe and unique is kept as is
     assert "p_1-" in keys["p 1.png"]  # the other gets the sanitised name and a unique suffix
@@ -248,8 +248,8 @@ def test_an_unreadable_type_is_listed_as_skipped_and_kept(env, tmp_path):
     fate = {i.name: i for i in m.inputs}
     assert set(fate) == {"01.png", "02.heic", "03.png", ".DS_Store"}  # every file given is accounted for
     assert fate["02.heic"].status == "skipped" and ".heic" in fate["02.heic"].reason
-    assert store.get_bytes(fate["02.heic"].stored_as) == heic.read_bytes()  # no scan lost
-    assert fate[".DS_Store"].status == "skipped" and fate[".DS_Store"].stored_as is None
+    assert store.get_bytes(fate["02.heic"].original_key) == heic.read_bytes()  # no scan lost
+    assert fate[".DS_Store"].status == "skipped" and fate[".DS_Store"].original_key is None
     assert fate["01.png"].pages == [1] and fate["03.png"].pages == [2]
 
 

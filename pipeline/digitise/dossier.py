@@ -104,7 +104,7 @@ def input_files(source: DossierSource) -> list[InputFile]:
     pages = pages_by_file(source)
     return [InputFile(name=e.name, status=e.status, reason=e.reason,
                       pages=pages.get(e.file, []) if e.status == "pages" and e.file is not None else [],
-                      stored_as=original_key(source.dossier_id, e, source) if kept(e) else None)
+                      original_key=original_key(source.dossier_id, e, source) if kept(e) else None)
             for e in source.entries]
 
 
@@ -339,7 +339,7 @@ def quarantine_original(path: str | Path, dossier_id: str, store: ObjectStore) -
                 store.put_file(key, e.file, metadata={"dossier": dossier_id, "kind": "original"})
             except OSError:
                 key = None
-        out.append(InputFile(name=e.name, status=e.status, reason=e.reason, stored_as=key))
+        out.append(InputFile(name=e.name, status=e.status, reason=e.reason, original_key=key))
     return out
 
 
