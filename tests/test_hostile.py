@@ -8,6 +8,7 @@ a looping page tree; a failed re-run. Real OCR on small pages, real store and ca
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -145,6 +147,40 @@ def test_crop_box_hiding_a_huge_media_box_renders_only_the_budgeted_pixels(tmp_p
     manifest, peak = run_process(path, tmp_path / "home", cli=False)
     assert manifest["status"] == "done", manifest["error"]
     assert peak < MEMORY_BOUND_MB, peak
+
+
+def test_a_huge_tiff_frame_is_refused_by_its_own_header(tmp_path):
+    from PIL import Image
+
+    from pipeline.errors import InputError
+    from pipeline.ingest.inputs import open_dossier
+
+    path = tmp_path / "frames.tif"
+    small = Image.new("1", (800, 1100), 1)
+    small.save(path, save_all=True, append_images=[Image.new("1", (12000, 12000), 1)], compression="group4")
+    with pytest.raises(InputError) as info:
+        open_dossier(path)
+    msg = str(info.value)
+    assert "frames.tif, page 2" in msg and "12000 x 12000" in msg and "limits.max_pixels" in msg, msg
+
+
+def test_a_huge_jpeg_is_decoded_at_a_reduced_scale_with_a_warning(tmp_path):
+    from pipeline.ingest.inputs import load_page, open_dossier
+
+    path = tmp_path / "a0.jpg"  # 12000 x 9000 at 600 dpi: 108 Mpx, read at 1/2 scale (300 dpi, 27 Mpx)
+    page = np.full((9000, 12000), 255, np.uint8)
+    cv2.putText(page, "A0", (500, 1500), cv2.FONT_HERSHEY_SIMPLEX, 40, 0, 60)
+    ok, buf = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    del page
+    from PIL import Image
+
+    with warnings.catch_warnings():  # PIL's own bomb warning: this test makes the big page on purpose
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        Image.open(io.BytesIO(buf.tobytes())).save(path, dpi=(600, 600), quality=60)
+    src = open_dossier(path)
+    image = load_page(src.pages[0], 300)
+    assert image.pixels.shape[:2] == (4500, 6000) and image.dpi == 300
+    assert any("1/2 scale" in w for w in image.warnings), image.warnings
 
 
 def test_looping_page_tree_is_a_clear_error(env, tmp_path):
