@@ -33,7 +33,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,10 +86,10 @@ def ocr_page(ref, settings: Settings, cache: Path, doc: str) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") == CACHE_VERSION:
             return data
-    from pipeline.cleaning import clean_page
-    from pipeline.inputs import load_page
-    from pipeline.ocr import ocr_image, osd_rotation
-    from pipeline.quality import page_quality
+    from pipeline.imaging.cleaning import clean_page
+    from pipeline.ingest.inputs import load_page
+    from pipeline.ocr.tesseract import ocr_image, osd_rotation
+    from pipeline.ocr.quality import page_quality
 
     cfg = settings.cleaning
     image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
@@ -119,7 +119,7 @@ def ocr_page(ref, settings: Settings, cache: Path, doc: str) -> dict:
 
 def ocr_corpus(corpus: Path, docs: list[dict], cache: Path, settings: Settings, workers: int) -> dict[str, list[dict]]:
     """Every page of every document, OCRed (from the cache when there)."""
-    from pipeline.inputs import open_dossier
+    from pipeline.ingest.inputs import open_dossier
 
     jobs = []
     for d in docs:
@@ -148,10 +148,10 @@ def understand_pages(pages: list[dict], settings: Settings):
     """Segment, classify, extract as `pipeline.dossier.understand()` does, on cached OCR pages.
 
     Returns (segments, metadata list)."""
-    from pipeline.extract import extract_components
-    from pipeline.model import page_classifier
-    from pipeline.segment import PageInput, segment
-    from pipeline.taxonomy import load_taxonomy
+    from pipeline.understand.extract import extract_components
+    from pipeline.understand.model import page_classifier
+    from pipeline.understand.segment import PageInput, segment
+    from pipeline.understand.taxonomy import load_taxonomy
 
     taxonomy = load_taxonomy(settings.taxonomy)
     inputs = [PageInput(n=p["n"], text=p["text"], blank=p["blank"]) for p in pages]
@@ -320,7 +320,7 @@ def load_labels(corpus: Path, only: set[str] | None) -> list[dict]:
 def run_process(corpus: Path, docs: list[dict], settings: Settings) -> list[Row]:
     """The real `digitise()` per document into a throwaway store and catalog."""
     from pipeline.catalog.sqlite import SqliteCatalog
-    from pipeline.dossier import digitise
+    from pipeline.digitise.dossier import digitise
     from pipeline.store.local import LocalStore
 
     rows = []
