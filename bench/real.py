@@ -88,8 +88,8 @@ def ocr_page(ref, settings: Settings, cache: Path, doc: str) -> dict:
             return data
     from pipeline.imaging.cleaning import clean_page
     from pipeline.ingest.inputs import load_page
-    from pipeline.ocr.tesseract import ocr_image, osd_rotation
     from pipeline.ocr.quality import page_quality
+    from pipeline.ocr.tesseract import ocr_image, osd_rotation
 
     cfg = settings.cleaning
     image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels)
@@ -144,12 +144,37 @@ def ocr_corpus(corpus: Path, docs: list[dict], cache: Path, settings: Settings, 
 # --------------------------------------------------------------------------- understanding
 
 
-def understand_pages(pages: list[dict], settings: Settings):
+BLANKS_VERSION = 1
+
+
+def page_blanks(page: dict, cache: Path, doc: str) -> list:
+    """`pipeline.blanks.read_blanks` on the cached OCR image and words (cached beside them)."""
+    from pipeline.manifest import BlankRead
+    from pipeline.ocr.blanks import read_blanks
+    from pipeline.ocr.words import Word
+
+    path = _page_cache(cache, doc, page["n"]).with_suffix(".blanks.json")
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("version") == BLANKS_VERSION:
+            return [BlankRead(**b) for b in data["blanks"]]
+    image = cv2.imread(str(path.with_suffix("").with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
+    words = [Word(w[0], w[1], tuple(w[2:6]), w[6], w[7], w[8]) for w in page["words"]]
+    blanks = read_blanks(image, words) if image is not None else []
+    path.write_text(json.dumps({"version": BLANKS_VERSION, "blanks": [b.model_dump() for b in blanks]}), encoding="utf-8")
+    return blanks
+
+
+def understand_pages(pages: list[dict], settings: Settings, cache: Path, doc: str):
     """Segment, classify, extract as `pipeline.dossier.understand()` does, on cached OCR pages.
 
+    The evidence for the number and date: the header blanks re-read (`pipeline.blanks`, as the page
+    step does) and the signing times of the PDF's signature boxes (its own text layer).
     Returns (segments, metadata list)."""
     from pipeline.understand.extract import extract_components
     from pipeline.understand.model import page_classifier
+    from pipeline.understand.number_date import Evidence
+    from pipeline.understand.overlays import split_overlays
     from pipeline.understand.segment import PageInput, segment
     from pipeline.understand.taxonomy import load_taxonomy
 
@@ -159,7 +184,9 @@ def understand_pages(pages: list[dict], settings: Settings):
     segs = segment(inputs, taxonomy, settings.classify.review_threshold,
                    classifier=page_classifier(settings, taxonomy))
     texts = ["\n\n".join(by_n[n]["text"] for n in s.pages) for s in segs]
-    metas = extract_components(texts, [s.type for s in segs])
+    evidence = [Evidence(page_blanks(by_n[s.pages[0]], cache, doc),
+                         split_overlays(by_n[s.pages[0]]["pdf_text"]).signed_at) for s in segs]
+    metas = extract_components(texts, [s.type for s in segs], evidence)
     return segs, metas
 
 
@@ -361,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.ocr_only:
             return 0
         t1 = time.perf_counter()
-        rows = [row_from(d, *understand_pages(pages[d["id"]], settings)) for d in docs]
+        rows = [row_from(d, *understand_pages(pages[d["id"]], settings, args.cache, d["id"])) for d in docs]
         print(f"understanding: {time.perf_counter() - t1:.1f} s", file=sys.stderr)
         cers = born_digital_cer(args.corpus, pages)
         mode = "every page rasterised and OCRed, cached"

@@ -26,6 +26,8 @@ from pipeline.understand.classify import (
     is_upper_line,
     starts_like_title,
 )
+from pipeline.understand.number_date import Evidence, decide_date, decide_number
+from pipeline.understand.overlays import split_overlays
 
 HEADER_LINES = 14
 CARD_TYPES = frozenset({"can_cuoc", "ho_chieu"})  # copies of cards have no issuing-agency header
@@ -113,6 +115,40 @@ def so_ky_hieu(text: str, type_code: str | None = None) -> str | None:
             m = _SO_ONLY.match(folded, start)
             if m:
                 return m.group(1)
+    return None
+
+
+_SO_ANY = re.compile(r"[^a-z0-9]{0,3}s[o0]\s*[:.;]?\s*([^/\n]{0,10}?)\s*/\s*(?:((?:19|20)[0-9]{2})\s*/\s*)?")
+
+
+def _code(raw: str) -> str:
+    parts = [_RESTORE_D.get(p.strip(), p.strip()) for p in re.split(r"[-–—]", raw)]
+    return "-".join(parts)
+
+
+def header_number(text: str) -> tuple[str, str, str] | None:
+    """(number as read, year or "", code) of the header's "Số: … /QĐ-UBND" line, whatever the number
+    looks like: a handwritten blank the OCR read as junk ("Ø2", "0+") still has its printed code."""
+    for _i, line in enumerate(_lines(nfc(text))[:HEADER_LINES]):
+        folded = fold_aligned(line)
+        for start in _so_starts(line, header=True):
+            m = _SO_ANY.match(folded, start)
+            code = _CODE.match(line, m.end()) if m else None
+            if m and code and re.search(r"[-–—]", code.group(0)):
+                return line[m.start(1):m.end(1)].strip(), m.group(2) or "", _code(code.group(0))
+    return None
+
+
+_HEADER_DATE = re.compile(r"\bngay\s*(.{0,6}?)\s*thang\s*(.{0,6}?)\s*nam\s*([0-9]{4})\b")
+
+
+def header_date(text: str) -> tuple[str, str, str] | None:
+    """(day, month, year) as read on the header's place-date line ("Quảng Ngãi, ngày 17 tháng 01 năm 2025");
+    day and month may be junk where they were written into blanks."""
+    for line in _lines(nfc(text))[:HEADER_LINES]:
+        m = _HEADER_DATE.search(fold_aligned(line))
+        if m:
+            return tuple(line[m.start(k):m.end(k)].strip(" .,'‘’`") for k in (1, 2, 3))  # type: ignore[return-value]
     return None
 
 
@@ -572,24 +608,52 @@ def _ma(raw: str) -> str:
 # --------------------------------------------------------------------------- all fields
 
 
-def extract_fields(text: str, type_code: str | None = None) -> Metadata:
-    """All key fields of a component (its pages' NFC text joined); unknown fields stay empty."""
-    text = nfc(text or "")
+def extract_fields(text: str, type_code: str | None = None, evidence: Evidence | None = None) -> Metadata:
+    """All key fields of a component (its pages' NFC text joined); unknown fields stay empty.
+
+    Signature boxes and stamps are left out first (`pipeline.overlays`; their signing times join the
+    evidence). The header's number and date are decided by `pipeline.number_date`: a doubtful one is
+    left empty and the reason goes to `Metadata.review`.
+    """
+    over = split_overlays(nfc(text or ""))
+    text = over.text
+    evidence = evidence or Evidence()
+    if over.signed_at and not evidence.signed_at:
+        evidence = Evidence(evidence.blanks, list(over.signed_at))
+    review: list[str] = []
+    number = None
+    head = header_number(text) if type_code not in CARD_TYPES else None
+    if head is not None:
+        decided = decide_number(f"{head[0]}/{head[1]}" if head[1] else head[0], head[2], evidence)
+        number = decided.value
+        review += [decided.reason] if decided.reason else []
+    else:
+        number = so_ky_hieu(text, type_code)
+    date = None
+    when = header_date(text) if type_code not in _TYPE_DATE_LABELS else None
+    if when is not None:
+        decided = decide_date(*when, evidence)
+        date = decided.value
+        review += [decided.reason] if decided.reason else []
+    else:
+        date = ngay(text, type_code=type_code)
     return Metadata(
-        so_ky_hieu=so_ky_hieu(text, type_code),
-        ngay=ngay(text, type_code=type_code),
+        so_ky_hieu=number,
+        ngay=date,
         co_quan=co_quan(text, type_code),
         trich_yeu=trich_yeu(text),
         cccd=cccd(text),
         ho_ten=ho_ten(text),
         ma_ho_so=ma_ho_so(text),
+        review=review,
     )
 
 
-def extract_components(texts: list[str], types: list[str]) -> list[Metadata]:
+def extract_components(texts: list[str], types: list[str], evidence: list[Evidence | None] | None = None) -> list[Metadata]:
     """Fields of every component of one dossier: `extract_fields` each, then CCCD numbers checked
     across the dossier (`reconcile_cccd`), so one digit misread on one page is put right."""
-    metas = [extract_fields(t, c) for t, c in zip(texts, types, strict=True)]
+    evidence = evidence or [None] * len(texts)
+    metas = [extract_fields(t, c, e) for t, c, e in zip(texts, types, evidence, strict=True)]
     cards = {i for i, c in enumerate(types) if c in CARD_TYPES}
     fixed = reconcile_cccd([m.cccd for m in metas], cards)
     return [m.model_copy(update={"cccd": f}) if f != m.cccd else m for m, f in zip(metas, fixed, strict=True)]
