@@ -148,7 +148,7 @@ BLANKS_VERSION = 1
 
 
 def page_blanks(page: dict, cache: Path, doc: str) -> list:
-    """`pipeline.blanks.read_blanks` on the cached OCR image and words (cached beside them)."""
+    """`pipeline.ocr.blanks.read_blanks` on the cached OCR image and words (cached beside them)."""
     from pipeline.manifest import BlankRead
     from pipeline.ocr.blanks import read_blanks
     from pipeline.ocr.words import Word
@@ -168,7 +168,7 @@ def page_blanks(page: dict, cache: Path, doc: str) -> list:
 def understand_pages(pages: list[dict], settings: Settings, cache: Path, doc: str):
     """Segment, classify, extract as `pipeline.dossier.understand()` does, on cached OCR pages.
 
-    The evidence for the number and date: the header blanks re-read (`pipeline.blanks`, as the page
+    The evidence for the number and date: the header blanks re-read (`pipeline.ocr.blanks`, as the page
     step does) and the signing times of the PDF's signature boxes (its own text layer).
     Returns (segments, metadata list)."""
     from pipeline.understand.extract import extract_components

@@ -31,6 +31,7 @@ from pipeline.settings import Settings
 from pipeline.store.base import ObjectStore
 from pipeline.understand.extract import extract_components
 from pipeline.understand.model import page_classifier
+from pipeline.understand.number_date import Evidence
 from pipeline.understand.segment import PageInput, segment
 from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
 
@@ -102,10 +103,14 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
     segments = segment(inputs, taxonomy, settings.classify.review_threshold,
                        classifier=page_classifier(settings, taxonomy))
     texts = ["\n\n".join(by_n[n].page.text for n in seg.pages) for seg in segments]
-    metas = extract_components(texts, [seg.type for seg in segments])
+    # Evidence for the number and date beyond the text: the first page's re-read blanks. Hook: the
+    # signing times of the PDF's own digital signatures go into `signed_at` once pages carry them
+    # (signature boxes OCRed with the page are read from its text meanwhile).
+    evidence = [Evidence(blanks=list(by_n[seg.pages[0]].page.blanks)) for seg in segments]
+    metas = extract_components(texts, [seg.type for seg in segments], evidence)
     drafts = []
     for i, (seg, meta) in enumerate(zip(segments, metas, strict=True)):
-        review = seg.needs_review or any(by_n[n].page.needs_review for n in seg.pages)
+        review = seg.needs_review or bool(meta.review) or any(by_n[n].page.needs_review for n in seg.pages)
         drafts.append(Draft(i + 1, seg.type, seg.type_name, round(float(seg.confidence), 4), review,
                             list(seg.pages), meta))
     return drafts

@@ -5,7 +5,7 @@ or with a stamp when the document is signed. Tesseract's page model reads those 
 ("Ø2", "0+", "04" for a handwritten 01) and its confidence is only a hint. So each blank is
 cropped from the OCR image (between "Số:" and "/…", between "ngày" and "tháng") and re-read
 with a digit-only whitelist under three page-segmentation modes: readings that agree are
-evidence, readings that disagree send the field to review (`pipeline.extract`).
+evidence, readings that disagree send the field to review (`pipeline.understand.number_date`).
 """
 
 from __future__ import annotations

@@ -611,8 +611,8 @@ def _ma(raw: str) -> str:
 def extract_fields(text: str, type_code: str | None = None, evidence: Evidence | None = None) -> Metadata:
     """All key fields of a component (its pages' NFC text joined); unknown fields stay empty.
 
-    Signature boxes and stamps are left out first (`pipeline.overlays`; their signing times join the
-    evidence). The header's number and date are decided by `pipeline.number_date`: a doubtful one is
+    Signature boxes and stamps are left out first (`pipeline.understand.overlays`; their signing times join the
+    evidence). The header's number and date are decided by `pipeline.understand.number_date`: a doubtful one is
     left empty and the reason goes to `Metadata.review`.
     """
     over = split_overlays(nfc(text or ""))

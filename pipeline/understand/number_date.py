@@ -6,7 +6,7 @@ that looks certain is worse than none: it files the document under another one. 
 decided from what is known and, when the evidence is weak, left empty with the reason in
 `Metadata.review` ("so_ky_hieu: …"), which sends the component to a person:
 
-- the page OCR's own reading of the blank and its confidence (`Page.blanks`, `pipeline.blanks`);
+- the page OCR's own reading of the blank and its confidence (`Page.blanks`, `pipeline.ocr.blanks`);
 - the digit-only re-reads of the blank's crop: they must agree with each other and with every digit
   the page OCR did read;
 - handwritten 1s, which Tesseract reads as 4 or 7 (an up-stroke and a flag): a handwritten reading
