@@ -357,7 +357,9 @@ def starts_like_title(line: str) -> bool:
     return _title_candidate(line) and _starts_with(
         _folded(clean_title(line)),
         ("quyet dinh", "thong bao", "giay", "don", "to khai", "to trinh", "bao cao", "bien ban", "bien lai",
-         "hop dong", "phieu", "van ban", "trich", "cong van", "ke hoach", "hoa don", "ban ve", "can cuoc"),
+         "hop dong", "phieu", "van ban", "trich", "cong van", "ke hoach", "hoa don", "ban ve", "can cuoc",
+         "chi thi", "nghi quyet", "quy che", "quy dinh", "thong cao", "huong dan", "chuong trinh", "phuong an",
+         "de an", "du an", "cong dien", "ban ghi nho", "ban thoa thuan", "thu ", "chung minh nhan dan"),
     )
 
 

@@ -333,7 +333,8 @@ _BODY_ISSUER = {"giay_chung_nhan_qsdd": _issuer_under_title, "hop_dong": _notary
 # --------------------------------------------------------------------------- trích yếu
 
 _VV_LABEL = re.compile(r"^[^a-z0-9]{0,2}(v\s*/\s*v|v\.\s*v\.?|ve\s+viec)\s*[:.]?\s*")
-_STOP = re.compile(r"^(?:can cu|kinh gui|noi nhan|dieu \d|chu tich|quyet dinh|so\s*[:.])")
+_STOP = re.compile(r"^(?:can cu|kinh gui|noi nhan|dieu \d|chu tich|quyet dinh\s*:|so\s*[:.]|thuc hien|theo de nghi"
+                   r"|xet de nghi)")
 _DATE_AFTER_PLACE = re.compile(r",\s*ngay\s*[\do]")
 
 
@@ -351,27 +352,53 @@ def _cut_right_column(segment: str) -> str:
 
 
 def trich_yeu(text: str) -> str | None:
-    """The "Về việc …"/"V/v …" line as printed (label kept, as in document registers), with its wrapped lines."""
+    """The subject line(s) as printed: the "Về việc …"/"V/v …" paragraph (label kept, as in document
+    registers) with its wrapped lines, else the paragraph right under the title (a thông báo or báo
+    cáo states its subject without a label: "Kết luận của …", "Tình hình …")."""
     raw = nfc(text).splitlines()
     for i, line in enumerate(raw[:40]):
         m = _VV_LABEL.match(fold_aligned(line.strip()))
         if not m:
             continue
         label = line.strip()[m.start(1):m.end(1)]
-        parts = [label, _cut_right_column(line.strip()[m.end():][:300])]
-        for nxt in raw[i + 1: i + 4]:
-            s = nxt.strip()
-            if not s:
-                break
-            f = " ".join(fold(s).split())
-            cont = _cut_right_column(s[:300])
-            first = next((c for c in cont if c.isalnum()), "")
-            if _STOP.match(f) or is_upper_line(s) or not cont or not (first.islower() or first.isdigit()):
-                break
-            parts.append(cont)
+        parts = [label, _cut_right_column(line.strip()[m.end():][:300]), *_paragraph_rest(raw, i + 1)]
         content = squash(" ".join(parts[1:])).strip(" .;,:-")
         return f"{squash(label)} {content}" if len(content) >= 3 else None
-    return None
+    return _under_title(raw)
+
+
+def _paragraph_rest(raw: list[str], start: int, limit: int = 4) -> list[str]:
+    """The lines that wrap a subject: the same paragraph (no blank line), no body or signature line."""
+    out: list[str] = []
+    for nxt in raw[start: start + limit]:
+        s = nxt.strip()
+        if not s:
+            break
+        f = " ".join(fold(s).split())
+        cont = _cut_right_column(s[:300])
+        if _STOP.match(f) or is_upper_line(s) or not cont:
+            break
+        out.append(cont)
+    return out
+
+
+def _under_title(raw: list[str]) -> str | None:
+    lines = [x.strip() for x in raw[:40]]
+    title = next((i for i, x in enumerate(lines) if x and starts_like_title(x) and is_upper_line(x)
+                  and not is_agency_line(x)), None)
+    if title is None:
+        return None
+    i = title + 1
+    while i < len(lines) and (not lines[i] or (is_upper_line(lines[i]) and i == title + 1)):
+        i += 1  # the blank line under the title, or the title's second line
+    if i >= len(lines) or i > title + 3:
+        return None
+    first = lines[i]
+    f = " ".join(fold(first).split())
+    if _STOP.match(f) or is_upper_line(first) or not first[:1].isalpha() or has_place_date(first):
+        return None
+    content = squash(" ".join([_cut_right_column(first[:300]), *_paragraph_rest(raw, i + 1)])).strip(" .;,:-")
+    return content if len(content.split()) >= 3 else None
 
 
 # --------------------------------------------------------------------------- CCCD
