@@ -117,6 +117,9 @@ def decide_date(day: str, month: str, year: str, evidence: Evidence | None, toda
     signed = sorted(evidence.signed_at) if evidence and evidence.signed_at else []
     hint = f"; signed {signed[0]:%d/%m/%Y}" if signed else ""
     if dd.value is None or mm.value is None:
+        by_signature = _from_signature(day, month, year, evidence, signed, dd.value, mm.value)
+        if by_signature is not None:
+            return by_signature
         return Decision(None, f"ngay: {dd.reason or mm.reason}{hint}")
     try:
         date = dt.date(int(year), int(mm.value), int(dd.value))
@@ -132,3 +135,40 @@ def decide_date(day: str, month: str, year: str, evidence: Evidence | None, toda
         if date < first - dt.timedelta(days=SIGNED_BEFORE_DAYS):
             return Decision(None, f"ngay: read {date:%d/%m/%Y}, long before the signature{hint}")
     return Decision(date.isoformat())
+
+
+def _readings(main: str, blank: BlankRead | None) -> list[str]:
+    """The digits of every reading of a blank (page OCR and re-reads), empty ones left out."""
+    raw = [(blank.text if blank is not None and blank.text else main) or ""]
+    raw += blank.rereads if blank is not None else []
+    return [d for d in ("".join(c for c in r if c.isdigit()) for r in raw) if d]
+
+
+def _fits(readings: list[str], n: int) -> tuple[bool, bool]:
+    """(no reading contradicts n, one reading is all of n): a reading fits when n starts or ends with its
+    digits (a mode that reads one glyph of two drops the other)."""
+    forms = (f"{n:02d}", str(n))
+    fits = all(any(f.endswith(r) or f.startswith(r) for f in forms) for r in readings)
+    return fits, any(int(r) == n and len(r) >= len(str(n)) for r in readings)
+
+
+def _from_signature(day: str, month: str, year: str, evidence: Evidence | None, signed: list[dt.datetime],
+                    day_value: str | None, month_value: str | None) -> Decision | None:
+    """The signing day when the handwritten day (or month) is unreadable but every digit read of it fits:
+    offices sign a document on its date or within days, and the partial reading must agree.
+    Taken without a flag when one reading is the whole signing day, else kept and flagged."""
+    if not signed or not year.isdigit():
+        return None
+    s = signed[0].date()
+    if s.year != int(year):
+        return None
+    day_reads = [day_value] if day_value else _readings(day, _blank(evidence, "day"))
+    month_reads = [month_value] if month_value else _readings(month, _blank(evidence, "month"))
+    day_fits, day_full = _fits(day_reads, s.day)
+    month_fits, month_full = _fits(month_reads, s.month)
+    if not (day_fits and month_fits and day_reads and month_reads):
+        return None
+    if day_full and month_full:
+        return Decision(s.isoformat())
+    return Decision(s.isoformat(), f"ngay: day read {'/'.join(day_reads)!r}, month {'/'.join(month_reads)!r}: "
+                                   f"the signing date {s:%d/%m/%Y} fits, check")
