@@ -135,7 +135,7 @@ def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
     """The "ngày" word of the place-date line (its row also says "tháng" … "năm")."""
     for w in words:
         f = fold(w.text)
-        if f.startswith("ngay"):
+        if f.startswith("ngay") or f.endswith(",ngay"):  # "ngày", "ngày0P", "Thiết,ngày"
             row = _row_words(words, w)
             after = [x for x in row if x.box[0] >= w.box[0]]
             folded = " ".join(fold(x.text) for x in after)
@@ -154,7 +154,8 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         return out
     h = ngay.box[3]
     # day: after the "ngày" label, before the "tháng" label (the two may be one glued word)
-    x0 = ngay.box[0] + (LABEL_RATIO["ngay"] * h if len(fold(ngay.text)) > 4 else ngay.box[2])
+    glued_day = fold(ngay.text).startswith("ngay") and len(fold(ngay.text)) > 4
+    x0 = ngay.box[0] + (LABEL_RATIO["ngay"] * h if glued_day else ngay.box[2])
     if thang is ngay:
         x1 = thang.box[0] + thang.box[2] - LABEL_RATIO["thang"] * h
         raw = re.sub(r"(?i)^ng[aà]y|th[aá]ng$", "", ngay.text)
@@ -163,7 +164,7 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         f = fold(thang.text)
         x1 = thang.box[0] + (thang.box[2] - LABEL_RATIO["thang"] * h if not f.startswith("thang") else 0)
         text, conf = _text_between(after, ngay, thang)
-        head = re.sub(r"(?i)^ng[aà]y", "", ngay.text)
+        head = re.sub(r"(?i)^ng[aà]y", "", ngay.text) if glued_day else ""
         tail = re.sub(r"(?i)th[aá]ng$", "", thang.text) if not f.startswith("thang") else ""
         involved = [c for c, part in ((ngay.conf, head), (conf, text), (thang.conf, tail)) if part]
         text, conf = (head + text + tail).strip(), min(involved) if involved else 0.0

@@ -37,6 +37,7 @@ SCORE_HEADER_ONLY = 0.25
 SCORE_CARD_BACK = 0.7
 SCORE_CONG_VAN = 0.8
 SCORE_LINE_MATCH = 0.75
+CONFLICT_CAP = 0.55  # under the review threshold: the title and the number's type code disagree
 SCORE_KY_HIEU = 0.75  # no title read, but the number's code names the type ("Số: 12/QĐ-UBND")
 SCORE_CONG_VAN_KINH_GUI = 0.7  # no title, a number with no type code and "Kính gửi:"
 
@@ -565,7 +566,8 @@ class RuleClassifier:
             if kind is not None and kind.code == match.code:
                 score += 0.03
             elif kind is not None:
-                score -= 0.1  # a clear title and a number of another type: a person looks
+                score = min(score, CONFLICT_CAP)  # a clear title and a number of another type: a person looks
+                evidence.append(f"ký hiệu {lay.ky_hieu} of another type")
             evidence.append(f"title: {match.title} ({match.sim:.2f})")
             evidence += [f"cue: {c}" for c in cue_hits.get(match.code, [])]
             return PageGuess(match.code, _clip(score), title, not continuing, tuple(evidence), back, continuing)
