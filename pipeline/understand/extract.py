@@ -139,7 +139,7 @@ def header_number(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-_HEADER_DATE = re.compile(r"\bngay\s*(.{0,6}?)\s*thang\s*(.{0,6}?)\s*nam\s*([0-9]{4})\b")
+_HEADER_DATE = re.compile(r"[^\W\d_]{2,}\s*[,;]\s*ngay\s*(.{0,6}?)\s*thang\s*(.{0,6}?)\s*nam\s*([0-9]{4})\b")
 
 
 def header_date(text: str) -> tuple[str, str, str] | None:
@@ -332,7 +332,7 @@ _BODY_ISSUER = {"giay_chung_nhan_qsdd": _issuer_under_title, "hop_dong": _notary
 
 # --------------------------------------------------------------------------- trích yếu
 
-_VV_LABEL = re.compile(r"^[^a-z0-9]{0,2}(v\s*/\s*v|v\.\s*v\.?|ve\s+viec)\s*[:.]?\s*")
+_VV_LABEL = re.compile(r"^[^a-z0-9]{0,2}(v\s*/\s*v|v\.\s*v\.?|ve\s+viec|v\s*/(?=\s+[a-z]))\s*[:.]?\s*")
 _STOP = re.compile(r"^(?:can cu|kinh gui|noi nhan|dieu \d|chu tich|quyet dinh\s*:|so\s*[:.]|thuc hien|theo de nghi"
                    r"|xet de nghi)")
 _DATE_AFTER_PLACE = re.compile(r",\s*ngay\s*[\do]")
@@ -351,20 +351,22 @@ def _cut_right_column(segment: str) -> str:
     return segment
 
 
-def trich_yeu(text: str) -> str | None:
+def trich_yeu(text: str, under_title: bool = True) -> str | None:
     """The subject line(s) as printed: the "Về việc …"/"V/v …" paragraph (label kept, as in document
-    registers) with its wrapped lines, else the paragraph right under the title (a thông báo or báo
-    cáo states its subject without a label: "Kết luận của …", "Tình hình …")."""
+    registers) with its wrapped lines, else (`under_title`: an issued document, with a "Số: …/…" header)
+    the paragraph right under the title (a thông báo or báo cáo states its subject without a label:
+    "Kết luận của …", "Tình hình …")."""
     raw = nfc(text).splitlines()
     for i, line in enumerate(raw[:40]):
         m = _VV_LABEL.match(fold_aligned(line.strip()))
         if not m:
             continue
         label = line.strip()[m.start(1):m.end(1)]
+        label = "V/v" if label.replace(" ", "") == "V/" else label  # OCR lost the second v
         parts = [label, _cut_right_column(line.strip()[m.end():][:300]), *_paragraph_rest(raw, i + 1)]
         content = squash(" ".join(parts[1:])).strip(" .;,:-")
         return f"{squash(label)} {content}" if len(content) >= 3 else None
-    return _under_title(raw)
+    return _under_title(raw) if under_title else None
 
 
 def _paragraph_rest(raw: list[str], start: int, limit: int = 4) -> list[str]:
@@ -395,8 +397,9 @@ def _under_title(raw: list[str]) -> str | None:
         return None
     first = lines[i]
     f = " ".join(fold(first).split())
-    if _STOP.match(f) or is_upper_line(first) or not first[:1].isalpha() or has_place_date(first):
-        return None
+    if (_STOP.match(f) or is_upper_line(first) or not first[:1].isalpha() or has_place_date(first)
+            or ":" in first[:40]):
+        return None  # a body line, or a form's "Họ và tên: …"
     content = squash(" ".join([_cut_right_column(first[:300]), *_paragraph_rest(raw, i + 1)])).strip(" .;,:-")
     return content if len(content.split()) >= 3 else None
 
@@ -668,7 +671,7 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
         so_ky_hieu=number,
         ngay=date,
         co_quan=co_quan(text, type_code),
-        trich_yeu=trich_yeu(text),
+        trich_yeu=trich_yeu(text, under_title=head is not None),
         cccd=cccd(text),
         ho_ten=ho_ten(text),
         ma_ho_so=ma_ho_so(text),
