@@ -352,7 +352,7 @@ def run_process(corpus: Path, docs: list[dict], settings: Settings) -> list[Row]
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="sohoa-real-process-") as tmp:
-        store = LocalStore(Path(tmp) / "store")
+        store = LocalStore(Path(tmp) / "store", "sohoa")
         catalog = SqliteCatalog(Path(tmp) / "catalog.db")
         for d in docs:
             t = time.perf_counter()
