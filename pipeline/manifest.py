@@ -75,7 +75,7 @@ class BlankRead(_Model):
     field: Literal["so", "day", "month"]
     text: str = Field("", description="what the page OCR read there (may hold junk: 'Ø2', '0+')")
     confidence: float = Field(0.0, ge=0.0, le=1.0, description="Tesseract's lowest word confidence there")
-    rereads: list[str] = Field(default_factory=list, description="digit-only re-reads of the crop, one per mode")
+    rereads: list[str] = Field(default_factory=list, description="digit-only re-reads of the crop, one per scale")
 
 
 class Page(_Model):

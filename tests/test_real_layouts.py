@@ -238,6 +238,6 @@ def test_read_blanks_finds_the_number_and_date_blanks(tmp_path):
     decided = {k: decide_digits(b.text, b, k).value for k, b in reads.items()}
     assert decided["so"] in ("27", None) and decided["day"] in ("15", None)  # never another number
     assert decided["month"] == "03"
-    for b in reads.values():  # a doubtful reading was re-read, each mode giving digits only
+    for b in reads.values():  # a doubtful reading was re-read at each scale, digits only
         assert b.confidence >= 0.9 or len(b.rereads) == 3
         assert all(r.isdigit() or r == "" for r in b.rereads)

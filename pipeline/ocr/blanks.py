@@ -4,14 +4,17 @@ An office prints "Số:      /QĐ-UBND" and "ngày    tháng 01 năm 2025" and f
 or with a stamp when the document is signed. Tesseract's page model reads those digits badly
 ("Ø2", "0+", "04" for a handwritten 01) and its confidence is only a hint. So each blank is
 cropped from the OCR image (between "Số:" and "/…", between "ngày" and "tháng") and re-read
-with a digit-only whitelist under three page-segmentation modes: readings that agree are
-evidence, readings that disagree send the field to review (`pipeline.understand.number_date`).
+with a digit-only whitelist as one line at three sizes (Tesseract's single-word and raw-line modes
+drop glyphs of handwriting; a change of scale gives an independent reading of all of them):
+readings that agree are evidence, readings that disagree send the field to review
+(`pipeline.understand.number_date`).
 """
 
 from __future__ import annotations
 
 import re
 
+import cv2
 import numpy as np
 
 from pipeline.manifest import BlankRead
@@ -20,7 +23,7 @@ from pipeline.ocr.words import Word
 from pipeline.textnorm import fold
 
 TOP = 0.45  # the header's blanks are in the top part of the page
-PSMS = (7, 8, 13)
+SCALES = (1.0, 0.6, 2.0)  # one line read at three sizes: independent readings of the same ink
 DIGITS = "0123456789"
 MARGIN = 0.35  # of the line height, above and below the crop
 LABEL_RATIO = {"so": 1.3, "ngay": 2.0, "thang": 2.45}  # width / height of the printed label words
@@ -60,7 +63,12 @@ def _crop(image: np.ndarray, x0: float, x1: float, ref: Word) -> np.ndarray:
 def _reads(crop: np.ndarray, timeout_s: float) -> list[str]:
     if not crop.size:
         return []
-    return [tesseract.read_line(crop, whitelist=DIGITS, psm=psm, timeout_s=timeout_s) for psm in PSMS]
+    out = []
+    for scale in SCALES:
+        img = crop if scale == 1.0 else cv2.resize(
+            crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        out.append(tesseract.read_line(img, whitelist=DIGITS, psm=7, timeout_s=timeout_s))
+    return out
 
 
 def _text_between(row: list[Word], a: Word, b: Word | None) -> tuple[str, float]:
