@@ -60,7 +60,12 @@ def _folded(line: str) -> str:
 def is_signature_line(line: str) -> bool:
     """A line of a digital-signature box ("Ký bởi: …", "Thời gian ký: …", an e-mail, a time stamp)."""
     f = _folded(line)
-    return bool(_SIGN_KEYS.search(f) or _AGENCY_KEY.match(f) or _EMAIL.search(f) or _TIME.search(f))
+    return bool(_SIGN_KEYS.search(f) or _EMAIL.search(f) or _TIME.search(f))
+
+
+def _is_box_agency(line: str) -> bool:
+    """ "Cơ quan: Tỉnh …" — of a signature box only next to one of its other lines (forms say "Cơ quan:" too)."""
+    return bool(_AGENCY_KEY.match(_folded(line)))
 
 
 def is_stamp_line(line: str) -> bool:
@@ -88,7 +93,9 @@ def split_overlays(text: str) -> Overlays:
     out = Overlays(text="")
     content = [i for i, x in enumerate(lines) if x.strip()]
     top = content[:TOP_LINES]
-    sign = [i for i in top if is_signature_line(lines[i])]
+    strong = [i for i in top if is_signature_line(lines[i])]
+    near = {top[k] for k, i in enumerate(top) for j in strong if abs(top.index(j) - k) <= 2}
+    sign = sorted(set(strong) | {i for i in top if i in near and _is_box_agency(lines[i])})
     for i in top:
         if i in sign:
             drop.add(i)
