@@ -165,16 +165,16 @@ def page_blanks(page: dict, cache: Path, doc: str) -> list:
     return blanks
 
 
-def understand_pages(pages: list[dict], settings: Settings, cache: Path, doc: str):
+def understand_pages(pages: list[dict], settings: Settings, cache: Path, doc: str, signed: str | None = None):
     """Segment, classify, extract as `pipeline.dossier.understand()` does, on cached OCR pages.
 
     The evidence for the number and date: the header blanks re-read (`pipeline.ocr.blanks`, as the page
-    step does) and the signing times of the PDF's signature boxes (its own text layer).
+    step does) and the earliest signing time of the PDF's digital signatures (`pipeline.ingest.signatures`,
+    as `Page.signed_at`).
     Returns (segments, metadata list)."""
     from pipeline.understand.extract import extract_components
     from pipeline.understand.model import page_classifier
-    from pipeline.understand.number_date import Evidence
-    from pipeline.understand.overlays import split_overlays
+    from pipeline.understand.number_date import Evidence, signing_times
     from pipeline.understand.segment import PageInput, segment
     from pipeline.understand.taxonomy import load_taxonomy
 
@@ -184,8 +184,7 @@ def understand_pages(pages: list[dict], settings: Settings, cache: Path, doc: st
     segs = segment(inputs, taxonomy, settings.classify.review_threshold,
                    classifier=page_classifier(settings, taxonomy))
     texts = ["\n\n".join(by_n[n]["text"] for n in s.pages) for s in segs]
-    evidence = [Evidence(page_blanks(by_n[s.pages[0]], cache, doc),
-                         split_overlays(by_n[s.pages[0]]["pdf_text"]).signed_at) for s in segs]
+    evidence = [Evidence(page_blanks(by_n[s.pages[0]], cache, doc), signing_times(signed)) for s in segs]
     metas = extract_components(texts, [s.type for s in segs], evidence)
     return segs, metas
 
@@ -388,7 +387,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.ocr_only:
             return 0
         t1 = time.perf_counter()
-        rows = [row_from(d, *understand_pages(pages[d["id"]], settings, args.cache, d["id"])) for d in docs]
+        from pipeline.ingest.signatures import earliest, read_signatures
+
+        rows = [row_from(d, *understand_pages(pages[d["id"]], settings, args.cache, d["id"],
+                                              earliest(read_signatures(args.corpus / d["file"]))))
+                for d in docs]
         print(f"understanding: {time.perf_counter() - t1:.1f} s", file=sys.stderr)
         cers = born_digital_cer(args.corpus, pages)
         mode = "every page rasterised and OCRed, cached"

@@ -11,9 +11,9 @@ decided from what is known and, when the evidence is weak, left empty with the r
   the page OCR did read;
 - handwritten 1s, which Tesseract reads as 4 or 7 (an up-stroke and a flag): a handwritten reading
   with a 4 or a 7 is not trusted;
-- the signing time of a digital signature (from the signature box text, or the PDF's signature once
-  the page model carries it: `Evidence.signed_at`): a document is not dated after it was signed, nor
-  long before;
+- the signing time of a digital signature (the PDF's own signatures, `Page.signed_at`, else the
+  "Thời gian ký" of a signature box read on the page): a document is not dated after it was signed,
+  nor long before, and a handwritten day every reading of which fits the signing day is that day;
 - the printed parts (the code "/QĐ-UBND", the month and year) are kept from the text.
 
 Without blank re-reads (text only: born-digital pages, tests) a value made of clean digits is taken
@@ -39,6 +39,22 @@ class Evidence:
 
     blanks: list[BlankRead] = field(default_factory=list)
     signed_at: list[dt.datetime] = field(default_factory=list)  # digital signatures' signing times
+
+
+VN = dt.timezone(dt.timedelta(hours=7))
+
+
+def signing_times(*iso: str | None) -> list[dt.datetime]:
+    """Signing times (ISO 8601, as `Page.signed_at`) as wall-clock times in Vietnam, where the date is."""
+    out = []
+    for value in iso:
+        try:
+            when = dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            continue
+        if when is not None:
+            out.append((when.astimezone(VN) if when.tzinfo else when).replace(tzinfo=None))
+    return out
 
 
 @dataclass
