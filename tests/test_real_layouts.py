@@ -139,6 +139,7 @@ def test_taxonomy_has_the_decree_30_kinds_with_their_abbreviations():
     ("Số: 01/2025/NQ-HĐND", ("01", "2025", "NQ-HĐND")),
     ("Số: 47 /QĐ-UBND", ("47", "", "QĐ-UBND")),
     ("Số:0+ /QD-UBND", ("0+", "", "QĐ-UBND")),
+    ("Số: 84 /QĐĐ-UBND", ("84", "", "QĐ-UBND")),  # a letter OCR doubled
 ])
 def test_header_number_patterns(line, want):
     assert header_number(line) == want

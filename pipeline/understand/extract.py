@@ -9,6 +9,7 @@ Patterns are matched on tone-folded text aligned character by character with the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 
@@ -28,6 +29,7 @@ from pipeline.understand.classify import (
 )
 from pipeline.understand.number_date import Evidence, decide_date, decide_number
 from pipeline.understand.overlays import split_overlays
+from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
 
 HEADER_LINES = 14
 CARD_TYPES = frozenset({"can_cuoc", "ho_chieu"})  # copies of cards have no issuing-agency header
@@ -121,8 +123,20 @@ def so_ky_hieu(text: str, type_code: str | None = None) -> str | None:
 _SO_ANY = re.compile(r"[^a-z0-9]{0,3}s[o0]\s*[:.;]?\s*([^/\n]{0,10}?)\s*/\s*(?:((?:19|20)[0-9]{2})\s*/\s*)?")
 
 
+@functools.lru_cache(maxsize=1)
+def _packaged() -> Taxonomy:
+    return load_taxonomy()
+
+
 def _code(raw: str) -> str:
+    """The code of a number, cleaned: Đ read as D restored, a letter OCR doubled in the type abbreviation
+    ("QĐĐ-UBND") undone when that gives the abbreviation of a type of the packaged taxonomy."""
     parts = [_RESTORE_D.get(p.strip(), p.strip()) for p in re.split(r"[-–—]", raw)]
+    first = parts[0]
+    if first and _packaged().by_ky_hieu(first) is None:
+        single = re.sub(r"(.)\1", r"\1", first)
+        if single != first and _packaged().by_ky_hieu(single) is not None:
+            parts[0] = single
     return "-".join(parts)
 
 
