@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"\n({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     if args.write_doc:
-        write_doc(args.write_doc, text)
+        write_doc(args.write_doc, text, "process" if args.process else "ocr")
     return 0
 
 
@@ -417,10 +417,12 @@ every office (no rule for one document).
 """
 
 
-def write_doc(path: Path, table: str) -> None:
+def write_doc(path: Path, table: str, key: str = "ocr") -> None:
+    """Put the table between this mode's markers in the doc (created with a head if missing); the rest
+    of the doc, written by hand, is kept."""
     path = path if path.is_absolute() else REPO / path
     old = path.read_text(encoding="utf-8") if path.exists() else ""
-    marker = "<!-- bench/real.py table -->"
+    marker = f"<!-- bench/real.py table: {key} -->"
     body = f"{marker}\n{table}\n{marker}\n"
     if marker in old:
         head, _, rest = old.partition(marker)
