@@ -148,6 +148,8 @@ def test_header_number_patterns(line, want):
 def test_header_date_line():
     assert header_date("Quảng Trị, ngày 17 tháng 01 năm 2025") == ("17", "01", "2025")
     assert header_date("Số: 4 /TB-UBND Huế, ngày0P tháng 02 năm 2025") == ("0P", "02", "2025")
+    assert header_date("Hà Nội ngày 05 tháng 3 năm 2024") == ("05", "3", "2024")  # comma lost
+    assert header_date("Bên A: cấp ngày 24 tháng 11 năm 2015") is None  # a date in the body
 
 
 def test_clean_typed_values_stand_on_their_own():

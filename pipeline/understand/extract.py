@@ -153,16 +153,17 @@ def header_number(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-_HEADER_DATE = re.compile(r"[^\W\d_]{2,}\s*[,;]\s*ngay\s*(.{0,6}?)\s*thang\s*(.{0,6}?)\s*nam\s*([0-9]{4})\b")
+_HEADER_DATE = re.compile(r"([^\W\d_]{2,})\s*([,;.]?)\s*ngay\s*(.{0,6}?)\s*thang\s*(.{0,6}?)\s*nam\s*([0-9]{4})\b")
 
 
 def header_date(text: str) -> tuple[str, str, str] | None:
     """(day, month, year) as read on the header's place-date line ("Quảng Ngãi, ngày 17 tháng 01 năm 2025");
     day and month may be junk where they were written into blanks."""
     for line in _lines(nfc(text))[:HEADER_LINES]:
-        m = _HEADER_DATE.search(fold_aligned(line))
-        if m:
-            return tuple(line[m.start(k):m.end(k)].strip(" .,'‘’`") for k in (1, 2, 3))  # type: ignore[return-value]
+        for m in _HEADER_DATE.finditer(fold_aligned(line)):
+            # "Cát Hải, ngày" — the comma may be lost, the place name's capital is not ("cấp ngày" is body)
+            if m.group(2) or line[m.start(1)].isupper():
+                return tuple(line[m.start(k):m.end(k)].strip(" .,'‘’`") for k in (3, 4, 5))  # type: ignore[return-value]
     return None
 
 
