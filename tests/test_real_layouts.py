@@ -145,6 +145,14 @@ def test_header_number_patterns(line, want):
     assert header_number(line) == want
 
 
+def test_number_split_by_a_text_layer():
+    text = "ỦY BAN NHÂN DÂN\nTỈNH LÂM ĐỒNG\nSố: 542\n\nCỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\n/TB-UBND\nĐà Lạt, ngày 06 tháng 11 năm 2024"
+    assert header_number(text) == ("542", "", "TB-UBND")
+    assert extract_fields(text, "thong_bao").so_ky_hieu == "542/TB-UBND"
+    alone = extract_fields(text.replace("/TB-UBND", ""), "thong_bao")  # the code not read at all
+    assert alone.so_ky_hieu is None and alone.review[0].startswith("so_ky_hieu: only '542'")
+
+
 def test_header_date_line():
     assert header_date("Quảng Trị, ngày 17 tháng 01 năm 2025") == ("17", "01", "2025")
     assert header_date("Số: 4 /TB-UBND Huế, ngày0P tháng 02 năm 2025") == ("0P", "02", "2025")

@@ -143,13 +143,34 @@ def _code(raw: str) -> str:
 def header_number(text: str) -> tuple[str, str, str] | None:
     """(number as read, year or "", code) of the header's "Số: … /QĐ-UBND" line, whatever the number
     looks like: a handwritten blank the OCR read as junk ("Ø2", "0+") still has its printed code."""
-    for _i, line in enumerate(_lines(nfc(text))[:HEADER_LINES]):
+    lines = _lines(nfc(text))[:HEADER_LINES]
+    for line in lines:
         folded = fold_aligned(line)
         for start in _so_starts(line, header=True):
             m = _SO_ANY.match(folded, start)
             code = _CODE.match(line, m.end()) if m else None
             if m and code and re.search(r"[-–—]", code.group(0)):
                 return line[m.start(1):m.end(1)].strip(), m.group(2) or "", _code(code.group(0))
+    return _split_number(lines)
+
+
+_SO_ALONE = re.compile(r"^[^a-z0-9]{0,3}s[o0]\s*[:.;]?\s*([^\s/]{1,8})\s*/?\s*$")
+_CODE_ALONE = re.compile(r"^\s*/\s*(?:((?:19|20)[0-9]{2})\s*/\s*)?")
+
+
+def _split_number(lines: list[str]) -> tuple[str, str, str] | None:
+    """"Số: 542" and "/TB-UBND" on lines of their own: how a Word document's text boxes come out of
+    its PDF text layer."""
+    for i, line in enumerate(lines):
+        m = _SO_ALONE.match(fold_aligned(line))
+        if not m:
+            continue
+        for nxt in lines[i + 1: i + 6]:
+            c = _CODE_ALONE.match(nxt)
+            code = _CODE.fullmatch(nxt[c.end():].strip()) if c else None
+            if code and re.search(r"[-–—]", code.group(0)):
+                return line[m.start(1):m.end(1)], c.group(1) or "", _code(code.group(0))
+        return None
     return None
 
 
@@ -384,7 +405,7 @@ def trich_yeu(text: str, under_title: bool = True) -> str | None:
     return _under_title(raw) if under_title else None
 
 
-def _paragraph_rest(raw: list[str], start: int, limit: int = 4) -> list[str]:
+def _paragraph_rest(raw: list[str], start: int, limit: int = 6) -> list[str]:
     """The lines that wrap a subject: the same paragraph (no blank line), no body or signature line."""
     out: list[str] = []
     for nxt in raw[start: start + limit]:
@@ -674,6 +695,11 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
         review += [decided.reason] if decided.reason else []
     else:
         number = so_ky_hieu(text, type_code)
+        kind = _packaged().get(type_code or "")
+        if number and "/" not in number and kind is not None and (kind.ky_hieu or kind.code == "cong_van"):
+            # an issued document's number always has its code ("12/QĐ-UBND"): a bare one is half read
+            review.append(f"so_ky_hieu: only '{number}' read, without its code")
+            number = None
     date = None
     when = header_date(text) if type_code not in _TYPE_DATE_LABELS else None
     if when is not None:
