@@ -405,6 +405,9 @@ def trich_yeu(text: str, under_title: bool = True) -> str | None:
     return _under_title(raw) if under_title else None
 
 
+_BODY_DATE = re.compile(r"^(?:Ngày|NGÀY)\s*\d")  # "Ngày 03/01/2025, …" opens the body (a wrapped subject says "ngày")
+
+
 def _paragraph_rest(raw: list[str], start: int, limit: int = 6) -> list[str]:
     """The lines that wrap a subject: the same paragraph (no blank line), no body or signature line."""
     out: list[str] = []
@@ -414,7 +417,7 @@ def _paragraph_rest(raw: list[str], start: int, limit: int = 6) -> list[str]:
             break
         f = " ".join(fold(s).split())
         cont = _cut_right_column(s[:300])
-        if _STOP.match(f) or is_upper_line(s) or not cont:
+        if _STOP.match(f) or is_upper_line(s) or not cont or _BODY_DATE.match(s):
             break
         out.append(cont)
     return out
