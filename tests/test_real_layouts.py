@@ -238,6 +238,7 @@ def _header_image(number_font_px: int) -> np.ndarray:
     return np.asarray(img)
 
 
+@pytest.mark.ocr
 def test_read_blanks_finds_the_number_and_date_blanks(tmp_path):
     from pipeline.ocr.blanks import read_blanks
     from pipeline.ocr.tesseract import ocr_image
