@@ -412,7 +412,12 @@ born-digital PDFs; see that folder's README). It is a development set: the same 
 real documents of other offices that are not in the repository, so what is fixed here must be fixed for
 every office (no rule for one document).
 
+    python bench/real.py --corpus ../shared/corpora/real-vbhc --process --write-doc docs/real-documents.md
     python bench/real.py --corpus ../shared/corpora/real-vbhc --write-doc docs/real-documents.md
+
+The first table is what `digitise()` makes of each PDF (text-layer decision, signatures, OCR, understanding);
+the second OCRs every page whatever its text layer (the born-digital ones too, for the CER line) and is
+the one to rerun while working on understanding: its OCR is cached, a rerun takes seconds.
 
 """
 
@@ -428,8 +433,11 @@ def write_doc(path: Path, table: str, key: str = "ocr") -> None:
         head, _, rest = old.partition(marker)
         _, _, tail = rest.partition(marker)
         new = head + body + tail.lstrip("\n")
+    elif old:
+        at = old.find("<!-- bench/real.py table")  # another mode's table: this one goes before it
+        new = old[:at] + body + "\n" + old[at:] if at >= 0 else old.rstrip("\n") + "\n\n" + body
     else:
-        new = DOC_HEAD + body + old
+        new = DOC_HEAD + body
     path.write_text(new, encoding="utf-8")
 
 
