@@ -82,6 +82,15 @@ class InputFile(_Model):
     original_key: str | None = Field(None, description="object key of the stored original (unique per file)")
 
 
+class BlankRead(_Model):
+    """A number written into a blank of the header, as the page OCR read it and as re-read alone."""
+
+    field: Literal["so", "day", "month"]
+    text: str = Field("", description="what the page OCR read there (may hold junk: 'Ø2', '0+')")
+    confidence: float = Field(0.0, ge=0.0, le=1.0, description="Tesseract's lowest word confidence there")
+    rereads: list[str] = Field(default_factory=list, description="digit-only re-reads of the crop, one per scale")
+
+
 class Page(_Model):
     n: int = Field(ge=1, description="1-based position of the page in the input")
     blank: bool = False
@@ -96,6 +105,7 @@ class Page(_Model):
     text_layer: TextLayer | None = Field(None, description="PDF pages: the page's own text layer and the decision")
     signed_at: str | None = Field(None, description="earliest signing time of the digital signatures over "
                                                     "this page's source PDF (evidence for the document date)")
+    blanks: list[BlankRead] = Field(default_factory=list, description="header blanks re-read (number, day, month)")
 
 
 class Metadata(_Model):
@@ -106,6 +116,8 @@ class Metadata(_Model):
     cccd: list[str] = Field(default_factory=list)
     ho_ten: list[str] = Field(default_factory=list)
     ma_ho_so: str | None = None
+    review: list[str] = Field(default_factory=list,
+                              description="why a field needs a person: 'field: reason' (a null or doubtful value)")
 
 
 class StoredObject(_Model):

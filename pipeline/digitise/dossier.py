@@ -33,6 +33,7 @@ from pipeline.settings import Settings
 from pipeline.store.base import ObjectStore
 from pipeline.understand.extract import extract_components
 from pipeline.understand.model import page_classifier
+from pipeline.understand.number_date import Evidence, signing_times
 from pipeline.understand.segment import PageInput, segment
 from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
 
@@ -130,10 +131,14 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
     segments = segment(inputs, taxonomy, settings.classify.review_threshold,
                        classifier=page_classifier(settings, taxonomy))
     texts = ["\n\n".join(by_n[n].page.text for n in seg.pages) for seg in segments]
-    metas = extract_components(texts, [seg.type for seg in segments])
+    # Evidence for the number and date beyond the text: the first page's re-read blanks and the signing
+    # time of the PDF's digital signatures (signature boxes read on the page count when it has none).
+    evidence = [Evidence(blanks=list(by_n[seg.pages[0]].page.blanks),
+                         signed_at=signing_times(by_n[seg.pages[0]].page.signed_at)) for seg in segments]
+    metas = extract_components(texts, [seg.type for seg in segments], evidence)
     drafts = []
     for i, (seg, meta) in enumerate(zip(segments, metas, strict=True)):
-        review = seg.needs_review or any(by_n[n].page.needs_review for n in seg.pages)
+        review = seg.needs_review or bool(meta.review) or any(by_n[n].page.needs_review for n in seg.pages)
         drafts.append(Draft(i + 1, seg.type, seg.type_name, round(float(seg.confidence), 4), review,
                             list(seg.pages), meta))
     return drafts

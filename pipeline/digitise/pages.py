@@ -23,6 +23,7 @@ from pipeline.imaging.cleaning import clean_page
 from pipeline.ingest.budget import process_budget
 from pipeline.ingest.inputs import PageRef, load_page, page_plan
 from pipeline.manifest import Page
+from pipeline.ocr.blanks import read_blanks
 from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
 from pipeline.ocr.words import Word
@@ -115,15 +116,19 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
                            min_plausibility=cfg.review_plausibility)
     if quality.needs_review and not result.error:
         warnings.append(f"needs review: {quality.reason}")
+    # The number and day written into the header's blanks, re-read alone (a handful of tiny crops,
+    # only on a page with a "Số: … /…" or "ngày … tháng … năm" line and a doubtful reading).
+    blanks = read_blanks(prepared.ocr, result.words, timeout_s=min(30.0, settings.ocr.timeout_s))
     page = Page(
         n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
         ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
         needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=prepared.steps,
         text_layer=decision,
+        blanks=blanks,
     )
     part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)
     return PageOutput(page, part, result.words,
-                      {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": t3 - t0})
+                      {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": time.perf_counter() - t0})
 
 
 def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:

@@ -150,15 +150,16 @@ def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[i
     return rotation, float(c.group(1)) if c else 0.0
 
 
-def read_line(img: np.ndarray, *, whitelist: str = DIGITS_WHITELIST, timeout_s: float = 30) -> str:
+def read_line(img: np.ndarray, *, whitelist: str = DIGITS_WHITELIST, timeout_s: float = 30, psm: int = 7) -> str:
     """The characters of `whitelist` Tesseract reads on one line of a small crop (`--psm 7`, grey or
-    RGB); empty when it reads nothing or fails (a second look is evidence, never a reason to stop)."""
+    RGB); empty when it reads nothing or fails (a second look is evidence, never a reason to stop).
+    `psm` 8 (one word) or 13 (raw line) give other, independent readings of the same crop."""
     gray = img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_RGB2GRAY)
     with tempfile.TemporaryDirectory(prefix="sohoa-line-") as tmp:
         src = Path(tmp) / "line.pgm"
         cv2.imwrite(str(src), gray)
         try:
-            proc = run([str(src), "stdout", "--psm", "7", "-c", f"tessedit_char_whitelist={whitelist}"],
+            proc = run([str(src), "stdout", "--psm", str(psm), "-c", f"tessedit_char_whitelist={whitelist}"],
                        timeout_s=timeout_s, what="line re-read")
         except ProgramError:
             return ""

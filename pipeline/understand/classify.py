@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.textnorm import fold, nfc, squash
+from pipeline.understand.overlays import split_overlays
 from pipeline.understand.taxonomy import FALLBACK, DocType, Taxonomy
 
 MAX_CHARS = 20_000  # text scanned per page: bounds the cost of garbage or huge OCR output
@@ -36,6 +37,9 @@ SCORE_HEADER_ONLY = 0.25
 SCORE_CARD_BACK = 0.7
 SCORE_CONG_VAN = 0.8
 SCORE_LINE_MATCH = 0.75
+CONFLICT_CAP = 0.55  # under the review threshold: the title and the number's type code disagree
+SCORE_KY_HIEU = 0.75  # no title read, but the number's code names the type ("Số: 12/QĐ-UBND")
+SCORE_CONG_VAN_KINH_GUI = 0.7  # no title, a number with no type code and "Kính gửi:"
 
 _QUOC_HIEU = ("conghoaxahoichunghiavietnam", "socialistrepublicofvietnam")
 _TIEU_NGU = ("doclaptudohanhphuc", "independencefreedomhappiness")
@@ -73,10 +77,12 @@ _ITEM = re.compile(r"^(?:\d{1,2}\s*[.)]\s+|[a-zđ]\)\s*|[-+•*]\s*\w)")
 _CARD_BACK_STRONG = ("dac diem nhan dang", "idvnm", "personal identification", "ngon tro trai",
                      "ngon tro phai", "left index finger", "right index finger")
 _CARD_BACK_WEAK = ("ngay, thang, nam", "date, month, year", "cuc canh sat quan ly hanh chinh")
-# Type abbreviations of Phụ lục III NĐ 30/2020 in "Số: 12/QĐ-UBND" -> a hint for the type.
-_ABBREVIATIONS = {"qd": "quyet_dinh", "tb": "thong_bao", "bc": "bao_cao", "ttr": "to_trinh",
-                  "bb": "bien_ban", "guq": "giay_uy_quyen"}
-_KY_HIEU = re.compile(r"^s[o0]\s*[:.]?\s*\d+(?:\s*/\s*\d{4})?\s*/\s*([a-z]{2,4})\s*-")
+# The code of "Số: 12/QĐ-UBND" (its first part, "QĐ", names the type: Phụ lục III NĐ 30/2020, the
+# taxonomy's `ky_hieu`); the number may be a handwritten blank the OCR read as junk ("Ø2 /CT-UBND").
+_KY_HIEU = re.compile(r"^s[o0]\s*[:.;]?\s*[^\s/]{0,6}\s*/\s*(?:(?:19|20)\d{2}\s*/\s*)?([a-z]{1,5})\s*[-–]\s*[a-z]")
+_VV_SHORT = re.compile(r"^\W{0,3}v\s*/\s*v\b")  # "V/v" (not "Về việc", which follows any title)
+_KINH_GUI = re.compile(r"^\W{0,3}kinh\s*gui\b")
+CONG_VAN_LINES = 30  # "V/v" and "Kính gửi:" of a công văn are this near the top
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 # A Vietnamese syllable once tones and vowel marks are folded away (onset, vowel cluster, coda).
 _SYLLABLE = re.compile(r"^(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(?:ng|nh|ch|[cmnpt])?$")
@@ -216,7 +222,8 @@ class Layout:
     strong_header: bool = False  # Quốc hiệu, "Số:" or place-date seen: this is a first page
     date_only: bool = False  # the only header evidence is a place-date line (as above a signature)
     has_vv: bool = False  # "V/v …" in the header: a công văn
-    ky_hieu: str | None = None  # the type abbreviation of "Số: 12/QĐ-UBND" ("qd")
+    ky_hieu: str | None = None  # the first code part of "Số: 12/QĐ-UBND" ("QĐ"), as printed
+    kinh_gui: bool = False  # "Kính gửi:" near the top (a công văn, tờ trình, đơn)
     continuation: str | None = None  # why the page continues a document, if it visibly does
     page_number: int | None = None  # a bare page number (≥ 2) on top: weaker, a clear title overrides it
     blocks: tuple[tuple[str, ...], ...] = ()  # candidate titles: upper-case line blocks after the header
@@ -231,15 +238,17 @@ def read_layout(text: str) -> Layout:
     prev = ""
     agency_open = False  # an agency name started and no "Số"/date line closed the left column yet
     seen: set[str] = set()
+    # Lines above the Quốc hiệu that are no agency name are debris (a seal's text, a punched hole).
+    motto = next((i for i, x in enumerate(lines[:HEADER_LINES]) if is_quoc_hieu(x)), 0)
     for i, line in enumerate(lines[:HEADER_LINES]):
         f = _folded(line)
         kind = ""
         if is_quoc_hieu(line) or is_so_line(line) or has_place_date(line):
             kind = "strong"
             seen.add("date" if has_place_date(line) and not (is_quoc_hieu(line) or is_so_line(line)) else "strong")
-            if is_so_line(line):
+            if is_so_line(line) or _KY_HIEU.match(f):
                 m = _KY_HIEU.match(f)
-                lay.ky_hieu = lay.ky_hieu or (m.group(1) if m else None)
+                lay.ky_hieu = lay.ky_hieu or (_original(line, f, m) if m else None)
             if is_so_line(line) or has_place_date(line):
                 agency_open = False
             elif is_agency_line(line):  # "UBND HUYỆN … CỘNG HÒA XÃ HỘI …": columns merged
@@ -258,6 +267,8 @@ def read_layout(text: str) -> Layout:
         elif (i < 2 and len(line.split()) <= 5 and not is_upper_line(line)
               and any(is_quoc_hieu(x) or is_so_line(x) or is_agency_line(x) for x in lines[i + 1: i + 3])):
             kind = "skip"  # OCR debris above the header ("vn: Mẫu số: 01/LPTB", a punched-hole mark)
+        elif i < motto:
+            kind = "skip"
         if not kind:
             break
         lay.strong_header = lay.strong_header or kind == "strong"
@@ -266,6 +277,10 @@ def read_layout(text: str) -> Layout:
         lay.header_end = i + 1
         prev = kind if kind != "skip" else prev
     lay.date_only = seen == {"date"}
+    for line in lines[:CONG_VAN_LINES]:
+        f = _folded(line)
+        lay.has_vv = lay.has_vv or bool(_VV_SHORT.match(f) and lay.strong_header)
+        lay.kinh_gui = lay.kinh_gui or bool(_KINH_GUI.match(f))
     first = _PAGE_NO.match(lines[0]) if lines else None
     if first and int(first.group(1)) >= 2 and not lay.strong_header:
         lay.page_number = int(first.group(1))  # NĐ 30 numbers pages from 2, at the top
@@ -322,6 +337,13 @@ def read_layout(text: str) -> Layout:
     return lay
 
 
+def _original(line: str, folded: str, m: re.Match[str]) -> str:
+    """The matched code part as printed ("QĐ", "TTr"): folded text lost Đ, the taxonomy keeps it."""
+    start = len(folded[:m.start(1)].replace(" ", ""))
+    raw = "".join(line.split())
+    return raw[start:start + len(m.group(1))] if raw else m.group(1)
+
+
 def _is_header_line(line: str) -> bool:
     return is_quoc_hieu(line) or is_so_line(line) or has_place_date(line) or bool(_FORM_LINE.match(_folded(line)))
 
@@ -336,7 +358,9 @@ def starts_like_title(line: str) -> bool:
     return _title_candidate(line) and _starts_with(
         _folded(clean_title(line)),
         ("quyet dinh", "thong bao", "giay", "don", "to khai", "to trinh", "bao cao", "bien ban", "bien lai",
-         "hop dong", "phieu", "van ban", "trich", "cong van", "ke hoach", "hoa don", "ban ve", "can cuoc"),
+         "hop dong", "phieu", "van ban", "trich", "cong van", "ke hoach", "hoa don", "ban ve", "can cuoc",
+         "chi thi", "nghi quyet", "quy che", "quy dinh", "thong cao", "huong dan", "chuong trinh", "phuong an",
+         "de an", "du an", "cong dien", "ban ghi nho", "ban thoa thuan", "thu ", "chung minh nhan dan"),
     )
 
 
@@ -491,13 +515,14 @@ class RuleClassifier:
             # Its own component, flagged: merging nonsense into the previous document would hide a
             # document scanned upside down; a layout read from nonsense means nothing.
             return PageGuess(FALLBACK, SCORE_UNREADABLE, None, True, ("unreadable text",))
+        text = split_overlays(text).text  # signature boxes and stamps are not the document
         lay = read_layout(text)
         folded = _folded(text)
         cue_scores, cue_hits = self.cue_scores(folded)
-        if lay.ky_hieu in _ABBREVIATIONS and self.taxonomy.get(_ABBREVIATIONS[lay.ky_hieu]):
-            code = _ABBREVIATIONS[lay.ky_hieu]
-            cue_scores[code] = cue_scores.get(code, 0.0) + 1.5
-            cue_hits.setdefault(code, []).append(f"ký hiệu {lay.ky_hieu.upper()}")
+        kind = self.taxonomy.by_ky_hieu(lay.ky_hieu) if lay.ky_hieu else None
+        if kind is not None:
+            cue_scores[kind.code] = cue_scores.get(kind.code, 0.0) + 1.5
+            cue_hits.setdefault(kind.code, []).append(f"ký hiệu {lay.ky_hieu}")
         back = is_card_back(text)
         evidence: list[str] = []
         if lay.strong_header:
@@ -526,6 +551,10 @@ class RuleClassifier:
                     title = line
                     break
 
+        if match is not None and kind is not None and kind.code != match.code and match.sim < CLEAR:
+            # A title read fuzzily against the printed code of the number: the code decides.
+            evidence.append(f"ký hiệu {lay.ky_hieu} over title {match.title} ({match.sim:.2f})")
+            return PageGuess(kind.code, SCORE_KY_HIEU, title, not continuing, tuple(evidence), back, continuing)
         if match is not None:
             if match.sim >= CLEAR:
                 score = 0.88 + 0.08 * (match.sim - CLEAR) / (1 - CLEAR) + 0.03 * match.coverage
@@ -534,16 +563,29 @@ class RuleClassifier:
             if runner_up is not None and runner_up.weight >= 0.9 * match.weight:
                 score -= 0.1  # two types fit about equally well
             score += min(0.02, 0.01 * len(cue_hits.get(match.code, [])))
+            if kind is not None and kind.code == match.code:
+                score += 0.03
+            elif kind is not None:
+                score = min(score, CONFLICT_CAP)  # a clear title and a number of another type: a person looks
+                evidence.append(f"ký hiệu {lay.ky_hieu} of another type")
             evidence.append(f"title: {match.title} ({match.sim:.2f})")
             evidence += [f"cue: {c}" for c in cue_hits.get(match.code, [])]
             return PageGuess(match.code, _clip(score), title, not continuing, tuple(evidence), back, continuing)
-        if line_match is not None:
+        if line_match is not None and (kind is None or kind.code == line_match.code):
             evidence.append(f"title line: {line_match.title} ({line_match.sim:.2f})")
             return PageGuess(line_match.code, SCORE_LINE_MATCH, title, not continuing, tuple(evidence), back,
                              continuing)
+        if kind is not None and lay.strong_header and not continuing:
+            evidence.append(f"ký hiệu {lay.ky_hieu} (no title read)")
+            return PageGuess(kind.code, SCORE_KY_HIEU, title, True, tuple(evidence), back, continuing)
         if lay.has_vv and lay.strong_header and self.taxonomy.get("cong_van") and not continuing:
             evidence.append("V/v in header")
             return PageGuess("cong_van", SCORE_CONG_VAN, title, True, tuple(evidence), back, continuing)
+        if (lay.kinh_gui and lay.ky_hieu and lay.strong_header and not continuing
+                and self.taxonomy.get("cong_van")):
+            # "Số: 299/UBND-TTHC" (no type code: a công văn's number) and "Kính gửi:", no title
+            evidence.append(f"number {lay.ky_hieu}-… with no type code, Kính gửi")
+            return PageGuess("cong_van", SCORE_CONG_VAN_KINH_GUI, title, True, tuple(evidence), back, continuing)
         if back and self.taxonomy.get("can_cuoc"):
             return PageGuess("can_cuoc", SCORE_CARD_BACK, title, False, tuple(evidence), True, continuing)
         # A place-date line alone, with no title, is the date above a signature ("Làm tại: xã …, ngày …")
@@ -594,7 +636,7 @@ def find_title(text: str, taxonomy: Taxonomy | None = None) -> str | None:
     With a taxonomy, the first block that matches a known title wins over an earlier unknown
     upper-case line (e.g. an agency line the layout rules did not recognise).
     """
-    lay = read_layout(text)
+    lay = read_layout(split_overlays(text).text)
     if taxonomy is not None:
         hit = rule_classifier(taxonomy).first_match(lay.blocks)
         if hit:

@@ -9,6 +9,7 @@ Patterns are matched on tone-folded text aligned character by character with the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable
 
@@ -26,6 +27,9 @@ from pipeline.understand.classify import (
     is_upper_line,
     starts_like_title,
 )
+from pipeline.understand.number_date import Evidence, decide_date, decide_number
+from pipeline.understand.overlays import split_overlays
+from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
 
 HEADER_LINES = 14
 CARD_TYPES = frozenset({"can_cuoc", "ho_chieu"})  # copies of cards have no issuing-agency header
@@ -113,6 +117,74 @@ def so_ky_hieu(text: str, type_code: str | None = None) -> str | None:
             m = _SO_ONLY.match(folded, start)
             if m:
                 return m.group(1)
+    return None
+
+
+_SO_ANY = re.compile(r"[^a-z0-9]{0,3}s[o0]\s*[:.;]?\s*([^/\n]{0,10}?)\s*/\s*(?:((?:19|20)[0-9]{2})\s*/\s*)?")
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged() -> Taxonomy:
+    return load_taxonomy()
+
+
+def _code(raw: str) -> str:
+    """The code of a number, cleaned: Đ read as D restored, a letter OCR doubled in the type abbreviation
+    ("QĐĐ-UBND") undone when that gives the abbreviation of a type of the packaged taxonomy."""
+    parts = [_RESTORE_D.get(p.strip(), p.strip()) for p in re.split(r"[-–—]", raw)]
+    first = parts[0]
+    if first and _packaged().by_ky_hieu(first) is None:
+        single = re.sub(r"(.)\1", r"\1", first)
+        if single != first and _packaged().by_ky_hieu(single) is not None:
+            parts[0] = single
+    return "-".join(parts)
+
+
+def header_number(text: str) -> tuple[str, str, str] | None:
+    """(number as read, year or "", code) of the header's "Số: … /QĐ-UBND" line, whatever the number
+    looks like: a handwritten blank the OCR read as junk ("Ø2", "0+") still has its printed code."""
+    lines = _lines(nfc(text))[:HEADER_LINES]
+    for line in lines:
+        folded = fold_aligned(line)
+        for start in _so_starts(line, header=True):
+            m = _SO_ANY.match(folded, start)
+            code = _CODE.match(line, m.end()) if m else None
+            if m and code and re.search(r"[-–—]", code.group(0)):
+                return line[m.start(1):m.end(1)].strip(), m.group(2) or "", _code(code.group(0))
+    return _split_number(lines)
+
+
+_SO_ALONE = re.compile(r"^[^a-z0-9]{0,3}s[o0]\s*[:.;]?\s*([^\s/]{1,8})\s*/?\s*$")
+_CODE_ALONE = re.compile(r"^\s*/\s*(?:((?:19|20)[0-9]{2})\s*/\s*)?")
+
+
+def _split_number(lines: list[str]) -> tuple[str, str, str] | None:
+    """"Số: 542" and "/TB-UBND" on lines of their own: how a Word document's text boxes come out of
+    its PDF text layer."""
+    for i, line in enumerate(lines):
+        m = _SO_ALONE.match(fold_aligned(line))
+        if not m:
+            continue
+        for nxt in lines[i + 1: i + 6]:
+            c = _CODE_ALONE.match(nxt)
+            code = _CODE.fullmatch(nxt[c.end():].strip()) if c else None
+            if code and re.search(r"[-–—]", code.group(0)):
+                return line[m.start(1):m.end(1)], c.group(1) or "", _code(code.group(0))
+        return None
+    return None
+
+
+_HEADER_DATE = re.compile(r"([^\W\d_]{2,})\s*([,;.]?)\s*ngay\s*(.{0,6}?)\s*thang\s*(.{0,6}?)\s*nam\s*([0-9]{4})\b")
+
+
+def header_date(text: str) -> tuple[str, str, str] | None:
+    """(day, month, year) as read on the header's place-date line ("Quảng Ngãi, ngày 17 tháng 01 năm 2025");
+    day and month may be junk where they were written into blanks."""
+    for line in _lines(nfc(text))[:HEADER_LINES]:
+        for m in _HEADER_DATE.finditer(fold_aligned(line)):
+            # "Cát Hải, ngày" — the comma may be lost, the place name's capital is not ("cấp ngày" is body)
+            if m.group(2) or line[m.start(1)].isupper():
+                return tuple(line[m.start(k):m.end(k)].strip(" .,'‘’`") for k in (3, 4, 5))  # type: ignore[return-value]
     return None
 
 
@@ -296,8 +368,9 @@ _BODY_ISSUER = {"giay_chung_nhan_qsdd": _issuer_under_title, "hop_dong": _notary
 
 # --------------------------------------------------------------------------- trích yếu
 
-_VV_LABEL = re.compile(r"^[^a-z0-9]{0,2}(v\s*/\s*v|v\.\s*v\.?|ve\s+viec)\s*[:.]?\s*")
-_STOP = re.compile(r"^(?:can cu|kinh gui|noi nhan|dieu \d|chu tich|quyet dinh|so\s*[:.])")
+_VV_LABEL = re.compile(r"^[^a-z0-9]{0,2}(v\s*/\s*v|v\.\s*v\.?|ve\s+viec|v\s*/(?=\s+[a-z]))\s*[:.]?\s*")
+_STOP = re.compile(r"^(?:can cu|kinh gui|noi nhan|dieu \d|chu tich|quyet dinh\s*:|so\s*[:.]|thuc hien|theo de nghi"
+                   r"|xet de nghi)")
 _DATE_AFTER_PLACE = re.compile(r",\s*ngay\s*[\do]")
 
 
@@ -314,28 +387,60 @@ def _cut_right_column(segment: str) -> str:
     return segment
 
 
-def trich_yeu(text: str) -> str | None:
-    """The "Về việc …"/"V/v …" line as printed (label kept, as in document registers), with its wrapped lines."""
+def trich_yeu(text: str, under_title: bool = True) -> str | None:
+    """The subject line(s) as printed: the "Về việc …"/"V/v …" paragraph (label kept, as in document
+    registers) with its wrapped lines, else (`under_title`: an issued document, with a "Số: …/…" header)
+    the paragraph right under the title (a thông báo or báo cáo states its subject without a label:
+    "Kết luận của …", "Tình hình …")."""
     raw = nfc(text).splitlines()
     for i, line in enumerate(raw[:40]):
         m = _VV_LABEL.match(fold_aligned(line.strip()))
         if not m:
             continue
         label = line.strip()[m.start(1):m.end(1)]
-        parts = [label, _cut_right_column(line.strip()[m.end():][:300])]
-        for nxt in raw[i + 1: i + 4]:
-            s = nxt.strip()
-            if not s:
-                break
-            f = " ".join(fold(s).split())
-            cont = _cut_right_column(s[:300])
-            first = next((c for c in cont if c.isalnum()), "")
-            if _STOP.match(f) or is_upper_line(s) or not cont or not (first.islower() or first.isdigit()):
-                break
-            parts.append(cont)
+        label = "V/v" if label.replace(" ", "") == "V/" else label  # OCR lost the second v
+        parts = [label, _cut_right_column(line.strip()[m.end():][:300]), *_paragraph_rest(raw, i + 1)]
         content = squash(" ".join(parts[1:])).strip(" .;,:-")
         return f"{squash(label)} {content}" if len(content) >= 3 else None
-    return None
+    return _under_title(raw) if under_title else None
+
+
+_BODY_DATE = re.compile(r"^(?:Ngày|NGÀY)\s*\d")  # "Ngày 03/01/2025, …" opens the body (a wrapped subject says "ngày")
+
+
+def _paragraph_rest(raw: list[str], start: int, limit: int = 6) -> list[str]:
+    """The lines that wrap a subject: the same paragraph (no blank line), no body or signature line."""
+    out: list[str] = []
+    for nxt in raw[start: start + limit]:
+        s = nxt.strip()
+        if not s:
+            break
+        f = " ".join(fold(s).split())
+        cont = _cut_right_column(s[:300])
+        if _STOP.match(f) or is_upper_line(s) or not cont or _BODY_DATE.match(s):
+            break
+        out.append(cont)
+    return out
+
+
+def _under_title(raw: list[str]) -> str | None:
+    lines = [x.strip() for x in raw[:40]]
+    title = next((i for i, x in enumerate(lines) if x and starts_like_title(x) and is_upper_line(x)
+                  and not is_agency_line(x)), None)
+    if title is None:
+        return None
+    i = title + 1
+    while i < len(lines) and (not lines[i] or (is_upper_line(lines[i]) and i == title + 1)):
+        i += 1  # the blank line under the title, or the title's second line
+    if i >= len(lines) or i > title + 3:
+        return None
+    first = lines[i]
+    f = " ".join(fold(first).split())
+    if (_STOP.match(f) or is_upper_line(first) or not first[:1].isalpha() or has_place_date(first)
+            or ":" in first[:40]):
+        return None  # a body line, or a form's "Họ và tên: …"
+    content = squash(" ".join([_cut_right_column(first[:300]), *_paragraph_rest(raw, i + 1)])).strip(" .;,:-")
+    return content if len(content.split()) >= 3 else None
 
 
 # --------------------------------------------------------------------------- CCCD
@@ -572,24 +677,57 @@ def _ma(raw: str) -> str:
 # --------------------------------------------------------------------------- all fields
 
 
-def extract_fields(text: str, type_code: str | None = None) -> Metadata:
-    """All key fields of a component (its pages' NFC text joined); unknown fields stay empty."""
-    text = nfc(text or "")
+def extract_fields(text: str, type_code: str | None = None, evidence: Evidence | None = None) -> Metadata:
+    """All key fields of a component (its pages' NFC text joined); unknown fields stay empty.
+
+    Signature boxes and stamps are left out first (`pipeline.understand.overlays`; their signing times join the
+    evidence). The header's number and date are decided by `pipeline.understand.number_date`: a doubtful one is
+    left empty and the reason goes to `Metadata.review`.
+    """
+    over = split_overlays(nfc(text or ""))
+    text = over.text
+    evidence = evidence or Evidence()
+    if over.signed_at and not evidence.signed_at:
+        evidence = Evidence(evidence.blanks, list(over.signed_at))
+    review: list[str] = []
+    number = None
+    head = header_number(text) if type_code not in CARD_TYPES else None
+    if head is not None:
+        decided = decide_number(f"{head[0]}/{head[1]}" if head[1] else head[0], head[2], evidence)
+        number = decided.value
+        review += [decided.reason] if decided.reason else []
+    else:
+        number = so_ky_hieu(text, type_code)
+        kind = _packaged().get(type_code or "")
+        if number and "/" not in number and kind is not None and (kind.ky_hieu or kind.code == "cong_van"):
+            # an issued document's number always has its code ("12/QĐ-UBND"): a bare one is half read
+            review.append(f"so_ky_hieu: only '{number}' read, without its code")
+            number = None
+    date = None
+    when = header_date(text) if type_code not in _TYPE_DATE_LABELS else None
+    if when is not None:
+        decided = decide_date(*when, evidence)
+        date = decided.value
+        review += [decided.reason] if decided.reason else []
+    else:
+        date = ngay(text, type_code=type_code)
     return Metadata(
-        so_ky_hieu=so_ky_hieu(text, type_code),
-        ngay=ngay(text, type_code=type_code),
+        so_ky_hieu=number,
+        ngay=date,
         co_quan=co_quan(text, type_code),
-        trich_yeu=trich_yeu(text),
+        trich_yeu=trich_yeu(text, under_title=head is not None),
         cccd=cccd(text),
         ho_ten=ho_ten(text),
         ma_ho_so=ma_ho_so(text),
+        review=review,
     )
 
 
-def extract_components(texts: list[str], types: list[str]) -> list[Metadata]:
+def extract_components(texts: list[str], types: list[str], evidence: list[Evidence | None] | None = None) -> list[Metadata]:
     """Fields of every component of one dossier: `extract_fields` each, then CCCD numbers checked
     across the dossier (`reconcile_cccd`), so one digit misread on one page is put right."""
-    metas = [extract_fields(t, c) for t, c in zip(texts, types, strict=True)]
+    evidence = evidence or [None] * len(texts)
+    metas = [extract_fields(t, c, e) for t, c, e in zip(texts, types, evidence, strict=True)]
     cards = {i for i, c in enumerate(types) if c in CARD_TYPES}
     fixed = reconcile_cccd([m.cccd for m in metas], cards)
     return [m.model_copy(update={"cccd": f}) if f != m.cccd else m for m, f in zip(metas, fixed, strict=True)]

@@ -32,6 +32,7 @@ from typing import Any
 from pipeline.settings import Settings
 from pipeline.textnorm import fold, nfc
 from pipeline.understand.classify import CLEAR, PageGuess, RuleClassifier, readable_share, rule_classifier
+from pipeline.understand.overlays import split_overlays
 from pipeline.understand.taxonomy import FALLBACK, Taxonomy
 
 log = logging.getLogger("sohoa.model")
@@ -67,7 +68,9 @@ def sklearn_version() -> str | None:
 
 
 def _clip(text: str) -> str:
-    return nfc((text or "")[:MAX_CHARS])
+    """The page text the model reads: signature boxes and stamps laid over the page left out (they
+    are on documents of every type, so they only blur the types apart)."""
+    return split_overlays(nfc((text or "")[:MAX_CHARS])).text
 
 
 def view_folded(text: str) -> str:

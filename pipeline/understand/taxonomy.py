@@ -18,7 +18,7 @@ import yaml
 
 from pipeline.errors import ConfigError
 from pipeline.settings import default_config_text
-from pipeline.textnorm import nfc, squash
+from pipeline.textnorm import fold, nfc, squash
 
 FALLBACK = "khac"
 PACKAGED = "config/taxonomy.yaml"
@@ -35,6 +35,7 @@ class DocType:
     description: str = ""
     titles: tuple[str, ...] = ()
     cues: tuple[str, ...] = ()
+    ky_hieu: tuple[str, ...] = ()  # abbreviations in a document number ("QĐ" in "Số: 12/QĐ-UBND")
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,16 @@ class Taxonomy:
     version: int = 1
     _by_code: dict[str, DocType] = field(init=False, repr=False, compare=False)
     _fingerprint: str = field(init=False, repr=False, compare=False)
+    _by_abbreviation: dict[str, DocType] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_code", {t.code: t for t in self.types})
+        exact = {_abbr_key(k): t for t in self.types for k in t.ky_hieu}
+        folded: dict[str, list[DocType]] = {}
+        for key, t in exact.items():
+            folded.setdefault("~" + fold(key), []).append(t)
+        exact.update({k: ts[0] for k, ts in folded.items() if len(ts) == 1})
+        object.__setattr__(self, "_by_abbreviation", exact)
         object.__setattr__(self, "_fingerprint", self._digest())
 
     def __hash__(self) -> int:
@@ -57,6 +65,12 @@ class Taxonomy:
     def get(self, code: str) -> DocType | None:
         """The type with this code, or None when the taxonomy has no such code."""
         return self._by_code.get(code)
+
+    def by_ky_hieu(self, abbreviation: str) -> DocType | None:
+        """The type whose number abbreviation this is ("QĐ", "TTr"; case ignored). OCR often drops the
+        bar of Đ: "QD" is QĐ too, as long as only one type's abbreviation folds to it (HD: HĐ or HD?)."""
+        key = _abbr_key(abbreviation)
+        return self._by_abbreviation.get(key) or self._by_abbreviation.get("~" + fold(key))
 
     def name(self, code: str) -> str:
         """Vietnamese name of a type; an unknown code (e.g. from an older model) is returned as is."""
@@ -77,12 +91,18 @@ class Taxonomy:
             "version": self.version,
             "types": [
                 {"code": t.code, "name": t.name, "description": t.description,
-                 "titles": list(t.titles), "cues": list(t.cues)}
+                 "titles": list(t.titles), "cues": list(t.cues),
+                 **({"ky_hieu": list(t.ky_hieu)} if t.ky_hieu else {})}
                 for t in self.types
             ],
         }
         blob = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _abbr_key(abbreviation: str) -> str:
+    """An abbreviation compared upper-case, Đ kept (HĐ hợp đồng is not HD hướng dẫn)."""
+    return nfc(abbreviation).replace(" ", "").upper()
 
 
 def _text(value: Any) -> str:
@@ -115,6 +135,7 @@ def parse_taxonomy(text: str, source: str = PACKAGED) -> Taxonomy:
         raise ConfigError(f"`version` must be an integer, not {version!r}", path=source, hint=_HINT)
     types: list[DocType] = []
     seen: set[str] = set()
+    abbreviations: dict[str, str] = {}
     for i, entry in enumerate(data["types"], start=1):
         where = f"type #{i}"
         if not isinstance(entry, dict):
@@ -135,7 +156,17 @@ def parse_taxonomy(text: str, source: str = PACKAGED) -> Taxonomy:
             raise ConfigError(f"{where}: `description` must be a string", path=source, hint=_HINT)
         titles = _strings(entry.get("titles"), "titles", where, source)
         cues = _strings(entry.get("cues"), "cues", where, source)
-        types.append(DocType(code, name, _text(description), titles, cues))
+        ky_hieu = _strings(entry.get("ky_hieu"), "ky_hieu", where, source)
+        for abbreviation in ky_hieu:
+            key = _abbr_key(abbreviation)
+            if not fold(key).isalnum() or not fold(key).isascii():
+                raise ConfigError(f"{where}: `ky_hieu` {abbreviation!r} must be letters only (\"QĐ\", \"TTr\")",
+                                  path=source, hint=_HINT)
+            if key in abbreviations:
+                raise ConfigError(f"{where}: `ky_hieu` {abbreviation!r} is also type {abbreviations[key]}'s",
+                                  path=source, hint="Give each abbreviation to one type")
+            abbreviations[key] = code
+        types.append(DocType(code, name, _text(description), titles, cues, ky_hieu))
     if FALLBACK not in seen:
         raise ConfigError(f"the fallback type `{FALLBACK}` is missing", path=source,
                           hint="Add `- code: khac` (Tài liệu khác) as the last type")

@@ -1,0 +1,193 @@
+"""The number and the day written into the header's blanks, read a second time.
+
+An office prints "Số:      /QĐ-UBND" and "ngày    tháng 01 năm 2025" and fills the blanks by hand
+or with a stamp when the document is signed. Tesseract's page model reads those digits badly
+("Ø2", "0+", "04" for a handwritten 01) and its confidence is only a hint. So each blank is
+cropped from the OCR image (between "Số:" and "/…", between "ngày" and "tháng") and re-read
+with a digit-only whitelist as one line at three sizes (Tesseract's single-word and raw-line modes
+drop glyphs of handwriting; a change of scale gives an independent reading of all of them):
+readings that agree are evidence, readings that disagree send the field to review
+(`pipeline.understand.number_date`).
+"""
+
+from __future__ import annotations
+
+import re
+
+import cv2
+import numpy as np
+
+from pipeline.manifest import BlankRead
+from pipeline.ocr import tesseract
+from pipeline.ocr.words import Word
+from pipeline.textnorm import fold
+
+TOP = 0.45  # the header's blanks are in the top part of the page
+SCALES = (1.0, 0.6, 2.0)  # one line read at three sizes: independent readings of the same ink
+DIGITS = "0123456789"
+MARGIN = 0.35  # of the line height, above and below the crop
+LABEL_RATIO = {"so": 1.3, "ngay": 2.0, "thang": 2.45}  # width / height of the printed label words
+_SO = re.compile(r"^s[o0]\s*[:.;]")
+_SO_BARE = re.compile(r"^s[o0]$")
+
+
+def _rows(words: list[Word]) -> list[list[Word]]:
+    """Words grouped by Tesseract line, each line left to right, lines top to bottom."""
+    lines: dict[tuple[int, int, int], list[Word]] = {}
+    for w in words:
+        lines.setdefault((w.block, w.par, w.line), []).append(w)
+    out = [sorted(ws, key=lambda w: w.box[0]) for ws in lines.values()]
+    return sorted(out, key=lambda ws: min(w.box[1] for w in ws))
+
+
+def _row_words(words: list[Word], anchor: Word) -> list[Word]:
+    """Every word on the anchor's printed row (Tesseract may put the right column in another line)."""
+    y0, h = anchor.box[1], anchor.box[3]
+    mid = y0 + h / 2
+    row = [w for w in words if abs((w.box[1] + w.box[3] / 2) - mid) <= 0.6 * max(h, w.box[3])]
+    return sorted(row, key=lambda w: w.box[0])
+
+
+def _crop(image: np.ndarray, x0: float, x1: float, ref: Word) -> np.ndarray:
+    h = ref.box[3]
+    y0 = int(max(0, ref.box[1] - MARGIN * h))
+    y1 = int(min(image.shape[0], ref.box[1] + (1 + MARGIN) * h))
+    x0, x1 = int(max(0, x0)), int(min(image.shape[1], x1))
+    if x1 - x0 < 0.3 * h or y1 <= y0:
+        return np.zeros((0, 0), np.uint8)
+    crop = image[y0:y1, x0:x1]
+    pad = int(0.4 * h)
+    return np.pad(crop, pad, constant_values=255)
+
+
+def _reads(crop: np.ndarray, timeout_s: float) -> list[str]:
+    if not crop.size:
+        return []
+    out = []
+    for scale in SCALES:
+        img = crop if scale == 1.0 else cv2.resize(
+            crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+        out.append(tesseract.read_line(img, whitelist=DIGITS, psm=7, timeout_s=timeout_s))
+    return out
+
+
+def _text_between(row: list[Word], a: Word, b: Word | None) -> tuple[str, float]:
+    inside = [w for w in row if w.box[0] > a.box[0] and (b is None or w.box[0] < b.box[0])]
+    if not inside:
+        return "", 0.0
+    return " ".join(w.text for w in inside), min(w.conf for w in inside)
+
+
+def read_blanks(image: np.ndarray, words: list[Word], *, timeout_s: float = 20) -> list[BlankRead]:
+    """Re-read the "Số" number and the date's day and month in the header (see the module docstring)."""
+    if image is None or image.size == 0 or not words:
+        return []
+    limit = TOP * image.shape[0]
+    top = [w for w in words if w.box[1] < limit]
+    out: list[BlankRead] = []
+    so = _find_so(top)
+    if so is not None:
+        out.append(_read_so(image, top, so, timeout_s))
+    date = _find_date(top)
+    if date is not None:
+        out += _read_date(image, top, *date, timeout_s=timeout_s)
+    return [r for r in out if r is not None]
+
+
+def _find_so(words: list[Word]) -> Word | None:
+    for w in words:
+        f = fold(w.text)
+        if _SO.match(f) or _SO_BARE.match(f):
+            row = _row_words(words, w)
+            if any("/" in x.text and x.box[0] >= w.box[0] for x in row):
+                return w
+    return None
+
+
+def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float) -> BlankRead | None:
+    row = _row_words(top, label)
+    slash = next((w for w in row if w.box[0] >= label.box[0] and "/" in w.text), None)
+    if slash is None:
+        return None
+    h = label.box[3]
+    if slash is label:  # "Số:04/QĐ-UBND" or "Số:04+": one word
+        pre = label.text.split("/", 1)[0]
+        m = re.match(r"^\W{0,2}s[o0]\W{0,3}", fold(pre))
+        digits = pre[m.end():] if m else ""
+        if not digits or digits.isdigit():
+            return BlankRead(field="so", text=digits, confidence=round(label.conf, 3), rereads=[])
+        x0 = label.box[0] + LABEL_RATIO["so"] * h
+        x1 = label.box[0] + label.box[2] * len(pre) / max(1, len(label.text))
+        return BlankRead(field="so", text=digits, confidence=round(label.conf, 3),
+                         rereads=_reads(_crop(image, x0, x1, label), timeout_s))
+    text, conf = _text_between(row, label, slash)
+    pre_slash = slash.text.split("/", 1)[0]
+    if pre_slash:  # "04/TTr-UBND" after the label: the number is part of the code's word
+        text, conf = (text + " " + pre_slash).strip(), min(conf or 1.0, slash.conf)
+    label_digits = ""
+    f = fold(label.text)
+    m = re.match(r"^\W{0,2}s[o0]\W{0,3}", f)
+    if m and len(label.text) > m.end():
+        label_digits = label.text[m.end():]
+        text, conf = (label_digits + " " + text).strip(), min(conf or 1.0, label.conf)
+    x0 = label.box[0] + (LABEL_RATIO["so"] * h if label_digits else label.box[2])
+    x1 = slash.box[0] + (slash.box[2] * len(pre_slash) / max(1, len(slash.text)) if pre_slash else 0)
+    compact = text.replace(" ", "")
+    if compact.isdigit() and conf >= 0.9:
+        return BlankRead(field="so", text=compact, confidence=round(conf, 3), rereads=[])
+    return BlankRead(field="so", text=compact, confidence=round(conf, 3),
+                     rereads=_reads(_crop(image, x0, x1, label), timeout_s))
+
+
+def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
+    """The "ngày" word of the place-date line (its row also says "tháng" … "năm")."""
+    for w in words:
+        f = fold(w.text)
+        if f.startswith("ngay") or f.endswith(",ngay"):  # "ngày", "ngày0P", "Thiết,ngày"
+            row = _row_words(words, w)
+            after = [x for x in row if x.box[0] >= w.box[0]]
+            folded = " ".join(fold(x.text) for x in after)
+            if "thang" in folded and "nam" in folded:
+                return w, after
+    return None
+
+
+def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word],
+               timeout_s: float) -> list[BlankRead]:
+    out: list[BlankRead] = []
+    thang = next((w for w in after if "thang" in fold(w.text)), None)
+    nam = next((w for w in after if fold(w.text).startswith("nam") and (thang is None or w.box[0] > thang.box[0])),
+               None)
+    if thang is None:
+        return out
+    h = ngay.box[3]
+    # day: after the "ngày" label, before the "tháng" label (the two may be one glued word)
+    glued_day = fold(ngay.text).startswith("ngay") and len(fold(ngay.text)) > 4
+    x0 = ngay.box[0] + (LABEL_RATIO["ngay"] * h if glued_day else ngay.box[2])
+    if thang is ngay:
+        x1 = thang.box[0] + thang.box[2] - LABEL_RATIO["thang"] * h
+        raw = re.sub(r"(?i)^ng[aà]y|th[aá]ng$", "", ngay.text)
+        text, conf = raw, ngay.conf
+    else:
+        f = fold(thang.text)
+        x1 = thang.box[0] + (thang.box[2] - LABEL_RATIO["thang"] * h if not f.startswith("thang") else 0)
+        text, conf = _text_between(after, ngay, thang)
+        head = re.sub(r"(?i)^ng[aà]y", "", ngay.text) if glued_day else ""
+        tail = re.sub(r"(?i)th[aá]ng$", "", thang.text) if not f.startswith("thang") else ""
+        involved = [c for c, part in ((ngay.conf, head), (conf, text), (thang.conf, tail)) if part]
+        text, conf = (head + text + tail).strip(), min(involved) if involved else 0.0
+    compact = text.replace(" ", "")
+    sure = compact.isdigit() and conf >= 0.9
+    out.append(BlankRead(field="day", text=compact, confidence=round(conf, 3),
+                         rereads=[] if sure else _reads(_crop(image, x0, x1, ngay), timeout_s)))
+    if nam is not None:
+        f = fold(thang.text)
+        m_text = re.sub(r"(?i)^.*th[aá]ng", "", thang.text) if f != "thang" else ""
+        between, m_conf = _text_between(after, thang, nam)
+        month = (m_text + between).replace(" ", "")
+        m_conf = min(m_conf or 1.0, thang.conf if m_text else 1.0)
+        sure = month.isdigit() and m_conf >= 0.9
+        x0 = thang.box[0] + (thang.box[2] if f == "thang" else LABEL_RATIO["thang"] * h)
+        out.append(BlankRead(field="month", text=month, confidence=round(m_conf, 3),
+                             rereads=[] if sure else _reads(_crop(image, x0, nam.box[0], thang), timeout_s)))
+    return out
