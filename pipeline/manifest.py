@@ -93,6 +93,10 @@ class Metadata(_Model):
     cccd: list[str] = Field(default_factory=list)
     ho_ten: list[str] = Field(default_factory=list)
     ma_ho_so: str | None = None
+    ngay_sinh: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                  description="birth date of an identity card's holder")
+    review: list[str] = Field(default_factory=list,
+                              description="why a person should check these fields (e.g. card front and MRZ disagree)")
 
 
 class StoredObject(_Model):

@@ -105,7 +105,7 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
     metas = extract_components(texts, [seg.type for seg in segments])
     drafts = []
     for i, (seg, meta) in enumerate(zip(segments, metas, strict=True)):
-        review = seg.needs_review or any(by_n[n].page.needs_review for n in seg.pages)
+        review = seg.needs_review or any(by_n[n].page.needs_review for n in seg.pages) or bool(meta.review)
         drafts.append(Draft(i + 1, seg.type, seg.type_name, round(float(seg.confidence), 4), review,
                             list(seg.pages), meta))
     return drafts

@@ -22,9 +22,10 @@ from pipeline.errors import InputError
 from pipeline.imaging.cleaning import clean_page
 from pipeline.ingest.inputs import PageRef, load_page
 from pipeline.manifest import Page
+from pipeline.ocr import mrz_zone
 from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
-from pipeline.ocr.words import Word
+from pipeline.ocr.words import Word, words_to_text
 from pipeline.publish.pdfout import PagePart, write_jpeg
 from pipeline.settings import Settings
 from pipeline.textnorm import nfc
@@ -93,6 +94,13 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
         return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0})
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
                        psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
+    steps = list(prepared.steps)
+    if result.words and not result.error:
+        # an ID card's machine-readable zone, read again with its own alphabet (check digits need it exact)
+        zone = mrz_zone.reread(prepared.ocr, prepared.ocr_dpi, result.words, timeout_s=min(30.0, settings.ocr.timeout_s))
+        if zone is not None:
+            result.words, result.text = zone, words_to_text(zone)
+            steps.append("mrz")
     t3 = time.perf_counter()
     if result.error:
         warnings.append(result.error)
@@ -103,7 +111,7 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     page = Page(
         n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
         ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
-        needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=prepared.steps,
+        needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=steps,
         text_layer=decision,
     )
     part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)

@@ -1,6 +1,6 @@
 """The page cleaning chain: one decoded page in, its OCR image and its display image out.
 
-    pixels ─ normalise ─ analyse (~150 dpi) ─ border ─ blank? ─ orientation ─ deskew ─┬─ display (faithful)
+    pixels ─ normalise ─ photo? ─ analyse (~150 dpi) ─ border ─ blank? ─ orientation ─ deskew ─┬─ display (faithful)
                                                                                       └─ background ─ stamps ─ rules
                                                                                          ─ leaders ─ check boxes ─ signatures
                                                                                          ─ despeckle ─ upscale ─ OCR
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from pipeline.imaging import clean_lines, clean_scribbles, clean_tone
+from pipeline.imaging import clean_lines, clean_scribbles, clean_tone, photo
 from pipeline.imaging.analysis import (
     Analysis,
     analyse,
@@ -286,6 +286,12 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     t0 = time.perf_counter()
     pixels, warnings = normalise_pixels(pixels)
     steps: list[str] = []
+    if cfg.photo and min(pixels.shape[:2]) >= MIN_SIDE_PX:
+        # a phone photo: the page cut out of the table, flat, evenly lit; what follows sees a scan
+        flat = photo.straighten(pixels)
+        if flat is not None:
+            pixels, dpi = flat.pixels, flat.dpi
+            steps.append("photo" if flat.paper in ("a4", "letter", "other") else f"photo:{flat.paper}")
     h, w = pixels.shape[:2]
     colour = not is_grayish(pixels)
     gray = to_gray(pixels)

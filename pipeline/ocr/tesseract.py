@@ -120,6 +120,24 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
                      pdf_path if pdf_path.exists() else None)
 
 
+def ocr_crop(image: np.ndarray, dpi: float, *, lang: str = "eng", psm: int = 6, chars: str | None = None,
+             timeout_s: float = 30) -> list[Word]:
+    """The words of a small grey crop of several lines (a zone re-read with its own settings), boxes
+    in crop pixels. `chars`: the only characters Tesseract may answer with; dictionaries are off then
+    (a code is no word). A failure gives no words: the caller keeps what the page OCR read."""
+    args = ["--dpi", str(round(dpi)), "--psm", str(psm), "-l", lang]
+    if chars:
+        args += ["-c", f"tessedit_char_whitelist={chars}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
+    with tempfile.TemporaryDirectory(prefix="sohoa-crop-") as tmp:
+        src = Path(tmp) / "crop.pgm"
+        cv2.imwrite(str(src), image)
+        try:
+            proc = run([str(src), "stdout", *args, "tsv"], timeout_s=timeout_s, what="zone re-read")
+        except ProgramError:
+            return []
+    return parse_tsv(proc.stdout.decode("utf-8", "replace"))
+
+
 def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[int, float] | None:
     """Tesseract's orientation and script detection (`--psm 0`): (clockwise turn of the content,
     confidence), or None when it cannot tell (too little text, no OSD data, an error).

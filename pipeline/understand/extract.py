@@ -26,9 +26,11 @@ from pipeline.understand.classify import (
     is_upper_line,
     starts_like_title,
 )
+from pipeline.understand.idcard import read_card
 
 HEADER_LINES = 14
 CARD_TYPES = frozenset({"can_cuoc", "ho_chieu"})  # copies of cards have no issuing-agency header
+ID_CARD_TYPES = frozenset({"can_cuoc"})  # read by `pipeline.understand.idcard`
 
 # Province codes of the 12-digit personal identification number (Thông tư 07/2016/TT-BCA).
 PROVINCES = frozenset({
@@ -131,7 +133,7 @@ _PLACE_DATE = re.compile(
 )
 # "Ngày, tháng, năm / Date, month, year: 10/08/2021" (card back), "Ngày, tháng, năm đăng ký: …".
 _LABEL_DATE = re.compile(
-    r"ngay\W{0,3}thang\W{0,3}nam(?:\s+dang\s+ky|\s+cap)?\s*(?:/\s*date\W{0,3}month\W{0,3}year\s*)?:\s*"
+    r"ngay\W{0,3}thang\W{0,3}nam(?:\s+dang\s+ky|\s+cap)?\s*(?:/\s*date(?:\W{0,3}month\W{0,3}year|\s+of\s+issue)\s*)?:\s*"
     r"([0-9o]{1,2})\s*[/.-]\s*([0-9o]{1,2})\s*[/.-]\s*([0-9]{4})"
 )
 _LINE_DATE = re.compile(
@@ -575,7 +577,7 @@ def _ma(raw: str) -> str:
 def extract_fields(text: str, type_code: str | None = None) -> Metadata:
     """All key fields of a component (its pages' NFC text joined); unknown fields stay empty."""
     text = nfc(text or "")
-    return Metadata(
+    meta = Metadata(
         so_ky_hieu=so_ky_hieu(text, type_code),
         ngay=ngay(text, type_code=type_code),
         co_quan=co_quan(text, type_code),
@@ -584,6 +586,16 @@ def extract_fields(text: str, type_code: str | None = None) -> Metadata:
         ho_ten=ho_ten(text),
         ma_ho_so=ma_ho_so(text),
     )
+    if type_code in ID_CARD_TYPES:
+        # the holder read from the card's own labels, the front checked against the back's MRZ
+        card = read_card(text)
+        update: dict = {"review": card.review, "ngay_sinh": card.birth}
+        if card.number:
+            update["cccd"] = [card.number, *(n for n in meta.cccd if n != card.number)]
+        if card.name:
+            update["ho_ten"] = [card.name, *(n for n in meta.ho_ten if fold(n) != fold(card.name))]
+        meta = meta.model_copy(update=update)
+    return meta
 
 
 def extract_components(texts: list[str], types: list[str]) -> list[Metadata]:
