@@ -67,36 +67,37 @@ def photograph(page: Image.Image, rng: random.Random, *, long_side: int = 2000, 
     H, W = (long_side, round(long_side * 0.75)) if portrait else (round(long_side * 0.75), long_side)
     frac = rng.uniform(*fill)
     turn = rng.uniform(-max_turn, max_turn)
-    # the page scaled into the frame, turned about its centre, then each corner moved a little (the
-    # camera was not square above it): a perspective quadrilateral
-    s = frac * min(H / ph, W / pw) if abs(turn) < 15 else frac * min(H, W) / max(ph, pw)
-    hw, hh = pw * s / 2, ph * s / 2
+    # a pinhole camera (principal point at the centre, a phone's ~70° field of view) above the page,
+    # the page turned in its plane, tilted towards or away from the camera, off centre
+    focal = 0.7 * max(H, W)
+    tilt_x, tilt_y = np.radians(rng.uniform(-18, 18)), np.radians(rng.uniform(-18, 18))
     a = np.radians(turn)
-    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    cx = W / 2 + rng.uniform(-0.05, 0.05) * W
-    cy = H / 2 + rng.uniform(-0.05, 0.05) * H
-    base = np.array([[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]])
-    tilt = rng.uniform(0.0, 0.12)  # keystone: the far edge shorter than the near one
-    side = rng.randrange(4)
-    base_k = base.copy()
-    if side in (0, 2):  # top or bottom edge far away
-        i, j = (0, 1) if side == 0 else (3, 2)
-        base_k[i, 0] *= 1 - tilt
-        base_k[j, 0] *= 1 - tilt
-    else:
-        i, j = (0, 3) if side == 3 else (1, 2)
-        base_k[i, 1] *= 1 - tilt
-        base_k[j, 1] *= 1 - tilt
-    jitter = np.array([[rng.uniform(-0.025, 0.025) * 2 * hw, rng.uniform(-0.025, 0.025) * 2 * hh] for _ in range(4)])
-    dst = (base_k + jitter) @ rot.T + [cx, cy]
-    # keep the page inside the frame with a margin
-    lo, hi = dst.min(axis=0), dst.max(axis=0)
-    margin = 0.02 * min(H, W)
-    shrink = min(1.0, (W - 2 * margin) / (hi[0] - lo[0]), (H - 2 * margin) / (hi[1] - lo[1]))
-    centre = (lo + hi) / 2
-    dst = (dst - centre) * shrink + [W / 2, H / 2]
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    rx = np.array([[1, 0, 0], [0, np.cos(tilt_x), -np.sin(tilt_x)], [0, np.sin(tilt_x), np.cos(tilt_x)]])
+    ry = np.array([[np.cos(tilt_y), 0, np.sin(tilt_y)], [0, 1, 0], [-np.sin(tilt_y), 0, np.cos(tilt_y)]])
+    rot = ry @ rx @ rz
+    flat = np.array([[-pw / 2, -ph / 2, 0], [pw / 2, -ph / 2, 0], [pw / 2, ph / 2, 0], [-pw / 2, ph / 2, 0]], float)
+    shift = np.array([rng.uniform(-0.04, 0.04) * W, rng.uniform(-0.04, 0.04) * H, 0.0])
+
+    def project(dist: float) -> np.ndarray:
+        pts = flat @ rot.T + shift * dist / focal + [0, 0, dist]
+        return np.stack([focal * pts[:, 0] / pts[:, 2] + W / 2, focal * pts[:, 1] / pts[:, 2] + H / 2], axis=1)
+
+    # the distance at which the page's outline spans `frac` of the frame (and stays inside it)
+    lo_d, hi_d = 0.05 * focal, 50.0 * focal * max(ph, pw) / min(H, W)
+    for _ in range(40):
+        mid = (lo_d + hi_d) / 2
+        q = project(mid)
+        span = max((q[:, 0].max() - q[:, 0].min()) / W, (q[:, 1].max() - q[:, 1].min()) / H)
+        inside = q.min() >= 0.02 * min(H, W) and (q[:, 0].max() <= W * 0.98) and (q[:, 1].max() <= H * 0.98)
+        if span > frac or not inside:
+            lo_d = mid
+        else:
+            hi_d = mid
+    dst = project(hi_d)
+    tilt = float(np.degrees(max(abs(tilt_x), abs(tilt_y))))
     m = cv2.getPerspectiveTransform(np.float32([[0, 0], [pw, 0], [pw, ph], [0, ph]]), np.float32(dst))
-    warped = cv2.warpPerspective(src, m, (W, H), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    warped = cv2.warpPerspective(src, m, (W, H), flags=cv2.INTER_AREA)
     mask = cv2.warpPerspective(np.ones((ph, pw), np.float32), m, (W, H), flags=cv2.INTER_LINEAR)
     table = _table(rng, H, W)
     # the page's shadow on the table, down-right of it
@@ -125,7 +126,7 @@ def photograph(page: Image.Image, rng: random.Random, *, long_side: int = 2000, 
     corners = [[float(x), float(y)] for x, y in dst]
     if quarter:
         out, corners = _turn(out, corners, quarter)
-    desc = f"photo(turn={turn:.1f},tilt={tilt:.2f},fill={frac:.2f},quarter={quarter})"
+    desc = f"photo(turn={turn:.1f},tilt={tilt:.0f}deg,fill={frac:.2f},quarter={quarter})"
     return out, corners, desc
 
 

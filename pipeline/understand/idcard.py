@@ -20,8 +20,8 @@ from pipeline.textnorm import fold, nfc
 from pipeline.understand.mrz import Td1, find_td1
 
 _NUMBER = re.compile(
-    r"(?:\bs[o0]\s*/\s*no\.?|personal\s+identification\s+number|so\s+dinh\s+danh\s+ca\s+nhan)[^\d\n]{0,40}?"
-    r"(?:\n[^\d\n]{0,40}?)?([0-9][0-9 ]{10,14}[0-9])"
+    r"(?:\bs[o0]\s*/\s*no\.?|personal\s+identification\s+number|so\s+dinh\s+danh\s+ca\s+nhan)[^\d]{0,60}?"
+    r"([0-9][0-9 ]{10,14}[0-9])"
 )
 _NAME_LABEL = re.compile(r"(?:ho\s+va\s+ten|ho,?\s*chu\s+dem\s+va\s+ten(?:\s+khai\s+sinh)?)\s*/?\s*(?:full\s+name)?\s*:?")
 _BIRTH = re.compile(
