@@ -16,6 +16,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from samples.cards import CardSpec
+from samples.render import Ctx, LaidPage, Line, rasterise
+
 TABLES = ("wood", "cloth", "desk")
 
 
@@ -146,7 +149,13 @@ def _turn(img: Image.Image, corners: list[list[float]], quarter: int) -> tuple[I
     return out, moved
 
 
-def card_only(page: Image.Image, box: tuple[float, float, float, float], pad: float = 0.0) -> Image.Image:
-    """The card cut out of its rendered page (to photograph the card alone, as clerks do)."""
-    x0, y0, x1, y1 = box
-    return page.crop((round(x0 - pad), round(y0 - pad), round(x1 + pad), round(y1 + pad)))
+def card_alone(spec: CardSpec, dpi: int) -> tuple[Image.Image, list[Line]]:
+    """One card side drawn alone, cut at its rounded edge (what a clerk photographs), and its lines.
+    The card is the enlarged copy's drawing: its aspect is the card's (85.6 x 54 mm)."""
+    ctx = Ctx(dpi)
+    atom = spec.atom(ctx, 0.0, ctx.mm(spec.width_mm))
+    img = rasterise(LaidPage(atom.ops, atom.lines), ctx)
+    w = round(ctx.mm(spec.width_mm))
+    h = round(atom.height)
+    # the card's own outline (the rrect) is kept inside the cut: a pixel of table on every side
+    return img.crop((0, 0, w + 1, h + 1)), atom.lines

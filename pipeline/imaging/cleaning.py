@@ -241,7 +241,7 @@ def grain_step(w: Work) -> None:
     if cfg.denoise and clean_tone.noise_sigma(w.ocr) > NOISE_SIGMA:
         w.ocr = clean_tone.denoise(w.ocr, w.dpi)
         w.steps.append("denoise")
-    if cfg.background and {"border", "background", "denoise"} & set(w.steps):
+    if cfg.background and {"border", "background", "denoise", "photo", "photo:card"} & set(w.steps):
         w.ocr = clean_tone.flatten_paper(w.ocr)
     if cfg.despeckle and clean_tone.speckle_density(w.ocr, w.dpi) > SPECKLE_PER_CM2:
         w.ocr, n = clean_tone.despeckle(w.ocr, w.dpi)
