@@ -1893,8 +1893,10 @@ def build_documents(case: Case, procedure: str, parts: list[str]) -> list[DocSpe
                 d = doc_don_ho_kinh_doanh(case, *shop)
             else:
                 d = doc_don_dang_ky_bien_dong(case)
-        elif kind == "can_cuoc":
-            d = doc_can_cuoc(case, case.other if who == "other" else case.applicant)
+        elif kind == "can_cuoc":  # "can_cuoc:applicant", "can_cuoc:other:together" (the back under the front)
+            who, _, layout = who.partition(":")
+            alone = {"together": False, "alone": True}.get(layout)
+            d = doc_can_cuoc(case, case.other if who == "other" else case.applicant, back_alone=alone)
         elif kind == "giay_chung_nhan_qsdd":
             d = doc_gcn_qsdd(case)
         elif kind == "hop_dong":

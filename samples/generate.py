@@ -572,7 +572,8 @@ DEMO: list[dict] = [
     },
     {  # authorisation, multi-page greyscale TIFF (JPEG-compressed), page 2 scanned upside down
         "id": "hs_0003", "seed": 1003, "procedure": "uy_quyen", "dpi": 300, "fmt": "tiff", "colour": "grey", "quality": 60,
-        "parts": ["giay_uy_quyen", "can_cuoc:applicant"], "overrides": {2: {"rotation": 180}}, "blank_separator": False,
+        "parts": ["giay_uy_quyen", "can_cuoc:applicant:together"], "overrides": {2: {"rotation": 180}},
+        "blank_separator": False,
     },
     {  # a single decision page, PNG at 200 dpi
         "id": "hs_0004", "seed": 1004, "procedure": "chuyen_muc_dich_su_dung_dat", "dpi": 200, "fmt": "png",
