@@ -87,7 +87,8 @@ def read(px: np.ndarray, dpi: float, cfg: CleaningSettings, work: Path, stem: st
     r = ocr_image(p.ocr, p.ocr_dpi, work, stem)
     words = r.words
     if zone:
-        words = mrz_zone.reread(p.ocr, p.ocr_dpi, words) or words
+        zone = mrz_zone.reread(p.ocr, p.ocr_dpi, words)
+        words = zone.words if zone else words
     return words_to_text(words), p.steps
 
 

@@ -45,7 +45,8 @@ def _read(px: np.ndarray, dpi: float, tmp: Path, stem: str) -> tuple[str, list[s
     p = clean_page(px, dpi)
     assert p.ocr is not None
     r = ocr_image(p.ocr, p.ocr_dpi, tmp, stem)
-    words = mrz_zone.reread(p.ocr, p.ocr_dpi, r.words) or r.words
+    zone = mrz_zone.reread(p.ocr, p.ocr_dpi, r.words)
+    words = zone.words if zone else r.words
     return words_to_text(words), p.steps
 
 

@@ -25,7 +25,7 @@ from pipeline.manifest import Page
 from pipeline.ocr import mrz_zone
 from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
-from pipeline.ocr.words import Word, words_to_text
+from pipeline.ocr.words import Word
 from pipeline.publish.pdfout import PagePart, write_jpeg
 from pipeline.settings import Settings
 from pipeline.textnorm import nfc
@@ -99,7 +99,9 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
         # an ID card's machine-readable zone, read again with its own alphabet (check digits need it exact)
         zone = mrz_zone.reread(prepared.ocr, prepared.ocr_dpi, result.words, timeout_s=min(30.0, settings.ocr.timeout_s))
         if zone is not None:
-            result.words, result.text = zone, words_to_text(zone)
+            result = mrz_zone.relayer(prepared.ocr, prepared.ocr_dpi, result, zone, workdir, stem,
+                                      lang=settings.ocr.lang, psm=prepared.psm or settings.ocr.psm,
+                                      timeout_s=settings.ocr.timeout_s)
             steps.append("mrz")
     t3 = time.perf_counter()
     if result.error:

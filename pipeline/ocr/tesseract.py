@@ -95,8 +95,9 @@ def tesseract_available(lang: str = "vie") -> tuple[bool, str]:
 
 
 def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: str = "vie", psm: int = 3,
-              timeout_s: float = 180) -> OcrResult:
+              timeout_s: float = 180, chars: str | None = None) -> OcrResult:
     """OCR one grey page image: words (TSV) and the invisible text layer (PDF) from one process.
+    `chars`: the only characters it may answer with, dictionaries off (a machine-readable zone).
     A Tesseract failure or timeout gives an empty result with `error` set: the page is kept, not lost."""
     workdir.mkdir(parents=True, exist_ok=True)
     # Uncompressed PGM: a PNG costs ~40 ms of deflate here and as much inflate in Tesseract, per page.
@@ -104,7 +105,10 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
     cv2.imwrite(str(src), image)
     base = workdir / f"{stem}.ocr"
     args = [str(src), str(base), "-l", lang, "--dpi", str(round(dpi)), "--psm", str(psm),
-            "-c", "tessedit_create_tsv=1", "-c", "textonly_pdf=1", "pdf"]
+            "-c", "tessedit_create_tsv=1", "-c", "textonly_pdf=1"]
+    if chars:
+        args += ["-c", f"tessedit_char_whitelist={chars}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
+    args.append("pdf")
     try:
         run(args, timeout_s=timeout_s, what="OCR")
     except ProgramError as exc:

@@ -108,11 +108,19 @@ def normalise_line(raw: str) -> str:
 
 
 def _fit(line: str) -> str:
-    """Exactly 30 characters: fillers trimmed from or added to the end (OCR loses and adds `<`)."""
-    if len(line) > LINE:
-        trimmed = line.rstrip("<")
-        line = trimmed + "<" * max(0, LINE - len(trimmed)) if len(trimmed) <= LINE else line
-    return (line + "<" * LINE)[:LINE] if len(line) < LINE else line[:LINE]
+    """Exactly 30 characters. OCR loses and adds fillers inside runs of `<`: the difference is made
+    up in the longest run (a line ending in a digit keeps it last: it is a check digit)."""
+    if len(line) == LINE:
+        return line
+    runs = [(m.end() - m.start(), m.start(), m.end()) for m in re.finditer(r"<+", line)]
+    if not runs or (line.endswith("<") and len(line) < LINE):
+        return (line + "<" * LINE)[:LINE] if len(line) < LINE else line[:LINE]
+    _, a, b = max(runs)
+    if len(line) < LINE:
+        return line[:b] + "<" * (LINE - len(line)) + line[b:]
+    cut = min(len(line) - LINE, b - a - 1)
+    line = line[:a] + line[a + cut:]
+    return line[:LINE]
 
 
 def parse_td1(lines: list[str] | tuple[str, ...]) -> Td1 | None:
@@ -167,7 +175,7 @@ def parse_td1(lines: list[str] | tuple[str, ...]) -> Td1 | None:
 def looks_like_zone_line(raw: str) -> bool:
     """A line that could be one of the zone's: long, upper-case letters, digits and fillers only."""
     s = re.sub(r"\s+", "", raw.replace("«", "<<"))
-    if len(s) < 20 or len(s) > 40:
+    if len(s) < 14 or len(s) > 40:
         return False
     good = sum(1 for ch in s if ch.isascii() and (ch.isupper() or ch.isdigit() or ch == "<"))
     return good >= 0.85 * len(s) and ("<" in s or s[:2].upper() in ("ID", "I<", "1D"))
