@@ -278,7 +278,9 @@ def _back(spec: CardSpec, ctx: Ctx, x0: float, width: float) -> Atom:
             pen.ops.append(ShapeOp("rrect", tx, pad, tx + chip, pad + chip * 0.8, fill=(205, 185, 120),
                                    outline=(170, 150, 90), width=ctx.mm(0.3)))
             y += chip * 0.8 + ctx.mm(2)
-        fx0, fbottom = _fingers(pen, spec, ctx, right, pad, labels=spec.model == "2021")
+        # (the real 2021 back labels each box; the labels beside the signer block made Tesseract read
+        # the searchable layer column by column, so the generated card leaves them out)
+        fx0, fbottom = _fingers(pen, spec, ctx, right, pad, labels=False)
         x = tx
         tw = fx0 - ctx.mm(3) - x
         y = pen.line([*bi("Đặc điểm nhân dạng", "Personal identification:")], x, y)

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from pipeline.imaging import clean_tone
-from pipeline.imaging.analysis import estimate_background, rescale, to_gray
+from pipeline.imaging.analysis import estimate_background, to_gray
 
 VIEW_PX = 800  # long side of the detection view
 MIN_AREA = 0.08  # the page covers at least this share of the photo ...
@@ -203,10 +203,13 @@ def find_page(pixels: np.ndarray) -> np.ndarray | None:
     sub = pixels[::step, ::step, 1] if pixels.ndim == 3 else pixels[::step, ::step]  # green: near enough to grey
     if _paper_frame(np.ascontiguousarray(sub)):
         return None
-    gray = to_gray(pixels)
-    f = min(1.0, VIEW_PX / max(gray.shape))
-    view = rescale(gray, f)
-    rgb_view = rescale(pixels, f) if pixels.ndim == 3 else None
+    # the detection view by a whole factor (OpenCV's fast area path: ~10x a fractional resize)
+    n = max(1, math.ceil(max(pixels.shape[:2]) / VIEW_PX))
+    ph, pw = pixels.shape[:2]
+    small = cv2.resize(pixels[: ph - ph % n, : pw - pw % n], (pw // n, ph // n), interpolation=cv2.INTER_AREA)
+    f = 1.0 / n
+    rgb_view = small if small.ndim == 3 else None
+    view = to_gray(small)
     h, w = view.shape
     gx = cv2.Sobel(cv2.GaussianBlur(view, (0, 0), 1.0), cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(cv2.GaussianBlur(view, (0, 0), 1.0), cv2.CV_32F, 0, 1)
@@ -224,7 +227,7 @@ def find_page(pixels: np.ndarray) -> np.ndarray | None:
             best, best_score = quad, score
     if best is None:
         return None
-    return _refine(gray, best / f, f)
+    return _refine(to_gray(pixels), (best + 0.5) / f - 0.5, f)
 
 
 # --------------------------------------------------------------------------------------------
