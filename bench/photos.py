@@ -158,6 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"| {key} | {row[0]} | {row[1]} |")
         flagged = sum(bool(r["fields"]["after"]["review"]) for r in cards)
         print(f"\ncards flagged for review after: {flagged}/{len(cards)}")
+        for r in cards:
+            for why in r["fields"]["after"]["review"]:
+                print(f"- {r['pg']['id']}: {why}")
     cmd = "python bench/photos.py " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"\n{n} pages, {time.perf_counter() - t0:.0f} s; `{cmd.strip()}`", file=sys.stderr)
     return 0
