@@ -41,7 +41,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from pipeline import cleaning  # noqa: E402
+from pipeline.imaging import cleaning  # noqa: E402
 from pipeline.ocr.fixes import refine_words  # noqa: E402
 from pipeline.ocr.quality import page_quality  # noqa: E402
 from pipeline.ocr.tesseract import OSD_DPI  # noqa: E402

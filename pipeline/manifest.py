@@ -116,8 +116,11 @@ class Metadata(_Model):
     cccd: list[str] = Field(default_factory=list)
     ho_ten: list[str] = Field(default_factory=list)
     ma_ho_so: str | None = None
+    ngay_sinh: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                  description="birth date of an identity card's holder")
     review: list[str] = Field(default_factory=list,
-                              description="why a field needs a person: 'field: reason' (a null or doubtful value)")
+                              description="why a field needs a person: 'field: reason' (a null or doubtful value, "
+                                          "a card front and its MRZ that disagree)")
 
 
 class StoredObject(_Model):

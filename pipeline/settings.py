@@ -39,6 +39,7 @@ class DisplaySettings(BaseModel):
 class CleaningSettings(BaseModel):
     """The page cleaning chain (`pipeline/imaging/cleaning.py`, `docs/cleaning.md`): every step switchable."""
 
+    photo: bool = True  # phone photos: the page's corners found, warped flat, light evened (scans untouched)
     orientation: bool = True  # 0/90/180/270 from the ink (line profile, tone-mark asymmetry)
     orientation_osd: bool = True  # ask Tesseract OSD (~0.5 s) when the ink heuristic is unsure
     osd_below: float = 0.35  # heuristic confidence under which OSD is asked

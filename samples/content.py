@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from pipeline.textnorm import nfc
+from pipeline.textnorm import fold, nfc
+from pipeline.understand.mrz import make_td1
 from samples.cards import CardSpec
 from samples.render import (
     BLACK_INK,
@@ -495,6 +496,7 @@ def meta(
     cccd: list[str] | None = None,
     ho_ten: list[str] | None = None,
     ma_ho_so: str | None = None,
+    ngay_sinh: date | None = None,
 ) -> dict:
     """Component metadata in the manifest's shape (`pipeline.manifest.Metadata`), NFC."""
     return {
@@ -505,6 +507,7 @@ def meta(
         "cccd": list(dict.fromkeys(cccd or [])),
         "ho_ten": [nfc(n) for n in dict.fromkeys(ho_ten or [])],
         "ma_ho_so": ma_ho_so,
+        "ngay_sinh": ngay_sinh.isoformat() if ngay_sinh else None,
     }
 
 
@@ -873,13 +876,31 @@ def _anniversary(d: date, years: int) -> date:
         return d.replace(year=d.year + years, day=28)
 
 
-def doc_can_cuoc(case: Case, pe: Person) -> DocSpec:
+CARD_MODELS = (("2021", 5), ("2024", 3), ("2016", 2))  # model, weight
+
+
+def card_zone(pe: Person, expiry: date | None) -> str:
+    """The back's machine-readable zone (ICAO TD1, check digits computed) of a generated person."""
+    parts = fold(pe.name).upper().split()
+    lines = make_td1(number12=pe.cccd, birth=pe.birth, sex="M" if pe.male else "F", expiry=expiry,
+                     surname=parts[0], given_names=" ".join(parts[1:]))
+    return "\n".join(lines)
+
+
+def doc_can_cuoc(case: Case, pe: Person, *, model: str | None = None, back_alone: bool | None = None) -> DocSpec:
+    """A certified copy of an identity card: the front, and the back under it or on a page of its own.
+
+    The card model (2016, 2021 chip, 2024 Căn cước) and the page layout are drawn from the card's own
+    seed (not the case's generator), so choosing them does not move the rest of a generated dossier.
+    """
     rng = case.rng
     age_at_issue = pe.cccd_issued.year - pe.birth.year
     expiry = "Không thời hạn"
+    expiry_date: date | None = None
     for age in (25, 40, 60):
         if age - age_at_issue > 2:
-            expiry = dmy(_anniversary(pe.birth, age))
+            expiry_date = _anniversary(pe.birth, age)
+            expiry = dmy(expiry_date)
             break
     front = {
         "so": pe.cccd, "ho_ten": pe.name, "ngay_sinh": dmy(pe.birth), "gioi_tinh": pe.sex,
@@ -892,7 +913,19 @@ def doc_can_cuoc(case: Case, pe: Person) -> DocSpec:
         "nguoi_ky": case.officials["cuc_truong"],
     }
     seed = rng.randrange(1 << 30)
-    blocks: list = [CardSpec("front", front, seed=seed), CardSpec("back", back, seed=seed + 11)]
+    own = random.Random(seed)
+    model = model or own.choices([m for m, _ in CARD_MODELS], [w for _, w in CARD_MODELS])[0]
+    alone = own.random() < 0.3 if back_alone is None else back_alone
+    if model in ("2021", "2024"):
+        back["mrz"] = card_zone(pe, expiry_date)
+    if model == "2024":
+        back["thuong_tru"] = front["thuong_tru"]
+        back["noi_sinh"] = pe.hometown
+        back["het_han"] = expiry
+    blocks: list = [CardSpec("front", front, model=model, seed=seed)]
+    if alone:  # the back on a page of its own (a filler as tall as a page pushes it there)
+        blocks.append(Space(250.0))
+    blocks.append(CardSpec("back", back, model=model, seed=seed + 11))
     certified = case.received - timedelta(days=rng.randint(1, 20))
     if rng.random() < 0.85:  # certified copy ("chứng thực bản sao") under the cards
         agency = case.commune_agency_name
@@ -916,8 +949,9 @@ def doc_can_cuoc(case: Case, pe: Person) -> DocSpec:
             ),
         ]
         blocks.append(sign_row([], right, before_pt=0))
-    md = meta(ngay=pe.cccd_issued, cccd=[pe.cccd], ho_ten=[pe.name])
-    return DocSpec("can_cuoc", "CĂN CƯỚC CÔNG DÂN", blocks, md, max_pages=1)
+    md = meta(ngay=pe.cccd_issued, cccd=[pe.cccd], ho_ten=[pe.name], ngay_sinh=pe.birth)
+    title = "CĂN CƯỚC" if model == "2024" else "CĂN CƯỚC CÔNG DÂN"
+    return DocSpec("can_cuoc", title, blocks, md, max_pages=2 if alone else 1)
 
 
 def doc_gcn_qsdd(case: Case) -> DocSpec:
@@ -1859,8 +1893,10 @@ def build_documents(case: Case, procedure: str, parts: list[str]) -> list[DocSpe
                 d = doc_don_ho_kinh_doanh(case, *shop)
             else:
                 d = doc_don_dang_ky_bien_dong(case)
-        elif kind == "can_cuoc":
-            d = doc_can_cuoc(case, case.other if who == "other" else case.applicant)
+        elif kind == "can_cuoc":  # "can_cuoc:applicant", "can_cuoc:other:together" (the back under the front)
+            who, _, layout = who.partition(":")
+            alone = {"together": False, "alone": True}.get(layout)
+            d = doc_can_cuoc(case, case.other if who == "other" else case.applicant, back_alone=alone)
         elif kind == "giay_chung_nhan_qsdd":
             d = doc_gcn_qsdd(case)
         elif kind == "hop_dong":

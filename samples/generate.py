@@ -37,6 +37,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from pipeline.textnorm import nfc
 from samples import content
 from samples.content import PROCEDURES, DocSpec
+from samples.photo import photograph
 from samples.render import Ctx, Line, layout, rasterise
 
 FORMATS = ("pdf", "jpg-folder", "tiff", "png")
@@ -55,6 +56,7 @@ class PageImage:
     rotation: int = 0
     skew_deg: float = 0.0
     ops: list[str] = field(default_factory=list)
+    corners: list[list[float]] | None = None  # a phone photo: where the page's corners are in it
 
     @property
     def text(self) -> str:
@@ -401,6 +403,10 @@ def make_dossier(
         if pg.blank:
             kind = "light" if kind == "none" else kind
             rot, skew = rot or 0, skew or 0.0
+        if kind == "photo":  # a phone photo of the page (`samples.photo`); its truth is the corners
+            pg.image, pg.corners, op = photograph(pg.image, rng, long_side=round(3000 * dpi / 200))
+            pg.rotation, pg.skew_deg, pg.ops = 0, 0.0, [op]
+            continue
         pg.image, pg.rotation, pg.skew_deg, pg.ops = _degrade(
             pg.image, kind, rng, rotation=rot, skew_deg=skew, dpi=dpi
         )
@@ -413,8 +419,8 @@ _degrade = degrade  # make_dossier's `degrade` parameter shadows the function
 def _page_kind(degrade_mode: str, rng: random.Random) -> str:
     if degrade_mode == "mixed":
         return rng.choices(DEGRADE_KINDS, weights=[2, 6, 2])[0]
-    if degrade_mode not in DEGRADE_KINDS:
-        raise ValueError(f"degrade must be one of {DEGRADE_KINDS + ('mixed',)}")
+    if degrade_mode not in (*DEGRADE_KINDS, "photo"):
+        raise ValueError(f"degrade must be one of {DEGRADE_KINDS + ('mixed', 'photo')}")
     return degrade_mode
 
 
@@ -432,6 +438,7 @@ def truth_dict(dossier: Dossier, fmt: str) -> dict:
                 "component": pg.component,
                 "text": nfc(pg.text),
                 "lines": [{"text": nfc(ln.text), "box": [round(v) for v in ln.box]} for ln in pg.lines],
+                **({"corners": [[round(v, 1) for v in c] for c in pg.corners]} if pg.corners else {}),
             }
         )
     comps = [
@@ -565,7 +572,8 @@ DEMO: list[dict] = [
     },
     {  # authorisation, multi-page greyscale TIFF (JPEG-compressed), page 2 scanned upside down
         "id": "hs_0003", "seed": 1003, "procedure": "uy_quyen", "dpi": 300, "fmt": "tiff", "colour": "grey", "quality": 60,
-        "parts": ["giay_uy_quyen", "can_cuoc:applicant"], "overrides": {2: {"rotation": 180}}, "blank_separator": False,
+        "parts": ["giay_uy_quyen", "can_cuoc:applicant:together"], "overrides": {2: {"rotation": 180}},
+        "blank_separator": False,
     },
     {  # a single decision page, PNG at 200 dpi
         "id": "hs_0004", "seed": 1004, "procedure": "chuyen_muc_dich_su_dung_dat", "dpi": 200, "fmt": "png",
@@ -609,7 +617,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--format", default="pdf", choices=[*FORMATS, "mixed"])
-    ap.add_argument("--degrade", default="light", choices=["none", "light", "mixed"])
+    ap.add_argument("--degrade", default="light", choices=["none", "light", "mixed", "photo"],
+                    help="photo: every page a phone photo (perspective, table, uneven light)")
     ap.add_argument("--procedure", choices=sorted(PROCEDURES), help="default: random per dossier")
     ap.add_argument(
         "--colour", default="rgb", choices=list(COLOURS), help="bilevel: pdf/tiff only; palette: png only"

@@ -48,6 +48,7 @@ FACES = {
     "bold": "LiberationSerif-Bold.ttf",
     "italic": "LiberationSerif-Italic.ttf",
     "bolditalic": "LiberationSerif-BoldItalic.ttf",
+    "mono": "LiberationMono-Regular.ttf",  # the machine-readable zone of a card (OCR-B is not packaged)
 }
 
 
@@ -535,6 +536,9 @@ def layout(blocks: list, ctx: Ctx, seed: int = 0, footer: bool = False) -> list[
         if pages[-1] and yb + need > bottom:
             pages.append([])
             yb = ctx.top
+            if not a.ops and not a.lines:  # space that ends a page does not open the next one
+                y = yb
+                continue
         pages[-1].append((a, yb))
         y = yb + a.height + a.after
     out: list[LaidPage] = []

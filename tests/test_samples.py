@@ -95,8 +95,12 @@ def _check_truth(t: dict) -> None:
     # on every ID-card copy the number's year digits match the printed date of birth
     for p in t["pages"]:
         if p["type"] == "can_cuoc":
-            number = re.search(r"Số / No\.: (\d{12})", p["text"]).group(1)
-            born = re.search(r"Ngày sinh / Date of birth: \d\d/\d\d/(\d{4})", p["text"]).group(1)
+            found = re.search(r"(?:Số / No\.: |Personal identification number:\n)(\d{12})", p["text"])
+            if found is None:  # the card's back on a page of its own
+                assert "IDVNM" in p["text"] or "Đặc điểm nhân dạng" in p["text"], p["text"]
+                continue
+            number = found.group(1)
+            born = re.search(r"Date of birth: \d\d/\d\d/(\d{4})", p["text"]).group(1)
             assert content.valid_cccd(number, int(born)), (number, born)
             assert number in comps[p["component"]]["metadata"]["cccd"]
 

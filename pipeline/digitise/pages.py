@@ -23,6 +23,7 @@ from pipeline.imaging.cleaning import clean_page
 from pipeline.ingest.budget import process_budget
 from pipeline.ingest.inputs import PageRef, load_page, page_plan
 from pipeline.manifest import Page
+from pipeline.ocr import mrz_zone
 from pipeline.ocr.blanks import read_blanks
 from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
@@ -109,6 +110,15 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0})
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
                        psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
+    steps = list(prepared.steps)
+    if result.words and not result.error:
+        # an ID card's machine-readable zone, read again with its own alphabet (check digits need it exact)
+        zone = mrz_zone.reread(prepared.ocr, prepared.ocr_dpi, result.words, timeout_s=min(30.0, settings.ocr.timeout_s))
+        if zone is not None:
+            result = mrz_zone.relayer(prepared.ocr, prepared.ocr_dpi, result, zone, workdir, stem,
+                                      lang=settings.ocr.lang, psm=prepared.psm or settings.ocr.psm,
+                                      timeout_s=settings.ocr.timeout_s)
+            steps.append("mrz")
     t3 = time.perf_counter()
     if result.error:
         warnings.append(result.error)
@@ -122,7 +132,7 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
     page = Page(
         n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
         ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
-        needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=prepared.steps,
+        needs_review=bool(result.error) or quality.needs_review, warnings=warnings, cleaning=steps,
         text_layer=decision,
         blanks=blanks,
     )

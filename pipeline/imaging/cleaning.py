@@ -1,6 +1,6 @@
 """The page cleaning chain: one decoded page in, its OCR image and its display image out.
 
-    pixels ─ normalise ─ analyse (~150 dpi) ─ border ─ blank? ─ orientation ─ deskew ─┬─ display (faithful)
+    pixels ─ normalise ─ photo? ─ analyse (~150 dpi) ─ border ─ blank? ─ orientation ─ deskew ─┬─ display (faithful)
                                                                                       └─ background ─ stamps ─ rules
                                                                                          ─ leaders ─ check boxes ─ signatures
                                                                                          ─ despeckle ─ upscale ─ OCR
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from pipeline.imaging import clean_lines, clean_scribbles, clean_tone
+from pipeline.imaging import clean_lines, clean_scribbles, clean_tone, photo
 from pipeline.imaging.analysis import (
     Analysis,
     analyse,
@@ -250,7 +250,7 @@ def grain_step(w: Work) -> None:
     if cfg.denoise and clean_tone.noise_sigma(w.ocr) > NOISE_SIGMA:
         w.ocr = clean_tone.denoise(w.ocr, w.dpi)
         w.steps.append("denoise")
-    if cfg.background and {"border", "background", "denoise"} & set(w.steps):
+    if cfg.background and {"border", "background", "denoise", "photo", "photo:card"} & set(w.steps):
         w.ocr = clean_tone.flatten_paper(w.ocr)
     if cfg.despeckle and clean_tone.speckle_density(w.ocr, w.dpi) > SPECKLE_PER_CM2:
         w.ocr, n = clean_tone.despeckle(w.ocr, w.dpi)
@@ -296,6 +296,12 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     t0 = time.perf_counter()
     pixels, warnings = normalise_pixels(pixels)
     steps: list[str] = []
+    if cfg.photo and min(pixels.shape[:2]) >= MIN_SIDE_PX:
+        # a phone photo: the page cut out of the table, flat, evenly lit; what follows sees a scan
+        flat = photo.straighten(pixels)
+        if flat is not None:
+            pixels, dpi = flat.pixels, flat.dpi
+            steps.append("photo" if flat.paper in ("a4", "letter", "other") else f"photo:{flat.paper}")
     h, w = pixels.shape[:2]
     colour = not is_grayish(pixels)
     gray = to_gray(pixels)

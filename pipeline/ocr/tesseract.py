@@ -95,8 +95,9 @@ def tesseract_available(lang: str = "vie") -> tuple[bool, str]:
 
 
 def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: str = "vie", psm: int = 3,
-              timeout_s: float = 180) -> OcrResult:
+              timeout_s: float = 180, chars: str | None = None) -> OcrResult:
     """OCR one grey page image: words (TSV) and the invisible text layer (PDF) from one process.
+    `chars`: the only characters it may answer with, dictionaries off (a machine-readable zone).
     A Tesseract failure or timeout gives an empty result with `error` set: the page is kept, not lost."""
     workdir.mkdir(parents=True, exist_ok=True)
     # Uncompressed PGM: a PNG costs ~40 ms of deflate here and as much inflate in Tesseract, per page.
@@ -104,7 +105,10 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
     cv2.imwrite(str(src), image)
     base = workdir / f"{stem}.ocr"
     args = [str(src), str(base), "-l", lang, "--dpi", str(round(dpi)), "--psm", str(psm),
-            "-c", "tessedit_create_tsv=1", "-c", "textonly_pdf=1", "pdf"]
+            "-c", "tessedit_create_tsv=1", "-c", "textonly_pdf=1"]
+    if chars:
+        args += ["-c", f"tessedit_char_whitelist={chars}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
+    args.append("pdf")
     try:
         run(args, timeout_s=timeout_s, what="OCR")
     except ProgramError as exc:
@@ -118,6 +122,24 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
     pdf_path = Path(f"{base}.pdf")
     return OcrResult(words_to_text(words), words, round(mean_confidence(words), 4),
                      pdf_path if pdf_path.exists() else None)
+
+
+def ocr_crop(image: np.ndarray, dpi: float, *, lang: str = "eng", psm: int = 6, chars: str | None = None,
+             timeout_s: float = 30) -> list[Word]:
+    """The words of a small grey crop of several lines (a zone re-read with its own settings), boxes
+    in crop pixels. `chars`: the only characters Tesseract may answer with; dictionaries are off then
+    (a code is no word). A failure gives no words: the caller keeps what the page OCR read."""
+    args = ["--dpi", str(round(dpi)), "--psm", str(psm), "-l", lang]
+    if chars:
+        args += ["-c", f"tessedit_char_whitelist={chars}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
+    with tempfile.TemporaryDirectory(prefix="sohoa-crop-") as tmp:
+        src = Path(tmp) / "crop.pgm"
+        cv2.imwrite(str(src), image)
+        try:
+            proc = run([str(src), "stdout", *args, "tsv"], timeout_s=timeout_s, what="zone re-read")
+        except ProgramError:
+            return []
+    return parse_tsv(proc.stdout.decode("utf-8", "replace"))
 
 
 def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[int, float] | None:

@@ -20,6 +20,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Levenshtein
 
 from pipeline.textnorm import fold, nfc, squash
+from pipeline.understand.mrz import find_td1
 from pipeline.understand.overlays import split_overlays
 from pipeline.understand.taxonomy import FALLBACK, DocType, Taxonomy
 
@@ -76,7 +77,8 @@ _DIEU = re.compile(r"^(?:dieu|khoan|muc|chuong)\s*\d+")
 _ITEM = re.compile(r"^(?:\d{1,2}\s*[.)]\s+|[a-zđ]\)\s*|[-+•*]\s*\w)")
 _CARD_BACK_STRONG = ("dac diem nhan dang", "idvnm", "personal identification", "ngon tro trai",
                      "ngon tro phai", "left index finger", "right index finger")
-_CARD_BACK_WEAK = ("ngay, thang, nam", "date, month, year", "cuc canh sat quan ly hanh chinh")
+_CARD_BACK_WEAK = ("ngay, thang, nam", "date, month, year", "cuc canh sat quan ly hanh chinh", "noi dang ky khai sinh",
+                   "ministry of public security", "date of issue")
 # The code of "Số: 12/QĐ-UBND" (its first part, "QĐ", names the type: Phụ lục III NĐ 30/2020, the
 # taxonomy's `ky_hieu`); the number may be a handwritten blank the OCR read as junk ("Ø2 /CT-UBND").
 _KY_HIEU = re.compile(r"^s[o0]\s*[:.;]?\s*[^\s/]{0,6}\s*/\s*(?:(?:19|20)\d{2}\s*/\s*)?([a-z]{1,5})\s*[-–]\s*[a-z]")
@@ -401,11 +403,14 @@ def is_unreadable(text: str) -> bool:
 
 
 def is_card_back(text: str) -> bool:
-    """Back side of a citizen identity card: "Đặc điểm nhận dạng", fingerprints, MRZ `IDVNM`."""
-    f = _folded(nfc((text or "")[:MAX_CHARS]))
+    """Back side of an identity card: "Đặc điểm nhận dạng", fingerprints, the MRZ (`IDVNM…`, or any
+    ICAO zone), the 2024 card's "Nơi đăng ký khai sinh" under "BỘ CÔNG AN"."""
+    text = nfc((text or "")[:MAX_CHARS])
+    # the 2024 card's front says "Personal identification number": not the back's "Personal identification"
+    f = _folded(text).replace("personal identification number", "")
     strong = sum(1 for c in _CARD_BACK_STRONG if c in f)
     weak = sum(1 for c in _CARD_BACK_WEAK if c in f)
-    return strong >= 2 or (strong >= 1 and weak >= 1) or "idvnm" in f
+    return strong >= 2 or (strong >= 1 and weak >= 1) or "idvnm" in f or find_td1(text) is not None
 
 
 # --------------------------------------------------------------------------- title matching

@@ -27,12 +27,14 @@ from pipeline.understand.classify import (
     is_upper_line,
     starts_like_title,
 )
+from pipeline.understand.idcard import read_card
 from pipeline.understand.number_date import Evidence, decide_date, decide_number
 from pipeline.understand.overlays import split_overlays
 from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
 
 HEADER_LINES = 14
 CARD_TYPES = frozenset({"can_cuoc", "ho_chieu"})  # copies of cards have no issuing-agency header
+ID_CARD_TYPES = frozenset({"can_cuoc"})  # read by `pipeline.understand.idcard`
 
 # Province codes of the 12-digit personal identification number (Thông tư 07/2016/TT-BCA).
 PROVINCES = frozenset({
@@ -203,7 +205,7 @@ _PLACE_DATE = re.compile(
 )
 # "Ngày, tháng, năm / Date, month, year: 10/08/2021" (card back), "Ngày, tháng, năm đăng ký: …".
 _LABEL_DATE = re.compile(
-    r"ngay\W{0,3}thang\W{0,3}nam(?:\s+dang\s+ky|\s+cap)?\s*(?:/\s*date\W{0,3}month\W{0,3}year\s*)?:\s*"
+    r"ngay\W{0,3}thang\W{0,3}nam(?:\s+dang\s+ky|\s+cap)?\s*(?:/\s*date(?:\W{0,3}month\W{0,3}year|\s+of\s+issue)\s*)?:\s*"
     r"([0-9o]{1,2})\s*[/.-]\s*([0-9o]{1,2})\s*[/.-]\s*([0-9]{4})"
 )
 _LINE_DATE = re.compile(
@@ -711,7 +713,7 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
         review += [decided.reason] if decided.reason else []
     else:
         date = ngay(text, type_code=type_code)
-    return Metadata(
+    meta = Metadata(
         so_ky_hieu=number,
         ngay=date,
         co_quan=co_quan(text, type_code),
@@ -721,6 +723,16 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
         ma_ho_so=ma_ho_so(text),
         review=review,
     )
+    if type_code in ID_CARD_TYPES:
+        # the holder read from the card's own labels, the front checked against the back's MRZ
+        card = read_card(text)
+        update: dict = {"review": [*review, *card.review], "ngay_sinh": card.birth}
+        if card.number:
+            update["cccd"] = [card.number, *(n for n in meta.cccd if n != card.number)]
+        if card.name:
+            update["ho_ten"] = [card.name, *(n for n in meta.ho_ten if fold(n) != fold(card.name))]
+        meta = meta.model_copy(update=update)
+    return meta
 
 
 def extract_components(texts: list[str], types: list[str], evidence: list[Evidence | None] | None = None) -> list[Metadata]:

@@ -316,6 +316,11 @@ def combine(guess: PageGuess, probs: dict[str, float], p_start: float, known: fl
     best = max(probs, key=probs.get) if probs else FALLBACK
     p_best = probs.get(best, 0.0)
     cues = list(guess.cues)
+    if guess.card_back and guess.code == "can_cuoc" and not guess.is_start:
+        # an ID card's back alone (fingerprints, "Đặc điểm nhận dạng", the MRZ) has no title, and the
+        # model saw few backs on a page of their own: the rules' reading of it stands
+        cues.append(f"model: {best} ({p_best:.2f}); card back by its own marks")
+        return PageGuess(guess.code, guess.score, guess.title, False, tuple(cues), True, guess.continuation)
     if guess.score >= RULE_CLEAR and guess.code != FALLBACK:
         p_rule = probs.get(guess.code)
         score = guess.score

@@ -89,6 +89,8 @@ def review_items(store: ObjectStore) -> list[ReviewItem]:
                 low = [p.n for p in m.pages if p.n in c.pages and p.needs_review]
                 if low:
                     why += f"; OCR unsure on page {', '.join(map(str, low))}"
+                if c.metadata.review:
+                    why += "; " + "; ".join(c.metadata.review)
                 items.append(ReviewItem(m.dossier_id, c.id, c.type, c.confidence, list(c.pages), why))
                 in_flagged.update(c.pages)
         for p in m.pages:
