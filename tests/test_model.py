@@ -43,21 +43,23 @@ TX = load_taxonomy()
 
 @pytest.fixture(scope="module")
 def model():
-    examples = synthetic_examples(seed=3, count=14) + unknown_examples(seed=4, count=24)
+    # 28 generated dossiers: with fewer, which kinds a biên bản or thông báo is told apart from depends
+    # on the draw (14 gave 20/23 once card pages grew an MRZ)
+    examples = synthetic_examples(seed=3, count=28) + unknown_examples(seed=4, count=24)
     return train_model(examples, TX)
 
 
 @pytest.fixture(scope="module")
 def held_out():
     """Pages of dossiers the model never saw (another seed), as an OCR with errors would read them."""
-    rng = random.Random(99)
     pages = []
     for proc in ("chuyen_nhuong_qsdd", "van_ban_ket_qua", "dang_ky_ho_kinh_doanh"):
         d = make_dossier(random.Random(f"held/{proc}"), proc, 72, "none")
         firsts = {c.pages[0] for c in d.components}
         for n, pg in enumerate(d.pages, start=1):
-            if not pg.blank:
-                pages.append((ocr_noise(row_major_text(pg.lines), rng, 1.0), pg.type, n in firsts))
+            if not pg.blank:  # each page's OCR errors drawn on their own: another page's length moves none
+                noise = random.Random(f"held/{proc}/{n}")
+                pages.append((ocr_noise(row_major_text(pg.lines), noise, 1.0), pg.type, n in firsts))
     return pages
 
 
