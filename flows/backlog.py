@@ -55,12 +55,14 @@ def _dossier_id(local: Path) -> str:
 
 
 @task(name="digitise-one", cache_policy=NO_CACHE, persist_result=False)
-def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
-    """Digitise one dossier unless this source was already done with these settings."""
+def digitise_one(path: str, config: dict | None, redo: bool = False) -> tuple[dict, bool]:
+    """Digitise one dossier unless this source was already done with these settings (or `redo`)."""
     settings = settings_from(config)
     with _local(path, settings) as local:
-        with open_catalog(settings) as catalog:
-            known = already_done(local, settings, catalog)
+        known = None
+        if not redo:
+            with open_catalog(settings) as catalog:
+                known = already_done(local, settings, catalog)
         if known is not None:
             return known.model_dump(mode="json", by_alias=True), True
         manifest = digitise_with_tasks(str(local), settings, origin=path if is_s3_url(path) else None,
@@ -69,7 +71,7 @@ def digitise_one(path: str, config: dict | None) -> tuple[dict, bool]:
 
 
 @task(name="dispatch-one", cache_policy=NO_CACHE, persist_result=False)
-def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict, bool]:
+def dispatch_one(path: str, config: dict | None, deployment: str, redo: bool = False) -> tuple[dict, bool]:
     """Send one dossier to a work pool worker (scale-out) and wait for its flow run to end.
 
     An s3:// source is fetched here only to check whether it is already done (and for its id); the
@@ -79,8 +81,10 @@ def dispatch_one(path: str, config: dict | None, deployment: str) -> tuple[dict,
 
     settings = settings_from(config)
     with _local(path, settings) as local:
-        with open_catalog(settings) as catalog:
-            known = already_done(local, settings, catalog)
+        known = None
+        if not redo:
+            with open_catalog(settings) as catalog:
+                known = already_done(local, settings, catalog)
         dossier_id = _dossier_id(local)
     if known is not None:
         return known.model_dump(mode="json", by_alias=True), True
@@ -108,7 +112,10 @@ def _unfinished(path: str, exc: BaseException, settings: Settings) -> Manifest:
 
 
 def _run_all(paths: list[str], config: dict | None, report: RunReport,
-             on_done: Callable[[str, Manifest, bool], None] | None = None) -> RunReport:
+             on_done: Callable[[str, Manifest, bool], None] | None = None, redo: bool = False,
+             results: dict[str, Manifest] | None = None) -> RunReport:
+    """Each dossier as a task, `run.dossiers_at_once` in flight; `redo`: digitise again what was done
+    before (`sohoa process`); `results` receives each path's manifest."""
     settings = settings_from(config)
     logger = get_run_logger()
     at_once = max(1, settings.run.dossiers_at_once)
@@ -119,8 +126,8 @@ def _run_all(paths: list[str], config: dict | None, report: RunReport,
     while pending or running:
         while pending and len(running) < at_once:
             path = str(pending.pop(0))
-            fut = (dispatch_one.submit(path, config, settings.run.deployment) if settings.run.deployment
-                   else digitise_one.submit(path, config))
+            fut = (dispatch_one.submit(path, config, settings.run.deployment, redo) if settings.run.deployment
+                   else digitise_one.submit(path, config, redo))
             running[fut] = path
         for fut in as_completed(list(running)):  # the first to finish frees a slot
             path = running.pop(fut)
@@ -129,12 +136,16 @@ def _run_all(paths: list[str], config: dict | None, report: RunReport,
             except Exception as exc:  # noqa: BLE001 - one dossier that could not be run must not stop the rest
                 manifest = _unfinished(path, exc, settings)
                 report.add(manifest)
+                if results is not None:
+                    results[path] = manifest
                 logger.warning("dossier %s not run: %s", path, manifest.error)
                 if listener:
                     listener("dossier", manifest, False)
                 break
             manifest = Manifest.model_validate(data)
             report.add(manifest, skipped=skipped)
+            if results is not None:
+                results[path] = manifest
             if manifest.status == "failed":
                 logger.warning("dossier %s failed: %s", manifest.dossier_id, manifest.error)
             if on_done:
@@ -172,6 +183,16 @@ def digitise_backlog(source: str, config: dict | None = None) -> dict:
     return _publish(report, "backlog", config)
 
 
+@flow(name="digitise-dossiers", persist_result=False, log_prints=False)
+def digitise_dossiers(paths: list[str], config: dict | None = None) -> list[dict]:
+    """`sohoa process` on a Prefect server: the dossiers given, digitised again even when done before,
+    as many at once as a backlog runs; their manifests in the order given."""
+    report = RunReport(source=", ".join(paths), started_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    results: dict[str, Manifest] = {}
+    _run_all(list(paths), config, report, redo=True, results=results)
+    return [results[p].model_dump(mode="json", by_alias=True) for p in paths]
+
+
 @flow(name="nightly-ingest", persist_result=False, log_prints=False)
 def nightly_ingest(inbox: str | None = None, config: dict | None = None) -> dict:
     """Digitise what has arrived in the inbox (a folder or an s3:// prefix), then move each source to
@@ -202,4 +223,4 @@ def nightly_ingest(inbox: str | None = None, config: dict | None = None) -> dict
     return _publish(report, "ingest", config)
 
 
-__all__ = ["PROGRESS", "digitise_backlog", "digitise_one", "nightly_ingest"]
+__all__ = ["PROGRESS", "digitise_backlog", "digitise_dossiers", "digitise_one", "nightly_ingest"]

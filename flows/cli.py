@@ -25,31 +25,69 @@ def _progress(enabled: bool):
                     TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled, transient=False)
 
 
-def cmd_process(args: argparse.Namespace) -> int:
-    settings = settings_of(args)
+def _in_place(paths: list[str], config: dict, at_once: int):
+    """(path, manifest data) per dossier, in the order given, digitised in this process without Prefect."""
+    from flows.steps import digitise_here, in_order, settings_from
+
+    def one(path: str) -> dict:
+        try:
+            return digitise_here(path, config)
+        except Exception as exc:  # noqa: BLE001 - an s3 source that cannot be fetched: reported, not fatal
+            from pipeline.digitise.dossier import failed_manifest
+
+            return failed_manifest(path, exc, settings_from(config)).model_dump(mode="json", by_alias=True)
+
+    yield from in_order(paths, one, at_once)
+
+
+def _on_prefect(paths: list[str], config: dict, settings: Settings, verbose: bool):
+    """(path, manifest data) per dossier, run as the `digitise-dossiers` flow on the Prefect server."""
     from flows import prefect_env
 
-    prefect_env.configure(settings.home, args.verbose)
-    from flows.digitise import PROGRESS, digitise_dossier
-    from pipeline.ingest.inputs import open_dossier
+    prefect_env.configure(settings.home, verbose)
+    from flows.backlog import digitise_dossiers
 
+    yield from zip(paths, digitise_dossiers(paths, config), strict=True)
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Digitise the dossiers given, `run.dossiers_at_once` at a time (as a backlog does).
+
+    On a Prefect server (PREFECT_API_URL, the Prefect profile, or the one `sohoa serve` started) the
+    run is a flow run there; without one the steps run in this process (Prefect's temporary server
+    takes 13-15 s to start) and the run is recorded in the store and the catalog all the same.
+    """
+    settings = settings_of(args)
+    from flows import prefect_env
+    from flows.steps import PROGRESS
+
+    api, why_not = prefect_env.running_server(settings.home)
+    if why_not:
+        print(f"sohoa: {why_not}", file=sys.stderr)
+    if api:
+        os.environ["PREFECT_API_URL"] = api
     failed = 0
     show = sys.stderr.isatty() and not args.verbose
     config = settings.for_flow()
     if args.text_layer:
         config["text_layer"] = args.text_layer  # a command-line choice travels with the flow run
+    paths = [raw if raw.startswith("s3://") else str(Path(raw)) for raw in args.paths]  # a Path would fold '//'
     with _progress(show) as progress:
-        for raw in args.paths:
-            path = raw if raw.startswith("s3://") else str(Path(raw))  # a Path would fold the '//'
-            try:
-                total = open_dossier(path, max_pixels=settings.limits.max_pixels,
-                                     max_pages=settings.limits.max_pages, dpi=settings.ocr.dpi,
-                                     min_dpi=settings.limits.min_dpi).page_count
-            except Exception:  # noqa: BLE001 - the flow reports the error in the manifest
-                total = None
-            bar = progress.add_task(Path(path).name, total=total)
-            PROGRESS[path] = lambda _out, bar=bar: progress.advance(bar)
-            manifest = digitise_dossier(path, config)
+        if show:  # the page count costs a Poppler run per PDF: only for the bar
+            from pipeline.ingest.inputs import open_dossier
+
+            for path in paths:
+                try:
+                    total = open_dossier(path, max_pixels=settings.limits.max_pixels,
+                                         max_pages=settings.limits.max_pages, dpi=settings.ocr.dpi,
+                                         min_dpi=settings.limits.min_dpi).page_count
+                except Exception:  # noqa: BLE001 - the run reports the error in the manifest
+                    total = None
+                bar = progress.add_task(Path(path).name, total=total)
+                PROGRESS[path] = lambda _out, bar=bar: progress.advance(bar)
+        runs = (_on_prefect(paths, config, settings, args.verbose) if api
+                else _in_place(paths, config, settings.run.dossiers_at_once))
+        for path, manifest in runs:
             PROGRESS.pop(path, None)
             ok = manifest["status"] == "done"
             failed += not ok
