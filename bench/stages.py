@@ -9,7 +9,7 @@ written as scanners do: image-only PDFs (one JPEG per page) and folders of JPEGs
 ~/.cache/sohoa/stages.
 
 Stage table: `--jobs` worker processes, one page each at a time (as the page pool runs them), each
-page through `pipeline.pages.process_page`, which records the CPU of each stage (its thread's and
+page through `pipeline.digitise.pages.process_page`, which records the CPU of each stage (its thread's and
 its children's: pdftoppm, Tesseract); then per dossier, in this process, understand, PDF assembly,
 publish (PDF + store + reuse check) and record (manifest + catalog). Raw Tesseract: `tesseract -l vie`
 with OMP_THREAD_LIMIT=1 on each page image as it is in the input (the JPEG), one process per core.
@@ -107,8 +107,8 @@ def raw_tesseract(images: list[Path], jobs: int, out: Path) -> tuple[float, floa
 
 
 def _page_worker(path: str, index: int, home: str, workdir: str) -> dict:
-    from pipeline.inputs import open_dossier
-    from pipeline.pages import process_page
+    from pipeline.digitise.pages import process_page
+    from pipeline.ingest.inputs import open_dossier
     from pipeline.settings import Settings
 
     settings = Settings(home=home)
@@ -119,11 +119,11 @@ def _page_worker(path: str, index: int, home: str, workdir: str) -> dict:
 
 def stage_table(dossiers: list[Path], jobs: int, home: Path) -> tuple[dict[str, float], int, dict]:
     """CPU seconds per stage over the corpus, the number of text pages, and the per-dossier stages."""
-    from pipeline import dossier as steps
     from pipeline.catalog import open_catalog
-    from pipeline.inputs import open_dossier
-    from pipeline.pages import cpu_now
-    from pipeline.pdfout import build_pdf
+    from pipeline.digitise import dossier as steps
+    from pipeline.digitise.pages import cpu_now
+    from pipeline.ingest.inputs import open_dossier
+    from pipeline.publish.pdfout import build_pdf
     from pipeline.settings import Settings
     from pipeline.store import open_store
 
@@ -177,7 +177,7 @@ def stored_sizes(home: Path, dossiers: list[Path]) -> tuple[float, float]:
     src_bytes = sum(f.stat().st_size for d in dossiers for f in ([d] if d.is_file() else d.glob("*.jpg")))
     pdfs = list((home / "store").rglob("*.pdf"))
     out_bytes = sum(p.stat().st_size for p in pdfs if "/dossiers/" in str(p))
-    from pipeline.inputs import open_dossier
+    from pipeline.ingest.inputs import open_dossier
 
     n = sum(open_dossier(d).page_count for d in dossiers)
     return out_bytes / 1024 / n, src_bytes / 1024 / n

@@ -292,7 +292,7 @@ def load_page(ref: PageRef, dpi: float, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     """Decode exactly one page, within the pixel budget (`page_plan`): PDFs rendered at `dpi` or lower."""
     plan = page_plan(ref, dpi, max_pixels, min_dpi)
     if ref.kind == "pdf":
-        from pipeline.pdfimage import page_image
+        from pipeline.ingest.pdfimage import page_image
 
         # a scan's own pixels (no rendering, no resampling) when they are no more than the plan's
         embedded = page_image(ref.file, ref.index, max_pixels=round(plan.pixels * 1.05))

@@ -2,7 +2,7 @@
 
 A scanner's PDF page is one image drawn over the whole page (`q W 0 0 H 0 0 cm /Im0 Do Q`). Its
 pixels are the scan: decoding them is lossless, needs no resampling and no pdftoppm process, and
-a JPEG can go into the output PDF unchanged (`pipeline.pdfout`). Anything else (text, vector
+a JPEG can go into the output PDF unchanged (`pipeline.publish.pdfout`). Anything else (text, vector
 drawing, several images, masks, a /Rotate, unusual colour) is left to the renderer: `None` here.
 """
 
