@@ -82,9 +82,9 @@ def page_images(dossiers: list[Path], out: Path) -> list[Path]:
             files += sorted(d.glob("*.jpg"), key=lambda p: int(p.stem))
             continue
         for i, page in enumerate(PdfReader(d).pages):
-            img = page.images[0]
-            f = out / f"{d.stem}-{i + 1:03d}{Path(img.name).suffix or '.jpg'}"
-            f.write_bytes(img.data)
+            image = next(iter(page["/Resources"]["/XObject"].values())).get_object()
+            f = out / f"{d.stem}-{i + 1:03d}.jpg"
+            f.write_bytes(image._data)  # noqa: SLF001 - the JPEG as stored (pypdf's `.data` re-encodes it)
             files.append(f)
     return files
 

@@ -12,7 +12,7 @@ import resource
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,17 +122,28 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         raise InputError(f"the page image cannot be cleaned ({exc})", path=ref.file, page=ref.n,
                          hint="The file may be damaged; rescan the page") from exc
     warnings += list(image.warnings) + prepared.warnings
+    # The scan's own JPEG goes into the PDF as it is, drawn upright and straight by the page matrix,
+    # unless the PDF is to show the cleaned image or the scan is finer than the display needs.
+    own_jpeg = (image.jpeg if image.jpeg is not None and cfg.pdf_image != "cleaned"
+                and image.dpi <= settings.display.max_dpi else None)
+    source_dpi = image.dpi
     del image
     t2, c2 = time.perf_counter(), cpu_now()
     cpu["clean"] = c2 - c1 - cpu["osd"]
-    stem = f"p{ref.n:05d}"
-    jpeg = write_jpeg(prepared.display, workdir / f"{stem}.jpg", settings.display.jpeg_quality)
-    c3 = cpu_now()
-    cpu["jpeg"] = c3 - c2
     if prepared.blank:
         page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps, warnings=warnings,
                     text_layer=decision)
         return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0}, cpu=cpu)
+    stem = f"p{ref.n:05d}"
+    jpeg = workdir / f"{stem}.jpg"
+    if own_jpeg is not None:
+        jpeg.write_bytes(own_jpeg)
+        part = PagePart(jpeg=jpeg, dpi=source_dpi, rotation=prepared.rotation, skew_deg=prepared.skew_deg)
+    else:
+        write_jpeg(prepared.display, jpeg, settings.display.jpeg_quality)
+        part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi)
+    c3 = cpu_now()
+    cpu["jpeg"] = c3 - c2
     k3 = children_cpu()
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
                        psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
@@ -164,7 +175,7 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         text_layer=decision,
         blanks=blanks,
     )
-    part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)
+    part = replace(part, textlayer=result.textlayer_pdf)
     return PageOutput(page, part, result.words,
                       {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": time.perf_counter() - t0}, cpu)
 
