@@ -105,15 +105,32 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_name: str, target: str | None) -> int:
-    """Run the backlog or ingest flow with a live bar: dossiers, pages, pages/min, ETA."""
+    """Run the backlog or ingest batch with a live bar: dossiers, pages, pages/min, ETA.
+
+    As a Prefect flow when a Prefect server answers (see `cmd_process`), else in this process.
+    """
     from flows import prefect_env
 
-    prefect_env.configure(settings.home, args.verbose)
+    api, why_not = prefect_env.running_server(settings.home)
+    if why_not:
+        print(f"sohoa: {why_not}", file=sys.stderr)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from flows.backlog import EVENTS, digitise_backlog, nightly_ingest
-    from flows.digitise import PROGRESS
+    from flows.batch import EVENTS
+    from flows.steps import PROGRESS
+
+    def run(target: str | None, config: dict) -> dict:
+        if api:
+            os.environ["PREFECT_API_URL"] = api
+            prefect_env.configure(settings.home, args.verbose)
+            from flows.backlog import digitise_backlog, nightly_ingest
+
+            return digitise_backlog(target, config) if flow_name == "backlog" else nightly_ingest(target, config)
+        from flows.batch import backlog_batch, ingest_batch, run_here
+
+        batch = backlog_batch(target, config) if flow_name == "backlog" else ingest_batch(target, config)
+        return run_here(batch, config)
 
     show = sys.stderr.isatty() and not args.verbose
     started = [0.0]
@@ -143,8 +160,7 @@ def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_n
         PROGRESS["*"] = on_page
         config = settings.for_flow()
         try:
-            report = (digitise_backlog(target, config) if flow_name == "backlog"
-                      else nightly_ingest(target, config))
+            report = run(target, config)
         finally:
             EVENTS.pop("listener", None)
             PROGRESS.pop("*", None)

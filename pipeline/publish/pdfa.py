@@ -181,8 +181,9 @@ def make_archival(writer: PdfWriter, record: ArchivalRecord, fingerprint: bytes)
     meta.set_data(xmp(record, uuid))  # not compressed: readable by any archive tool
     meta.update({NameObject("/Type"): NameObject("/Metadata"), NameObject("/Subtype"): NameObject("/XML")})
     writer.root_object[NameObject("/Metadata")] = writer._add_object(meta)  # noqa: SLF001
-    icc = DecodedStreamObject()
-    icc.set_data(srgb_profile())
+    raw_icc = DecodedStreamObject()
+    raw_icc.set_data(srgb_profile())
+    icc = raw_icc.flate_encode()
     icc[NameObject("/N")] = NumberObject(3)
     intent = DictionaryObject({
         NameObject("/Type"): NameObject("/OutputIntent"), NameObject("/S"): NameObject("/GTS_PDFA1"),

@@ -115,6 +115,7 @@ def _add_image_page(writer: PdfWriter, part: PagePart) -> bytes:
         sx = float(page.mediabox.width) / float(text.mediabox.width)
         sy = float(page.mediabox.height) / float(text.mediabox.height)
         page.merge_transformed_page(text, Transformation().scale(sx, sy))
+    page.compress_content_streams()  # the merged text layer comes back inflated: ~13 KB a page
     return jpeg
 
 
