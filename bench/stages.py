@@ -266,8 +266,8 @@ def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float
         try:
             e2e.append(("sohoa process, Prefect server running",
                         _sohoa(["process", *paths], tmp / "h3", args.jobs, api, repo=repo)))
-            e2e.append(("sohoa backlog, Prefect server running",
-                        _sohoa(["backlog", str(folder)], tmp / "h3", args.jobs, api, repo=repo)))
+            e2e.append(("sohoa backlog, Prefect server running",  # its own data home: nothing done yet
+                        _sohoa(["backlog", str(folder)], tmp / "h5", args.jobs, api, repo=repo)))
         finally:
             _last_child_cpu()
             server.terminate()
