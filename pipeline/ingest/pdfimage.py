@@ -3,7 +3,8 @@
 A scanner's PDF page is one image drawn over the whole page (`q W 0 0 H 0 0 cm /Im0 Do Q`). Its
 pixels are the scan: decoding them is lossless, needs no resampling and no pdftoppm process, and
 a JPEG can go into the output PDF unchanged (`pipeline.publish.pdfout`). Anything else (text, vector
-drawing, several images, masks, a /Rotate, unusual colour) is left to the renderer: `None` here.
+drawing, annotations such as a signature box, several images, masks, a /Rotate, unusual colour) is
+left to the renderer: `None` here.
 """
 
 from __future__ import annotations
@@ -71,8 +72,8 @@ def page_image(file: Path, index: int, max_pixels: int | None = None) -> Embedde
         if reader.is_encrypted:
             return None
         page = reader.pages[index]
-        if int(page.get("/Rotate", 0) or 0) % 360:
-            return None
+        if int(page.get("/Rotate", 0) or 0) % 360 or page.get("/Annots"):
+            return None  # a turned page, or annotations (a signature box) drawn over the scan: rendered
         resources = page.get("/Resources")
         resources = resources.get_object() if resources is not None else {}
         if "/Font" in resources or "/Pattern" in resources or "/Shading" in resources:
