@@ -66,6 +66,14 @@ def test_pages_that_are_more_than_one_image_are_rendered(tmp_path):
     assert page_image(with_text, 0) is None
     assert page_image(tmp_path / "nothing.pdf", 0) is None  # no such file: the renderer will say why
 
+    from pypdf.annotations import FreeText
+
+    boxed = PdfWriter(clone_from=str(pdf))  # a signature box drawn over the scan
+    boxed.add_annotation(0, FreeText(text="Ký bởi: UBND xã", rect=(300, 50, 560, 120)))
+    with_box = tmp_path / "boxed.pdf"
+    boxed.write(str(with_box))
+    assert page_image(with_box, 0) is None
+
 
 def _text_pdf(tmp_path: Path) -> Path:
     from pipeline.ocr.tesseract import ocr_image
