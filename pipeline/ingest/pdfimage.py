@@ -92,6 +92,9 @@ def page_image(file: Path, index: int, max_pixels: int | None = None) -> Embedde
             return None
         box = page.mediabox
         x0, y0, w_pt, h_pt = float(box.left), float(box.bottom), float(box.width), float(box.height)
+        crop = page.cropbox
+        if any(abs(float(a) - float(b)) > _TOLERANCE_PT for a, b in zip(crop, box, strict=True)):
+            return None  # a crop box shows part of the scan: the renderer draws what is shown
         a, b, c, d, e, f = placed
         if (abs(b) > 1e-6 or abs(c) > 1e-6 or abs(a - w_pt) > _TOLERANCE_PT or abs(d - h_pt) > _TOLERANCE_PT
                 or abs(e - x0) > _TOLERANCE_PT or abs(f - y0) > _TOLERANCE_PT):
