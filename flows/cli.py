@@ -25,31 +25,69 @@ def _progress(enabled: bool):
                     TimeElapsedColumn(), console=Console(stderr=True), disable=not enabled, transient=False)
 
 
-def cmd_process(args: argparse.Namespace) -> int:
-    settings = settings_of(args)
+def _in_place(paths: list[str], config: dict, at_once: int):
+    """(path, manifest data) per dossier, in the order given, digitised in this process without Prefect."""
+    from flows.steps import digitise_here, in_order, settings_from
+
+    def one(path: str) -> dict:
+        try:
+            return digitise_here(path, config)
+        except Exception as exc:  # noqa: BLE001 - an s3 source that cannot be fetched: reported, not fatal
+            from pipeline.digitise.dossier import failed_manifest
+
+            return failed_manifest(path, exc, settings_from(config)).model_dump(mode="json", by_alias=True)
+
+    yield from in_order(paths, one, at_once)
+
+
+def _on_prefect(paths: list[str], config: dict, settings: Settings, verbose: bool):
+    """(path, manifest data) per dossier, run as the `digitise-dossiers` flow on the Prefect server."""
     from flows import prefect_env
 
-    prefect_env.configure(settings.home, args.verbose)
-    from flows.digitise import PROGRESS, digitise_dossier
-    from pipeline.ingest.inputs import open_dossier
+    prefect_env.configure(settings.home, verbose)
+    from flows.backlog import digitise_dossiers
 
+    yield from zip(paths, digitise_dossiers(paths, config), strict=True)
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    """Digitise the dossiers given, `run.dossiers_at_once` at a time (as a backlog does).
+
+    On a Prefect server (PREFECT_API_URL, the Prefect profile, or the one `sohoa serve` started) the
+    run is a flow run there; without one the steps run in this process (Prefect's temporary server
+    takes 13-15 s to start) and the run is recorded in the store and the catalog all the same.
+    """
+    settings = settings_of(args)
+    from flows import prefect_env
+    from flows.steps import PROGRESS
+
+    api, why_not = prefect_env.running_server(settings.home)
+    if why_not:
+        print(f"sohoa: {why_not}", file=sys.stderr)
+    if api:
+        os.environ["PREFECT_API_URL"] = api
     failed = 0
     show = sys.stderr.isatty() and not args.verbose
     config = settings.for_flow()
     if args.text_layer:
         config["text_layer"] = args.text_layer  # a command-line choice travels with the flow run
+    paths = [raw if raw.startswith("s3://") else str(Path(raw)) for raw in args.paths]  # a Path would fold '//'
     with _progress(show) as progress:
-        for raw in args.paths:
-            path = raw if raw.startswith("s3://") else str(Path(raw))  # a Path would fold the '//'
-            try:
-                total = open_dossier(path, max_pixels=settings.limits.max_pixels,
-                                     max_pages=settings.limits.max_pages, dpi=settings.ocr.dpi,
-                                     min_dpi=settings.limits.min_dpi).page_count
-            except Exception:  # noqa: BLE001 - the flow reports the error in the manifest
-                total = None
-            bar = progress.add_task(Path(path).name, total=total)
-            PROGRESS[path] = lambda _out, bar=bar: progress.advance(bar)
-            manifest = digitise_dossier(path, config)
+        if show:  # the page count costs a Poppler run per PDF: only for the bar
+            from pipeline.ingest.inputs import open_dossier
+
+            for path in paths:
+                try:
+                    total = open_dossier(path, max_pixels=settings.limits.max_pixels,
+                                         max_pages=settings.limits.max_pages, dpi=settings.ocr.dpi,
+                                         min_dpi=settings.limits.min_dpi).page_count
+                except Exception:  # noqa: BLE001 - the run reports the error in the manifest
+                    total = None
+                bar = progress.add_task(Path(path).name, total=total)
+                PROGRESS[path] = lambda _out, bar=bar: progress.advance(bar)
+        runs = (_on_prefect(paths, config, settings, args.verbose) if api
+                else _in_place(paths, config, settings.run.dossiers_at_once))
+        for path, manifest in runs:
             PROGRESS.pop(path, None)
             ok = manifest["status"] == "done"
             failed += not ok
@@ -67,15 +105,32 @@ def cmd_process(args: argparse.Namespace) -> int:
 
 
 def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_name: str, target: str | None) -> int:
-    """Run the backlog or ingest flow with a live bar: dossiers, pages, pages/min, ETA."""
+    """Run the backlog or ingest batch with a live bar: dossiers, pages, pages/min, ETA.
+
+    As a Prefect flow when a Prefect server answers (see `cmd_process`), else in this process.
+    """
     from flows import prefect_env
 
-    prefect_env.configure(settings.home, args.verbose)
+    api, why_not = prefect_env.running_server(settings.home)
+    if why_not:
+        print(f"sohoa: {why_not}", file=sys.stderr)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from flows.backlog import EVENTS, digitise_backlog, nightly_ingest
-    from flows.digitise import PROGRESS
+    from flows.batch import EVENTS
+    from flows.steps import PROGRESS
+
+    def run(target: str | None, config: dict) -> dict:
+        if api:
+            os.environ["PREFECT_API_URL"] = api
+            prefect_env.configure(settings.home, args.verbose)
+            from flows.backlog import digitise_backlog, nightly_ingest
+
+            return digitise_backlog(target, config) if flow_name == "backlog" else nightly_ingest(target, config)
+        from flows.batch import backlog_batch, ingest_batch, run_here
+
+        batch = backlog_batch(target, config) if flow_name == "backlog" else ingest_batch(target, config)
+        return run_here(batch, config)
 
     show = sys.stderr.isatty() and not args.verbose
     started = [0.0]
@@ -105,8 +160,7 @@ def _run_flow_with_progress(args: argparse.Namespace, settings: Settings, flow_n
         PROGRESS["*"] = on_page
         config = settings.for_flow()
         try:
-            report = (digitise_backlog(target, config) if flow_name == "backlog"
-                      else nightly_ingest(target, config))
+            report = run(target, config)
         finally:
             EVENTS.pop("listener", None)
             PROGRESS.pop("*", None)

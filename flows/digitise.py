@@ -9,27 +9,24 @@ slow): a bad scan fails once and for all.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from pipeline.catalog import open_catalog
+from flows.steps import (  # noqa: F401 - re-exported: these live where Prefect is not imported
+    PROGRESS,
+    RETRIED,
+    StepRunner,
+    digitise_steps,
+    run_in_place,
+    settings_from,
+)
 from pipeline.digitise import dossier
-from pipeline.digitise.pages import PageOutput
 from pipeline.errors import is_transient
 from pipeline.manifest import Manifest
 from pipeline.retrying import RetryPolicy
 from pipeline.settings import Settings
-from pipeline.store import open_store
-
-# Progress callbacks by dossier path: callables are not flow parameters (they cannot be serialised).
-PROGRESS: dict[str, Callable[[PageOutput], None]] = {}
-RETRIED = (dossier.ingest, dossier.publish, dossier.record)
-"""The steps that talk to the store or the catalog: tried again on transient trouble (`settings.retry`)."""
-
-StepRunner = Callable[..., Any]
 
 
 def _transient(_task, _run, state) -> bool:
@@ -67,40 +64,11 @@ def run_as_task(settings: Settings) -> StepRunner:
     return run
 
 
-def run_in_place(settings: Settings) -> StepRunner:
-    """Each step inside the calling task, the store and catalog steps under the same retry policy.
-
-    A backlog of thousands of dossiers records one task run per dossier (`digitise-one`), not six:
-    each task run costs the Prefect server CPU, a few per cent of the OCR time over a backlog.
-    """
-    policy = RetryPolicy.from_settings(settings.retry)
-
-    def run(fn: Callable, *args: Any, **kwargs: Any) -> Any:
-        if fn in RETRIED:
-            return policy.call(fn, *args, what=f"step {fn.__name__}", **kwargs)
-        return fn(*args, **kwargs)
-
-    return run
-
-
-def settings_from(config: dict | None) -> Settings:
-    """The settings a flow run was given (`Settings.for_flow()`): home and settings file by name, and
-    `text_layer` when `sohoa process --text-layer` chose one."""
-    config = config or {}
-    overrides = {"ocr": {"text_layer": config["text_layer"]}} if config.get("text_layer") else {}
-    return Settings.load(config=config.get("config_file"), home=config.get("home"), **overrides)
-
-
 def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None,
                         runner: Callable[[Settings], StepRunner] = run_as_task) -> Manifest:
     """One dossier, each step a task of the current flow run (or `run_in_place`); `origin`: where a
     local copy came from."""
-    run_step = runner(settings)
-    store = open_store(settings)
-    on_page = PROGRESS.get(origin or str(path)) or PROGRESS.get("*")
-    with open_catalog(settings) as catalog:
-        return dossier.digitise(Path(path), settings, store, catalog, on_page=on_page, run_step=run_step,
-                                origin=origin)
+    return digitise_steps(path, settings, origin, runner)
 
 
 @flow(name="digitise-dossier", persist_result=False, log_prints=False)

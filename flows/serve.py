@@ -79,6 +79,9 @@ def start_server(home: Path, port: int | None = None, database_url: str | None =
     except BaseException:
         proc.terminate()
         raise
+    from flows.prefect_env import SERVER_FILE
+
+    (home / "prefect" / SERVER_FILE).write_text(api, encoding="utf-8")  # `sohoa process` records its runs here
     return proc, api
 
 

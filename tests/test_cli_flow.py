@@ -1,4 +1,5 @@
-"""The `sohoa` command line and the Prefect flow, run for real (Prefect's local mode, subprocesses)."""
+"""The `sohoa` command line, run for real (subprocesses): in place without a Prefect server, and as
+flow runs on a real Prefect server on loopback when one is running."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from tests.conftest import REPO, SAMPLES
 pytestmark = [pytest.mark.slow, pytest.mark.ocr]
 
 
-def sohoa(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+def sohoa(*args: str, home: Path, timeout: float = 600, api: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "SOHOA_HOME": str(home)}
     env.pop("PREFECT_API_URL", None)
+    if api:
+        env["PREFECT_API_URL"] = api
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env=env)
 
@@ -41,7 +44,27 @@ def test_process_json_lines_and_exit_code(processed):
     assert "Traceback" not in proc.stderr, "a clerk sees one line per failure, not a traceback"
     assert "FAILED" in proc.stderr and "hs_hong.pdf" in proc.stderr
     assert (home / "store" / "sohoa" / "dossiers" / "hs_0002" / "manifest.json").is_file()
-    assert (home / "prefect").is_dir(), "Prefect state lives in the data home"
+    assert not (home / "prefect").exists(), "no Prefect server configured: Prefect is not started"
+
+
+def test_process_records_the_run_in_the_catalog_without_prefect(processed):
+    home, _ = processed
+    code = ("from pipeline.catalog import open_catalog\nfrom pipeline.settings import Settings\n"
+            "with open_catalog(Settings()) as c:\n"
+            "    print(c.get_dossier('hs_0004').status, c.get_dossier('hs_hong').status)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "SOHOA_HOME": str(home)}, timeout=120)
+    assert proc.stdout.split() == ["done", "failed"], proc.stderr[-2000:]
+
+
+def test_unreachable_prefect_server_runs_in_place(tmp_path):
+    from flows.serve import free_port
+
+    proc = sohoa("process", "--json", str(SAMPLES / "hs_0004.png"), home=tmp_path,
+                 api=f"http://127.0.0.1:{free_port()}/api")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert json.loads(proc.stdout)["status"] == "done"
+    assert "does not answer" in proc.stderr
 
 
 def test_search_cli(processed):
@@ -71,23 +94,35 @@ def test_doctor(tmp_path):
     assert "vie" in proc.stdout
 
 
-def test_flow_runs_steps_as_tasks(processed):
-    """The flow ran each step as a Prefect task run (recorded by the local server)."""
-    home, _ = processed
-    code = (
-        "import asyncio, json\n"
-        "from prefect.client.orchestration import get_client\n"
-        "async def main():\n"
-        "    async with get_client() as c:\n"
-        "        flows = await c.read_flow_runs()\n"
-        "        tasks = await c.read_task_runs()\n"
-        "        print(json.dumps({'flows': [f.state_type.value for f in flows],"
-        " 'tasks': sorted({t.task_key.split('-')[0] for t in tasks})}))\n"
-        "asyncio.run(main())\n"
-    )
-    env = {**os.environ, "PREFECT_HOME": str(home / "prefect"), "PREFECT_LOGGING_LEVEL": "CRITICAL"}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    data = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert data["flows"].count("COMPLETED") == 3
-    assert {"ingest", "pages", "understand", "publish", "record"} <= set(data["tasks"])
+def test_process_is_a_flow_run_on_a_running_prefect_server(tmp_path):
+    """With a server running (the one `sohoa serve` starts), `process` records its run there: one
+    `digitise-dossiers` flow run, a `digitise-one` task run per dossier."""
+    from flows.serve import start_server
+
+    home = tmp_path / "home"
+    (home / "prefect").mkdir(parents=True)
+    server, api = start_server(home)
+    try:
+        proc = sohoa("process", "--json", str(SAMPLES / "hs_0004.png"), home=home)  # found by server.url
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert json.loads(proc.stdout)["dossier_id"] == "hs_0004"
+        code = (
+            "import asyncio, json\n"
+            "from prefect.client.orchestration import get_client\n"
+            "async def main():\n"
+            "    async with get_client() as c:\n"
+            "        flows = await c.read_flow_runs()\n"
+            "        tasks = await c.read_task_runs()\n"
+            "        print(json.dumps({'flows': [f.state_type.value for f in flows],"
+            " 'tasks': sorted(t.name for t in tasks)}))\n"
+            "asyncio.run(main())\n"
+        )
+        env = {**os.environ, "PREFECT_API_URL": api, "PREFECT_LOGGING_LEVEL": "CRITICAL"}
+        got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+        assert got.returncode == 0, got.stderr[-2000:]
+        data = json.loads(got.stdout.strip().splitlines()[-1])
+        assert data["flows"] == ["COMPLETED"]
+        assert [t for t in data["tasks"] if t.startswith("digitise-one")], data["tasks"]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -92,6 +93,24 @@ def test_component_pdfs_stored_with_info(run):
     info = subprocess.run(["pdfinfo", comp.object.uri.removeprefix("file://")], capture_output=True, text=True,
                           check=True).stdout
     assert "Quyết định" in info and "hs_0004" in info
+
+
+def test_every_component_pdf_is_pdfa_2b_and_a_jpeg_scan_goes_in_unchanged(run):
+    from pypdf import PdfReader
+
+    from pipeline.publish.pdfa import problems
+
+    _, store, _, manifests = run
+    for m in manifests.values():
+        for comp in m.components:
+            path = Path(comp.object.uri.removeprefix("file://"))
+            assert problems(path) == [], (comp.id, problems(path))
+    # hs_0002 is a folder of colour JPEG scans: each page's image in the PDF is the scan's own file
+    scans = {p.read_bytes() for p in (SAMPLES / "hs_0002").glob("*.jpg")}
+    for comp in manifests["hs_0002"].components:
+        for page in PdfReader(comp.object.uri.removeprefix("file://")).pages:
+            image = next(iter(page["/Resources"]["/XObject"].values())).get_object()
+            assert image["/Filter"] == "/DCTDecode" and image._data in scans
 
 
 def test_search_with_and_without_tone_marks(run):

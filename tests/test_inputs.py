@@ -73,8 +73,11 @@ def test_pdf_pages_and_text(tmp_path, small_page):
                                      resolution=100)
     src = open_dossier(path)
     assert src.kind == "pdf" and src.page_count == 2
-    page = load_page(src.pages[1], 150)
-    assert page.pixels.shape[0] == pytest.approx(11.69 * 150, abs=3)
+    page = load_page(src.pages[1], 150)  # a scanned page: its own image, at its own resolution
+    assert page.dpi == pytest.approx(100, abs=0.5)
+    assert page.pixels.shape[0] == pytest.approx(11.69 * 100, abs=3)
+    fine = load_page(src.pages[1], 60)  # finer than asked: brought down to the asked resolution
+    assert fine.dpi == 60 and fine.pixels.shape[0] == pytest.approx(11.69 * 60, abs=3) and fine.jpeg is None
 
 
 def _bad(path, *words):

@@ -48,6 +48,8 @@ class ShippedPage:
     textlayer: bytes | None
     dpi: float = 300.0
     has_part: bool = False
+    rotation: int = 0  # the turn and skew the page's JPEG is drawn with (`PagePart`)
+    skew_deg: float = 0.0
 
 
 def remote_page(ref: PageRef, data: bytes, settings: Settings) -> ShippedPage:
@@ -68,14 +70,13 @@ def remote_page(ref: PageRef, data: bytes, settings: Settings) -> ShippedPage:
             raise
         page = out.page.model_copy(update={"warnings": [w.replace(str(local), str(ref.file))
                                                         for w in out.page.warnings]})
-        stem = f"p{ref.n:05d}"
-        jpeg = Path(tmp) / f"{stem}.jpg"
         part = out.part
         return ShippedPage(
             page=page, words=out.words, seconds=out.seconds,
-            jpeg=jpeg.read_bytes() if jpeg.exists() else None,
+            jpeg=part.jpeg.read_bytes() if part is not None and part.jpeg is not None else None,
             textlayer=part.textlayer.read_bytes() if part is not None and part.textlayer is not None else None,
             dpi=part.dpi if part is not None else 300.0, has_part=part is not None,
+            rotation=part.rotation if part is not None else 0, skew_deg=part.skew_deg if part is not None else 0.0,
         )
 
 
@@ -89,7 +90,8 @@ def land(shipped: ShippedPage, workdir: Path) -> PageOutput:
     if shipped.textlayer is not None:
         textlayer = workdir / f"{stem}.ocr.pdf"
         textlayer.write_bytes(shipped.textlayer)
-    part = PagePart(jpeg=jpeg, dpi=shipped.dpi, textlayer=textlayer) if shipped.has_part else None
+    part = (PagePart(jpeg=jpeg, dpi=shipped.dpi, textlayer=textlayer, rotation=shipped.rotation,
+                     skew_deg=shipped.skew_deg) if shipped.has_part else None)
     return PageOutput(shipped.page, part, shipped.words, shipped.seconds)
 
 

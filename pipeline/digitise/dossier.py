@@ -27,6 +27,7 @@ from pipeline.ingest.entries import stored_names
 from pipeline.ingest.inputs import DossierSource, Entry, list_entries, open_dossier, safe_id, sha256_file
 from pipeline.ingest.signatures import dossier_signatures, earliest
 from pipeline.manifest import SCHEMA, Component, InputFile, Manifest, Signature, Source, StoredObject
+from pipeline.publish.pdfa import archival_record
 from pipeline.publish.pdfout import build_pdf
 from pipeline.publish.reuse import find_reuse, free_key, pinned
 from pipeline.settings import Settings
@@ -197,13 +198,12 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
         signatures = _signatures_of(source, d.pages)
         signed = originals.get(d.index)
         if signed is not None:
-            out = signed
+            out = signed  # a signed original is stored as it came (its signature must still verify)
         else:
             out = workdir / f"{d.index:02d}-{d.type}.pdf"
             parts = [by_n[n].part for n in d.pages if by_n[n].part is not None]
-            build_pdf(parts, out, {"Title": f"{d.type_name} — {source.dossier_id}", "Subject": d.type_name,
-                                   "Keywords": f"{source.dossier_id}, {d.type}", "Creator": "sohoa",
-                                   "Author": getattr(d.metadata, "co_quan", None) or ""})
+            build_pdf(parts, out, archival_record(source.dossier_id, cid, d.type, d.type_name, d.metadata,
+                                                  len(parts)))
         digest = sha256_file(out)
         text = "\n".join(by_n[n].page.text for n in d.pages)
         match = (find_reuse(d.type, d.metadata, text, digest, catalog, source.dossier_id, out.read_bytes(), store)

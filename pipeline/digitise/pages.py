@@ -8,10 +8,11 @@ size; the threads mostly wait on pdftoppm and Tesseract subprocesses, which run 
 
 from __future__ import annotations
 
+import resource
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,6 +42,22 @@ class PageOutput:
     part: PagePart | None  # None for blank pages
     words: list[Word] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)  # per stage, see `cpu_now` (bench/stages.py)
+
+
+def cpu_now() -> float:
+    """CPU seconds of this thread plus those of the child processes reaped so far (Tesseract, pdftoppm).
+
+    Per page stage, the difference is exact when one page is in flight per process (the stage bench);
+    in the thread pool children of other pages mix in.
+    """
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.thread_time() + ru.ru_utime + ru.ru_stime
+
+
+def children_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
 
 
 def own_text_page(ref: PageRef, settings: Settings) -> PageOutput | None:
@@ -75,7 +92,7 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
     the OCR image and the display image; the page quality (`pipeline.ocr.quality`: Tesseract confidence
     and the share of valid Vietnamese syllables) sets `needs_review`.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_now()
     # One page per core next to single-threaded Tesseracts: OpenCV's own worker threads would only add
     # synchronisation (the bench measures 15-20 % more CPU with them). Per process, cheap to repeat.
     cv2.setNumThreads(1)
@@ -89,25 +106,45 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         warnings.append(f"the PDF's own text layer is unusable: {decision.reason}")
     image = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels,
                       min_dpi=settings.limits.min_dpi)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), cpu_now()
+    cpu = {"load": c1 - c0, "osd": 0.0}
     osd = None
     if cfg.orientation and cfg.orientation_osd:
         def osd(gray, dpi):
-            return osd_rotation(gray, dpi, timeout_s=min(60.0, settings.ocr.timeout_s))
+            before = cpu_now()
+            try:
+                return osd_rotation(gray, dpi, timeout_s=min(60.0, settings.ocr.timeout_s))
+            finally:
+                cpu["osd"] += cpu_now() - before
     try:
         prepared = clean_page(image.pixels, image.dpi, cfg, osd=osd, display_max_dpi=settings.display.max_dpi)
     except ValueError as exc:
         raise InputError(f"the page image cannot be cleaned ({exc})", path=ref.file, page=ref.n,
                          hint="The file may be damaged; rescan the page") from exc
     warnings += list(image.warnings) + prepared.warnings
+    # The scan's own JPEG goes into the PDF as it is, drawn upright and straight by the page matrix,
+    # unless the PDF is to show the cleaned image or the scan is finer than the display needs.
+    own_jpeg = (image.jpeg if image.jpeg is not None and cfg.pdf_image != "cleaned"
+                and image.dpi <= settings.display.max_dpi else None)
+    source_dpi = image.dpi
     del image
-    t2 = time.perf_counter()
-    stem = f"p{ref.n:05d}"
-    jpeg = write_jpeg(prepared.display, workdir / f"{stem}.jpg", settings.display.jpeg_quality)
+    t2, c2 = time.perf_counter(), cpu_now()
+    cpu["clean"] = c2 - c1 - cpu["osd"]
     if prepared.blank:
         page = Page(n=ref.n, blank=True, text_source="none", cleaning=prepared.steps, warnings=warnings,
                     text_layer=decision)
-        return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0})
+        return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0}, cpu=cpu)
+    stem = f"p{ref.n:05d}"
+    jpeg = workdir / f"{stem}.jpg"
+    if own_jpeg is not None:
+        jpeg.write_bytes(own_jpeg)
+        part = PagePart(jpeg=jpeg, dpi=source_dpi, rotation=prepared.rotation, skew_deg=prepared.skew_deg)
+    else:
+        write_jpeg(prepared.display, jpeg, settings.display.jpeg_quality)
+        part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi)
+    c3 = cpu_now()
+    cpu["jpeg"] = c3 - c2
+    k3 = children_cpu()
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
                        psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
     steps = list(prepared.steps)
@@ -120,6 +157,8 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
                                       timeout_s=settings.ocr.timeout_s)
             steps.append("mrz")
     t3 = time.perf_counter()
+    cpu["tesseract"] = children_cpu() - k3
+    cpu["ocr_post"] = cpu_now() - c3 - cpu["tesseract"]
     if result.error:
         warnings.append(result.error)
     quality = page_quality(result.text, result.confidence, min_confidence=cfg.review_confidence,
@@ -136,9 +175,9 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         text_layer=decision,
         blanks=blanks,
     )
-    part = PagePart(jpeg=jpeg, dpi=prepared.display_dpi, textlayer=result.textlayer_pdf)
+    part = replace(part, textlayer=result.textlayer_pdf)
     return PageOutput(page, part, result.words,
-                      {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": time.perf_counter() - t0})
+                      {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": time.perf_counter() - t0}, cpu)
 
 
 def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:

@@ -106,6 +106,7 @@ class PageImage:
     pixels: np.ndarray
     dpi: float
     warnings: list[str] = field(default_factory=list)
+    jpeg: bytes | None = None  # the page as its own JPEG (grey or RGB, upright), when the input holds one
 
 
 def natural_key(name: str) -> list:
@@ -291,8 +292,15 @@ def load_page(ref: PageRef, dpi: float, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     """Decode exactly one page, within the pixel budget (`page_plan`): PDFs rendered at `dpi` or lower."""
     plan = page_plan(ref, dpi, max_pixels, min_dpi)
     if ref.kind == "pdf":
+        from pipeline.ingest.pdfimage import page_image
+
+        # a scan's own pixels (no rendering, no resampling) when they are no more than the plan's
+        embedded = page_image(ref.file, ref.index, max_pixels=round(plan.pixels * 1.05))
+        if embedded is not None:
+            return PageImage(pixels=embedded.pixels, dpi=embedded.dpi, jpeg=embedded.jpeg)
         return _render_pdf_page(ref, plan)
     Image.MAX_IMAGE_PIXELS = max_pixels
+    jpeg = None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -304,6 +312,9 @@ def load_page(ref: PageRef, dpi: float, *, max_pixels: int = DEFAULT_MAX_PIXELS,
                 if plan.scale > 1:
                     img.draft(img.mode, (img.size[0] // plan.scale, img.size[1] // plan.scale))
                 img.load()
+                if (img.format == "JPEG" and img.mode in ("L", "RGB") and plan.scale == 1
+                        and getattr(img, "n_frames", 1) == 1 and not _turned(img)):
+                    jpeg = ref.file.read_bytes()  # upright as stored: it can go into the PDF unchanged
                 frame = ImageOps.exif_transpose(img, in_place=False) if _turned(img) else img
                 pixels = np.asarray(_to_uint8(frame))
     except Image.DecompressionBombError as exc:
@@ -317,7 +328,7 @@ def load_page(ref: PageRef, dpi: float, *, max_pixels: int = DEFAULT_MAX_PIXELS,
     if plan.scale > 1:
         return PageImage(pixels=pixels, dpi=plan.dpi, warnings=notes)
     dpi_used, warning = sane_dpi(ref.declared_dpi, pixels.shape[1::-1])
-    return PageImage(pixels=pixels, dpi=dpi_used, warnings=notes + ([warning] if warning else []))
+    return PageImage(pixels=pixels, dpi=dpi_used, warnings=notes + ([warning] if warning else []), jpeg=jpeg)
 
 
 def _turned(img: Image.Image) -> bool:

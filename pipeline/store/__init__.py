@@ -11,7 +11,8 @@ from pipeline.settings import Settings
 from pipeline.store.base import ObjectInfo, ObjectNotFound, ObjectStore
 from pipeline.store.keys import InvalidKey, validate_key
 from pipeline.store.local import LocalStore
-from pipeline.store.s3 import S3Store, S3StoreError, StoreIntegrityError, StoreUnavailable
+
+_S3_NAMES = ("S3Store", "S3StoreError", "StoreIntegrityError", "StoreUnavailable")
 
 __all__ = [
     "InvalidKey",
@@ -28,6 +29,15 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str):
+    """The S3 backend is imported when first named: minio costs ~0.3 s of start-up a local run never needs."""
+    if name in _S3_NAMES:
+        from pipeline.store import s3
+
+        return getattr(s3, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def open_store(settings: Settings) -> ObjectStore:
     """The store named by `settings.store`: `local` (a folder under home) or an `s3://…` URL.
 
@@ -38,6 +48,8 @@ def open_store(settings: Settings) -> ObjectStore:
     if spec == "local":
         return LocalStore(settings.home / "store", settings.bucket)
     if spec.startswith("s3://"):
+        from pipeline.store.s3 import S3Store
+
         return S3Store.from_settings(settings)
     raise ConfigError(
         f"unknown object store {spec.split('://')[0] + '://…' if '://' in spec else spec!r}",

@@ -23,6 +23,7 @@ from pipeline.catalog.base import Catalog
 from pipeline.errors import SohoaError
 from pipeline.ingest.inputs import sha256_file
 from pipeline.manifest import Component, Manifest, StoredObject
+from pipeline.publish.pdfa import archival_record
 from pipeline.publish.pdfout import PagePart, build_pdf
 from pipeline.publish.reuse import free_key, pinned
 from pipeline.store.base import ObjectStore
@@ -222,9 +223,8 @@ class Review:
                 if parts:  # no stored page at all (an earlier failed publish): the manifest still says what it is
                     out = work / "new" / f"{i:02d}-{plan.type}.pdf"
                     out.parent.mkdir(parents=True, exist_ok=True)
-                    build_pdf(parts, out, {"Title": f"{name} — {manifest.dossier_id}", "Subject": name,
-                                           "Keywords": f"{manifest.dossier_id}, {plan.type}", "Creator": "sohoa",
-                                           "Author": metadata.co_quan or ""})
+                    build_pdf(parts, out, archival_record(manifest.dossier_id, cid, plan.type, name, metadata,
+                                                          len(parts)))
                     key = free_key(key, sha256_file(out), pins, store)
                     info = store.put_file(key, out, content_type="application/pdf",
                                           metadata={"dossier": manifest.dossier_id, "type": plan.type,
