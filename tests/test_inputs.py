@@ -129,3 +129,16 @@ def test_decompression_bomb(tmp_path):
     with pytest.raises(InputError) as info:
         open_dossier(path, max_pixels=50_000_000)
     assert "too large" in str(info.value) and "bomb.png" in str(info.value)
+
+
+def test_a_page_turned_by_its_pdf_is_rendered_turned(tmp_path):
+    """/Rotate 90 on a portrait A4 page: displayed landscape, so rendered landscape at its dpi (pdftoppm
+    scales the page before it turns it: the budgeted size must be given unturned)."""
+    w = PdfWriter()
+    w.add_blank_page(595, 842).rotation = 90
+    with open(tmp_path / "turned.pdf", "wb") as fh:
+        w.write(fh)
+    ref = open_dossier(tmp_path / "turned.pdf").pages[0]
+    img = load_page(ref, 100)
+    h, wd = img.pixels.shape[:2]
+    assert (wd, h) == (round(842 / 72 * 100), round(595 / 72 * 100))

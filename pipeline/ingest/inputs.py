@@ -60,7 +60,8 @@ class PageRef:
     index: int  # 0-based page (PDF) or frame (TIFF) within `file`
     kind: str  # "pdf" | "image"
     pdf_text: str = ""  # text layer of a PDF page, "" when none
-    size_pt: tuple[float, float] | None = None  # PDF page size in points
+    size_pt: tuple[float, float] | None = None  # PDF page size in points, as displayed
+    turned: bool = False  # a PDF page whose /Rotate is a quarter turn
     layers: PageLayers | None = None  # image and text geometry of a PDF page, measured when needed
     size_px: tuple[int, int] | None = None  # image frame size in pixels (from its header)
     fmt: str | None = None  # PIL format of an image ("JPEG", "PNG", "TIFF", ...)
@@ -218,10 +219,10 @@ def _pdf_pages(path: Path) -> list[PageRef]:
     count = poppler.page_count(path)
     if count == 0:
         raise InputError("the PDF has zero pages", path=path, hint="Rescan the dossier")
-    sizes = poppler.page_sizes(path, count)
+    sizes, turned = poppler.page_sizes(path, count)
     texts = [nfc(t) for t in poppler.page_texts(path, count)]
-    return [PageRef(i + 1, path, i, "pdf", texts[i] if i < len(texts) else "", sizes.get(i + 1))
-            for i in range(count)]
+    return [PageRef(i + 1, path, i, "pdf", texts[i] if i < len(texts) else "", sizes.get(i + 1),
+                    turned=i + 1 in turned) for i in range(count)]
 
 
 def _declared_dpi(img: Image.Image) -> float | None:
@@ -344,5 +345,5 @@ def _render_pdf_page(ref: PageRef, plan: Plan) -> PageImage:
     # the crop box (what pdfinfo measured) at exactly the planned size: a media box larger than the
     # crop box cannot make pdftoppm draw more pixels than were budgeted
     size = (max(1, round(ref.size_pt[0] / 72 * plan.dpi)), max(1, round(ref.size_pt[1] / 72 * plan.dpi)))
-    img = poppler.render_page(ref.file, ref.index, plan.dpi, page=ref.n, size=size)
+    img = poppler.render_page(ref.file, ref.index, plan.dpi, page=ref.n, size=size, turned=ref.turned)
     return PageImage(pixels=np.asarray(_to_uint8(img)), dpi=plan.dpi, warnings=[plan.warning] if plan.warning else [])

@@ -52,9 +52,11 @@ def page_count(path: Path) -> int:
     return int(m.group(1)) if m else 0
 
 
-def page_sizes(path: Path, count: int) -> dict[int, tuple[float, float]]:
-    """Page number -> (width, height) in points as displayed (the page's /Rotate applied)."""
+def page_sizes(path: Path, count: int) -> tuple[dict[int, tuple[float, float]], set[int]]:
+    """(page number -> (width, height) in points as displayed, the page's /Rotate applied; the pages
+    turned a quarter, whose pixels pdftoppm scales before it turns them)."""
     sizes: dict[int, tuple[float, float]] = {}
+    turned: set[int] = set()
     res = run("pdfinfo", ["-f", "1", "-l", str(count), str(path)], path)
     if "loop in pages tree" in res.stderr.decode("utf-8", "replace").lower():
         raise InputError("the PDF's page tree loops back on itself (a damaged or crafted file)", path=path,
@@ -66,7 +68,8 @@ def page_sizes(path: Path, count: int) -> dict[int, tuple[float, float]]:
         if int(pm.group(2)) % 180 == 90 and int(pm.group(1)) in sizes:
             w, h = sizes[int(pm.group(1))]
             sizes[int(pm.group(1))] = (h, w)
-    return sizes
+            turned.add(int(pm.group(1)))
+    return sizes, turned
 
 
 def page_texts(path: Path, count: int) -> list[str]:
@@ -78,12 +81,16 @@ def page_texts(path: Path, count: int) -> list[str]:
 
 
 def render_page(path: Path, index: int, dpi: float, *, page: int | None = None,
-                timeout_s: float = TIMEOUT_S, size: tuple[int, int] | None = None) -> Image.Image:
+                timeout_s: float = TIMEOUT_S, size: tuple[int, int] | None = None,
+                turned: bool = False) -> Image.Image:
     """Page `index` (0-based) rendered at `dpi` by pdftoppm, one page only, one thread.
 
-    With `size` (pixels), the crop box (the size pdfinfo reports) is drawn at exactly that size,
-    whatever the media box says: the pixel budget decided it (`pipeline.ingest.budget`).
+    With `size` (pixels, as displayed), the crop box (the size pdfinfo reports) is drawn at exactly that
+    size, whatever the media box says: the pixel budget decided it (`pipeline.ingest.budget`). `turned`:
+    the page's /Rotate is a quarter turn (pdftoppm scales the unturned page, so the size is swapped).
     """
+    if size is not None and turned:
+        size = (size[1], size[0])
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 
