@@ -1,14 +1,15 @@
 # sohoa — two commands do everything on a fresh Debian/Ubuntu machine:
-#   make demo   set up, digitise the sample dossiers, show a search
+#   make demo   set up, digitise the sample dossiers, show a search, a first web admin account
+#   make web    serve the staff's web application on http://127.0.0.1:8080/web/
 #   make test   set up, then run lint and the test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv postgresql
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv postgresql chromium
 export SOHOA_HOME ?= $(CURDIR)/.sohoa
 
-.PHONY: setup system-deps venv demo test test-fast lint bench model clean
+.PHONY: setup system-deps venv demo web test test-fast lint bench model clean
 
 setup: system-deps venv
 
@@ -38,6 +39,10 @@ demo: setup
 	$(BIN)/sohoa process $$(ls -d samples/dossiers/* | grep -v '\.json$$')
 	$(BIN)/sohoa search "quyết định"
 	$(BIN)/sohoa search "quyet dinh"
+	@$(BIN)/python -m flows.first_admin
+
+web: setup  ## the staff's web application (and the API) on http://127.0.0.1:8080/web/
+	$(BIN)/sohoa web
 
 lint: setup
 	$(BIN)/ruff check .

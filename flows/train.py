@@ -376,15 +376,26 @@ def cmd_review(args: argparse.Namespace) -> int:
     from pipeline.catalog import open_catalog
     from pipeline.understand.taxonomy import load_taxonomy
 
-    by = os.environ.get("SUDO_USER") or os.environ.get("USER")
+    by = getattr(args, "by", None) or os.environ.get("SUDO_USER") or os.environ.get("USER")
     with open_catalog(settings) as catalog:
         desk = review.Review(open_store(settings), catalog, load_taxonomy(settings.taxonomy), settings.home)
         if action == "set-type":
             manifest = desk.set_type(args.component_id, args.type, by=by)
         elif action == "split":
             manifest = desk.split(args.dossier_id, args.at, args.type, by=by)
-        else:
+        elif action == "merge":
             manifest = desk.merge(args.dossier_id, args.at, args.type, by=by)
+        elif action == "set-field":
+            values: dict[str, str] = {}
+            for item in args.values:
+                name, sep, value = item.partition("=")
+                if not sep:
+                    print(f"sohoa review set-field: {item!r} is not FIELD=VALUE", file=sys.stderr)
+                    return 2
+                values[name.strip()] = value
+            manifest = desk.set_fields(args.component_id, values, by=by)
+        else:
+            manifest = desk.accept(args.component_id, by=by)
     if args.json:
         print(manifest.to_json())
     else:
@@ -409,6 +420,8 @@ def add_review_parser(subparsers, parents: list | tuple = ()) -> argparse.Argume
     here.add_argument("--config", default=argparse.SUPPRESS, help="settings file (YAML)")
     here.add_argument("--home", default=argparse.SUPPRESS, help="data home")
     here.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print the updated manifest")
+    here.add_argument("--by", default=argparse.SUPPRESS,
+                      help="who makes the correction, kept with the training data (default: the login name)")
     parents = [here]
     st = actions.add_parser("set-type", parents=parents, help="set a component's type")
     st.add_argument("component_id", help="e.g. hs_0001-03")
@@ -421,7 +434,14 @@ def add_review_parser(subparsers, parents: list | tuple = ()) -> argparse.Argume
     mg.add_argument("dossier_id")
     mg.add_argument("--at", type=int, required=True, metavar="PAGE", help="first page of the component to join")
     mg.add_argument("--type", help="type of the joined component (default: the first one's)")
-    for sub in (st, sp, mg):
+    sf = actions.add_parser("set-field", parents=parents, help="set extracted fields of a component")
+    sf.add_argument("component_id")
+    sf.add_argument("values", nargs="+", metavar="FIELD=VALUE",
+                    help="e.g. so_ky_hieu=123/QĐ-UBND ngay=2024-05-02 (fields: so_ky_hieu, ngay, co_quan, "
+                         "trich_yeu, cccd, ho_ten, ma_ho_so; an empty value clears one)")
+    ac = actions.add_parser("accept", parents=parents, help="the component is right as it is")
+    ac.add_argument("component_id")
+    for sub in (st, sp, mg, sf, ac):
         sub.set_defaults(list=False)
     p.set_defaults(func=cmd_review)
     return p

@@ -119,6 +119,15 @@ class RetrySettings(BaseModel):
         return self
 
 
+class WebSettings(BaseModel):
+    """The staff's web application (`pipeline/web/`): sessions and log-in limits."""
+
+    idle_minutes: int = Field(default=30, ge=1, le=24 * 60)  # a session unused this long is over
+    login_failures: int = Field(default=5, ge=1, le=100)  # failed log-ins per name or address ...
+    login_window_s: int = Field(default=900, ge=10, le=86400)  # ... within this window, then refused
+    page_size: int = Field(default=20, ge=5, le=100)  # search hits and list rows per page
+
+
 class S3Settings(BaseModel):
     """MinIO/S3 connection, used when `store` is an s3:// URL (`SOHOA_S3__ENDPOINT`, …).
 
@@ -177,6 +186,7 @@ class Settings(BaseSettings):
     s3: S3Settings = Field(default_factory=S3Settings)
     run: RunSettings = Field(default_factory=RunSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings):

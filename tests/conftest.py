@@ -34,12 +34,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def cli(*args: str, home: Path, env: dict | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+def cli(*args: str, home: Path, env: dict | None = None, timeout: float = 900,
+        input: str | None = None) -> subprocess.CompletedProcess:
     """`sohoa ARGS` in a child process, as a user runs it, on data home `home` (no Prefect server)."""
     full = {**os.environ, "SOHOA_HOME": str(home), **(env or {})}
     full.pop("PREFECT_API_URL", None)
     return subprocess.run([sys.executable, "-m", "flows.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO, env=full)
+                          timeout=timeout, cwd=REPO, env=full, input=input)
 
 
 def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 30) -> None:

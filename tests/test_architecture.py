@@ -19,6 +19,7 @@ ALLOWED = {
     "understand": {"ingest", "publish", "ocr", "store", "catalog"},
     "digitise": {"ingest", "imaging", "ocr", "understand", "publish", "store", "catalog"},
     "api": {"digitise", "ingest", "understand", "publish", "store", "catalog"},
+    "web": {"api", "digitise", "ingest", "understand", "publish", "store", "catalog"},
 }
 ROOTS = ("pipeline", "flows", "samples", "config")
 

@@ -655,20 +655,79 @@ def test_figures_from_the_catalog_equal_the_manifests(catalog: Catalog, tmp_path
     assert 0 < whole["share_all_components_attached"] < 1 and whole["review_queue"] > 0
 
 
+# -- staff accounts, sessions, audit log, review queue (the web application's tables) -------------
+
+
+def test_users_sessions_and_audit(catalog: Catalog) -> None:
+    catalog.add_user("linh", "reviewer", "$argon2id$hash")
+    with pytest.raises(ValueError, match="already exists"):
+        catalog.add_user("linh", "admin", "other")
+    with pytest.raises(ValueError, match="role"):
+        catalog.add_user("an", "boss", "x")
+    assert catalog.get_user("linh")["role"] == "reviewer" and catalog.get_user("nobody") is None
+    assert catalog.update_user("linh", role="admin") and catalog.get_user("linh")["role"] == "admin"
+    assert not catalog.update_user("nobody", role="admin")
+    catalog.add_session("s1", "linh", "csrf-1")
+    session = catalog.get_session("s1")
+    assert session["user"] == "linh" and session["csrf"] == "csrf-1" and session["role"] == "admin" and session["active"]
+    catalog.touch_session("s1", "2000-01-01T00:00:00+00:00")
+    catalog.add_user("nam", "viewer", "h")
+    catalog.add_session("s2", "nam", "csrf-2")
+    assert catalog.end_sessions(seen_before="2001-01-01T00:00:00+00:00") == 1  # the idle one only
+    assert catalog.get_session("s1") is None and catalog.get_session("s2") is not None
+    catalog.update_user("nam", active=False)  # locking an account ends its sessions
+    assert catalog.get_session("s2") is None and not catalog.get_user("nam")["active"]
+    assert [u["name"] for u in catalog.users()] == ["linh", "nam"]
+    catalog.add_audit("linh", "set-type", dossier_id="HS-001", component_id="HS-001-qd",
+                      detail={"to": "quyết định", "from": "khac"})
+    catalog.add_audit("linh", "accept", dossier_id="HS-002")
+    catalog.add_audit("nam", "upload", dossier_id="HS-001")
+    entries = catalog.audit(dossier_id="HS-001")
+    assert [(a["user_name"], a["action"]) for a in entries] == [("nam", "upload"), ("linh", "set-type")]
+    assert entries[1]["detail"] == {"to": "quyết định", "from": "khac"} and entries[1]["at"]
+    catalog.index_dossier(land_dossier())  # re-indexing a dossier keeps its audit log
+    assert len(catalog.audit(dossier_id="HS-001")) == 2 and len(catalog.audit()) == 3
+
+
+def test_review_queue_least_confident_first(catalog: Catalog) -> None:
+    m = land_dossier()
+    for c, conf in zip(m.components, [0.55, 0.31], strict=True):
+        c.confidence, c.needs_review = conf, True
+    catalog.index_dossier(m)
+    catalog.index_dossier(request_dossier())  # nothing to review there
+    queue = catalog.review_queue()
+    assert [r["id"] for r in queue] == ["HS-001-cccd", "HS-001-qd"]
+    assert all(r["needs_review"] and r["created_at"] is not None for r in queue)
+    assert [r["id"] for r in catalog.review_queue(type="quyet_dinh")] == ["HS-001-qd"]
+    assert catalog.review_count() == 2
+    assert catalog.type_counts(dossier="HS-001") == {"quyet_dinh": 1, "cccd": 1}
+    # per type among a search's matches: one count per component, however many pages match
+    assert catalog.search_type_counts("ho") == ({"quyet_dinh": 1, "cccd": 1}, False)  # hộ, Hồ sơ; Họ và tên
+    assert catalog.search_type_counts("đất", dossier="HS-002") == ({"don": 1}, False)
+    assert catalog.search_type_counts("ho", cap=1)[1] is True
+    assert catalog.search_type_counts("tàu vũ trụ") == ({}, False)
+    assert catalog.search_type_counts('"""') == ({}, False)
+    newest = catalog.recent_dossiers(5)
+    assert {d["id"] for d in newest} == {"HS-001", "HS-002"} and all(d["status"] == "done" for d in newest)
+    assert {d["id"]: d["components"] for d in newest} == {"HS-001": 2, "HS-002": 1}
+    assert sum(catalog.type_counts().values()) == catalog.stats()["components"]
+    assert catalog.type_counts(dossier="nobody") == {}
+
+
 # -- the SQLite file ----------------------------------------------------------------------------
 
 
 def test_schema_and_pragmas(tmp_path: Path) -> None:
     path = tmp_path / "c.sqlite"
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == len(MIGRATIONS) == 4
+        assert cat.schema_version == len(MIGRATIONS) == 5
         assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert cat.conn.execute("PRAGMA busy_timeout").fetchone()[0] > 0
         tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert {"dossiers", "components", "pages", "page_search", "page_fts", "component_owners",
-                "component_signatures", "schema_version"} <= tables
+                "component_signatures", "schema_version", "users", "sessions", "audit"} <= tables
     with SqliteCatalog(path) as again:  # reopening applies nothing twice
-        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 4
+        assert again.conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == 5
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
@@ -748,7 +807,7 @@ def test_sqlite_migrates_a_version_1_file(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     with SqliteCatalog(path) as cat:
-        assert cat.schema_version == 4
+        assert cat.schema_version == 5
         # migration 3 filled the date column and the owner rows from the metadata
         assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
         from datetime import date
@@ -977,13 +1036,14 @@ def test_odd_values_survive(catalog: Catalog) -> None:
 
 def test_postgres_schema_and_migrations(pg_url: str) -> None:
     with PostgresCatalog(pg_url) as cat:
-        assert cat.schema_version == len(pg.MIGRATIONS) == 3
+        assert cat.schema_version == len(pg.MIGRATIONS) == 4
         tables = {r[0] for r in sql_rows(cat, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert {"dossiers", "components", "pages", "page_search", "component_signatures", "schema_version"} <= tables
+        assert {"dossiers", "components", "pages", "page_search", "component_signatures", "schema_version", "users",
+                "sessions", "audit"} <= tables
         indexes = {r[0] for r in sql_rows(cat, "SELECT indexname FROM pg_indexes WHERE tablename = 'page_search'")}
         assert "page_search_terms" in indexes
     with PostgresCatalog(pg_url) as again:  # reopening applies nothing twice
-        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 3
+        assert sql_rows(again, "SELECT COUNT(*) FROM schema_version")[0][0] == 4
         with again._conn() as conn:
             conn.execute("INSERT INTO schema_version VALUES (99, 'future')")
     with pytest.raises(ConfigError, match="newer"):
@@ -1010,7 +1070,7 @@ def test_postgres_migrates_a_version_1_database(pg_server: PgServer) -> None:
             conn.execute(f"INSERT INTO components ({', '.join(COMPONENT_COLUMNS)})"
                          f" VALUES ({', '.join(['%s'] * len(COMPONENT_COLUMNS))})", [c[k] for k in COMPONENT_COLUMNS])
     with PostgresCatalog(url) as cat:
-        assert cat.schema_version == 3
+        assert cat.schema_version == 4
         assert doc_ids(cat.documents(owner="031085001234")) == ["HS-001-cccd"]
         assert doc_ids(cat.documents(date_from=date(2023, 5, 12), date_to=date(2023, 5, 12))) == ["HS-001-qd"]
         cat.index_dossier(land_dossier())

@@ -173,3 +173,54 @@ def test_review_list_and_refusals(digitised, capsys, monkeypatch):
         correct(settings, "merge", "hs_0003", 1)
     with pytest.raises(review.ReviewError, match="no component"):
         correct(settings, "set_type", "hs_0003-07", "khac")
+
+
+def test_set_fields_and_accept_through_the_command_line(digitised, capsys):
+    import argparse
+
+    settings = digitised
+    store = open_store(settings)
+    parser = argparse.ArgumentParser()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--home")
+    common.add_argument("--config")
+    add_review_parser(parser.add_subparsers(dest="command"), [common])
+
+    def run(*argv: str) -> int:
+        args = parser.parse_args(["review", *argv, "--home", str(settings.home)])
+        return args.func(args)
+
+    card = review.load_manifest(store, "hs_0003").components[1].id
+    assert run("set-field", card, "so_ky_hieu=AB 1234/ĐK", "ngay=2021-03-04", "ho_ten=Lê Văn Tâm, Đỗ Thị Hoa",
+               "--by", "linh") == 0
+    meta = review.load_manifest(store, "hs_0003").components[1].metadata
+    assert (meta.so_ky_hieu, meta.ngay, meta.ho_ten) == ("AB 1234/ĐK", "2021-03-04", ["Lê Văn Tâm", "Đỗ Thị Hoa"])
+    with open_catalog(settings) as catalog:
+        assert [h.component_id for h in catalog.search("AB 1234")] == [card]  # indexed again
+    last = _corrections(settings)[-1]
+    assert last["action"] == "set-fields" and last["by"] == "linh" and last["fields"]["ngay"]["to"] == "2021-03-04"
+    with open_catalog(settings) as catalog:  # and the audit log the web application shows
+        entry = catalog.audit(dossier_id="hs_0003")[0]
+    assert (entry["user_name"], entry["action"], entry["component_id"]) == ("linh", "set-fields", card)
+    # a later correction of another component keeps the fields a person set
+    first = review.load_manifest(store, "hs_0003").components[0]
+    flagged = review.load_manifest(store, "hs_0003")
+    flagged.components[0] = first.model_copy(update={"needs_review": True, "confidence": 0.33})
+    with open_catalog(settings) as catalog:
+        from pipeline.digitise.dossier import record
+
+        record(flagged, store, catalog)
+        assert catalog.review_count() == 1
+    assert run("accept", first.id) == 0
+    m = review.load_manifest(store, "hs_0003")
+    assert (m.components[0].needs_review, m.components[0].confidence) == (False, 1.0)
+    assert m.components[1].metadata.so_ky_hieu == "AB 1234/ĐK"
+    with open_catalog(settings) as catalog:
+        assert catalog.review_count() == 0
+    assert _corrections(settings)[-1]["action"] == "accept"
+    capsys.readouterr()
+    with pytest.raises(review.ReviewError, match="not valid"):
+        correct(settings, "set_fields", card, {"ngay": "04/03/2021"})
+    with pytest.raises(review.ReviewError, match="unknown field"):
+        correct(settings, "set_fields", card, {"ten": "x"})
+    assert run("set-field", card, "no-equals-sign") == 2

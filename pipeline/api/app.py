@@ -68,13 +68,19 @@ def create_app(
         catalog = open_catalog(settings)
         keys = open_keys(settings.home)
 
-        def process(path):
+        def process(path, on_page=None):
             from pipeline.digitise.dossier import digitise
 
             # recorded and told under the upload's name, never the server's file path
-            return digitise(path, settings, store, catalog, origin=f"upload/{path.name}")
+            return digitise(path, settings, store, catalog, origin=f"upload/{path.name}", on_page=on_page)
 
-        uploads = UploadQueue(settings.home / "uploads", process)
+        def count_pages(path) -> int:
+            from pipeline.ingest.inputs import open_dossier
+
+            return open_dossier(path, max_pixels=settings.limits.max_pixels,
+                                max_pages=settings.limits.max_pages).page_count
+
+        uploads = UploadQueue(settings.home / "uploads", process, count_pages=count_pages)
         app.state.store, app.state.catalog, app.state.keys = store, catalog, keys
         app.state.uploads = uploads
         if worker:

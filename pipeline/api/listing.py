@@ -32,11 +32,12 @@ class Filters:
     owner: str | None = None
     date_from: date | None = None
     date_to: date | None = None
+    needs_review: bool | None = None  # the web application's "needs review" filter
 
     @property
     def in_api_layer(self) -> bool:
         """True when some filter is not answered by the catalog itself."""
-        return bool(self.owner or self.date_from or self.date_to)
+        return bool(self.owner or self.date_from or self.date_to or self.needs_review is not None)
 
 
 @dataclass
@@ -78,6 +79,8 @@ def matches(doc: Doc, f: Filters) -> bool:
     if f.type and doc.type != f.type:
         return False
     if f.dossier and doc.dossier_id != f.dossier:
+        return False
+    if f.needs_review is not None and doc.needs_review != f.needs_review:
         return False
     if f.owner and f.owner not in (doc.metadata.get("cccd") or []):
         return False
@@ -152,7 +155,14 @@ def search(catalog: Catalog, query: str, f: Filters, limit: int, offset: int) ->
 
 def listed(catalog: Catalog, f: Filters, limit: int, offset: int) -> Page:
     """Documents by filters alone: the catalog answers every filter from its indexes (`owner`
-    from `component_owners`, `from`/`to` from `components.ngay`), newest dossier first."""
+    from `component_owners`, `from`/`to` from `components.ngay`), newest dossier first; the
+    needs-review filter is applied here over them."""
+    if f.needs_review is not None:
+        def fetch(off: int, n: int) -> list[dict]:
+            return catalog.documents(owner=f.owner, date_from=f.date_from, date_to=f.date_to, type=f.type,
+                                     dossier=f.dossier, limit=n, offset=off)
+
+        return collect(fetch, Doc.from_row, f, limit, offset)
     rows = catalog.documents(owner=f.owner, date_from=f.date_from, date_to=f.date_to, type=f.type,
                              dossier=f.dossier, limit=limit + 1, offset=offset)
     docs = [Doc.from_row(r) for r in rows]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -33,15 +34,18 @@ def app_from_env() -> FastAPI:
 
 
 def serve(settings: Settings, *, workers: int, max_upload_bytes: int, presign_s: int, worker: bool,
+          build: Callable[..., FastAPI] = create_app, factory: str = "pipeline.api.serve:app_from_env",
           **uvicorn_kw: Any) -> None:
-    """Run the API until stopped; `uvicorn_kw`: host, port, log level, proxy headers, root path."""
+    """Run the API until stopped; `uvicorn_kw`: host, port, log level, proxy headers, root path.
+    `build` makes the app (the web application's `create_site` adds its pages), `factory` names the
+    function that rebuilds it in each worker process from `SOHOA_API_APP`."""
     import uvicorn
 
     options = {**uvicorn_options(), **uvicorn_kw}
     if workers <= 1:
-        uvicorn.run(create_app(settings, max_upload_bytes=max_upload_bytes, presign_s=presign_s, worker=worker),
+        uvicorn.run(build(settings, max_upload_bytes=max_upload_bytes, presign_s=presign_s, worker=worker),
                     **options)
         return
     os.environ[ENV] = json.dumps({**settings.for_flow(), "max_upload_bytes": max_upload_bytes,
                                   "presign_s": presign_s, "worker": worker})
-    uvicorn.run("pipeline.api.serve:app_from_env", factory=True, workers=workers, **options)
+    uvicorn.run(factory, factory=True, workers=workers, **options)

@@ -8,7 +8,9 @@ beyond the limit. A request whose Content-Length is already over the limit is re
 `UploadQueue` is one background thread in the API process that digitises accepted uploads one at a
 time with `pipeline.digitise.dossier.digitise` (which never raises for a bad dossier: the manifest says what
 failed). An upload is kept as `<home>/uploads/<dossier_id><suffix>` until its manifest is recorded,
-so uploads accepted but not yet done when the API stops are queued again when it starts.
+so uploads accepted but not yet done when the API stops are queued again when it starts. The web application
+also queues folders of page images (`<home>/uploads/<dossier_id>/`), and a job counts its pages as
+they are done (`pages_done` of `pages`) for the progress it shows.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import logging
 import os
 import queue
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -180,8 +183,9 @@ class _Form:
             self.file_path.unlink(missing_ok=True)
 
 
-async def receive(request: Request, tmp_dir: Path, max_bytes: int) -> Received:
-    """Stream the request's multipart body; the `file` part goes to disk. Raises `UploadError`."""
+async def receive(request: Request, tmp_dir: Path, max_bytes: int, *, allow_zip: bool = False) -> Received:
+    """Stream the request's multipart body; the `file` part goes to disk. Raises `UploadError`.
+    `allow_zip`: a ZIP archive is accepted too (suffix `.zip`; the web application unpacks it)."""
     content_type, params = parse_options_header(request.headers.get("content-type"))
     if content_type != b"multipart/form-data" or not params.get(b"boundary"):
         raise UploadError(415, "send the scan as multipart/form-data with a 'file' field")
@@ -211,6 +215,8 @@ async def receive(request: Request, tmp_dir: Path, max_bytes: int) -> Received:
         if form.size == 0:
             raise UploadError(400, "the file is empty")
         suffix = sniff_suffix(form.head, form.filename)
+        if suffix is None and allow_zip and form.head.startswith(b"PK\x03\x04"):
+            suffix = ".zip"
         if suffix is None:
             raise UploadError(415, "not a PDF or a page image (PDF, JPEG, PNG, TIFF, ...)")
         return Received(form.file_path, form.size, suffix, form.filename, form.fields.get("dossier_id"))
@@ -241,6 +247,9 @@ class Job:
     accepted_at: str = ""
     started_at: str | None = None
     error: str | None = None
+    pages: int | None = None  # the dossier's page count, once known
+    pages_done: int = 0
+    by: str | None = None  # who uploaded it (the web application's user)
 
     def to_dict(self) -> dict:
         out = {"dossier_id": self.dossier_id, "status": self.status, "accepted_at": self.accepted_at}
@@ -249,6 +258,22 @@ class Job:
         if self.error:
             out["error"] = self.error
         return out
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _is_upload(p: Path) -> bool:
+    """A queued upload: a page image or PDF, or a folder of page images (the web application's)."""
+    return not p.name.startswith(".") and (p.is_dir() or p.suffix.lower() in ACCEPTED_SUFFIXES)
+
+
+def _upload_id(p: Path) -> str:
+    return p.name if p.is_dir() else p.stem
 
 
 class Busy(Exception):
@@ -264,10 +289,14 @@ class UploadQueue:
     it is worked on is a small JSON file under `.state/`, so every process answers status requests.
     """
 
-    def __init__(self, uploads_dir: Path, process: Callable[[Path], object], poll_s: float = 1.0):
+    def __init__(self, uploads_dir: Path, process: Callable[..., object], poll_s: float = 1.0,
+                 count_pages: Callable[[Path], int | None] | None = None):
+        """`process(path, on_page=callback)` digitises one upload and calls `on_page(output)` per
+        page; `count_pages(path)` tells a job's page count before it starts (None: unknown)."""
         self.dir = Path(uploads_dir)
         self.process = process
         self.poll_s = poll_s
+        self.count_pages = count_pages
         self._jobs: dict[str, Job] = {}
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
@@ -295,19 +324,24 @@ class UploadQueue:
         except OSError:
             return None
         return Job(dossier_id, files[0], state.get("status", "queued"), state.get("accepted_at", accepted),
-                   state.get("started_at"), state.get("error"))
+                   state.get("started_at"), state.get("error"), state.get("pages"), int(state.get("pages_done") or 0),
+                   state.get("by"))
 
     def _waiting_on_disk(self) -> list[Job]:
         if not self.dir.is_dir():
             return []
         jobs = []
         for p in self.dir.iterdir():
-            if p.name.startswith(".") or p.suffix.lower() not in ACCEPTED_SUFFIXES:
+            if not _is_upload(p):
                 continue
-            job = self.job(p.stem)
+            job = self.job(_upload_id(p))
             if job is not None:
                 jobs.append(job)
         return jobs
+
+    def jobs(self) -> list[Job]:
+        """The jobs queued or in work (any API process's), oldest first."""
+        return sorted(self._waiting_on_disk(), key=lambda j: (j.accepted_at, j.dossier_id))
 
     def counts(self) -> dict[str, int]:
         states = [j.status for j in self._waiting_on_disk()]
@@ -335,28 +369,31 @@ class UploadQueue:
         path = self._state_path(job.dossier_id)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(job.to_dict()), encoding="utf-8")
+        tmp.write_text(json.dumps({**job.to_dict(), "pages": job.pages, "pages_done": job.pages_done,
+                                   "by": job.by}), encoding="utf-8")
         os.replace(tmp, path)
 
     def _files_for(self, dossier_id: str) -> list[Path]:
         if not self.dir.is_dir():
             return []
-        return [p for p in self.dir.iterdir() if p.is_file() and p.stem == dossier_id
-                and p.suffix.lower() in ACCEPTED_SUFFIXES]
+        return [p for p in self.dir.iterdir() if _is_upload(p) and _upload_id(p) == dossier_id]
 
     # -- submitting -------------------------------------------------------------------------------
-    def submit(self, dossier_id: str, received: Received) -> Job:
-        """Move the temp file into place and queue it; raises `Busy` if the id is already in work."""
+    def submit(self, dossier_id: str, received: Received, by: str | None = None) -> Job:
+        """Move the temp file (or folder of page images, `suffix` "") into place and queue it;
+        raises `Busy` if the id is already in work."""
         with self._lock:
             current = self._jobs.get(dossier_id) or self._job_on_disk(dossier_id)
             if current is not None and current.status in ("queued", "processing"):
                 raise Busy(dossier_id)
             for old in self._files_for(dossier_id):  # an earlier upload that could not be digitised
-                old.unlink(missing_ok=True)
+                _remove(old)
             self._state_path(dossier_id).unlink(missing_ok=True)
             final = self.dir / f"{dossier_id}{received.suffix}"
             os.replace(received.path, final)
-            job = Job(dossier_id, final, "queued", _now())
+            job = Job(dossier_id, final, "queued", _now(), by=by)
+            if by:
+                self._write_state(job)  # who uploaded it, for every process
             if self._lock_fd is None:
                 return job  # the digitising process picks it up from disk
             self._jobs[dossier_id] = job
@@ -371,20 +408,19 @@ class UploadQueue:
         n = 0
         now = time.time()
         for p in sorted(self.dir.iterdir(), key=lambda p: p.stat().st_mtime):
-            if not p.is_file():
-                continue
             if p.name.startswith(TEMP_PREFIX):
                 if drop_temp_after_s is not None and now - p.stat().st_mtime >= drop_temp_after_s:
-                    p.unlink(missing_ok=True)
+                    _remove(p)
                 continue
-            if p.name.startswith(".") or p.suffix.lower() not in ACCEPTED_SUFFIXES:
+            if not _is_upload(p):
                 continue
+            name = _upload_id(p)
             with self._lock:
-                known = self._jobs.get(p.stem)
-                if known is not None and not (known.status == "error" and not self._state_path(p.stem).exists()):
+                known = self._jobs.get(name)
+                if known is not None and not (known.status == "error" and not self._state_path(name).exists()):
                     continue  # known; an errored job whose state file is gone was uploaded again
-                self._jobs[p.stem] = Job(p.stem, p, "queued", _now())
-            self._queue.put(p.stem)
+                self._jobs[name] = Job(name, p, "queued", _now(), by=self._read_state(name).get("by"))
+            self._queue.put(name)
             n += 1
         return n
 
@@ -446,10 +482,23 @@ class UploadQueue:
                 job.status = "processing"
                 job.started_at = _now()
                 path = job.path
+            if self.count_pages is not None:
+                try:
+                    total = self.count_pages(path)
+                except Exception:  # noqa: BLE001 - digitising says what is wrong with it
+                    total = None
+                with self._lock:
+                    job.pages = total
             self._write_state(job)
+
+            def on_page(_output: object, job: Job = job) -> None:
+                with self._lock:
+                    job.pages_done += 1
+                self._write_state(job)  # every API process shows the progress
+
             t0 = time.perf_counter()
             try:
-                self.process(path)
+                self.process(path, on_page=on_page)
             except Exception as exc:  # noqa: BLE001 - store or catalog down: keep the upload, say so
                 log.exception("upload %s: digitising stopped", dossier_id)
                 with self._lock:
@@ -459,7 +508,7 @@ class UploadQueue:
                 self._write_state(job)
                 continue
             log.info("upload %s digitised in %.1f s", dossier_id, time.perf_counter() - t0)
-            path.unlink(missing_ok=True)  # its original is in the store now (or in quarantine)
+            _remove(path)  # its original is in the store now (or in quarantine)
             self._state_path(dossier_id).unlink(missing_ok=True)
             with self._lock:
                 if self._jobs.get(dossier_id) is job:

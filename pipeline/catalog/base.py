@@ -26,6 +26,7 @@ Logical schema every backend keeps (names are the same in each so tools can read
                 folded, space-separated (`query.joined`), so that which terms a candidate
                 matches, and where, is a substring test (`rank.measure`).
     schema_version (version, applied_at)   numbered migrations applied to this catalog
+    users, sessions, audit                 the web application's staff (`accounts.py`)
 
 Backends add their own search structures beside these (SQLite: the FTS5 table `page_fts`;
 PostgreSQL: the `terms` tsvector column with its GIN index). See docs/catalog.md.
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import TracebackType
 
+from pipeline.catalog.accounts import Accounts
 from pipeline.catalog.query import Term, joined, metadata_text, parse_query, word_lists
 from pipeline.errors import SohoaError
 from pipeline.manifest import Manifest
@@ -70,8 +72,9 @@ class CatalogUnavailable(SohoaError):
     """The catalog's database cannot be reached or refused us; says where, and what to check."""
 
 
-class Catalog(ABC):
-    """Index of processed dossiers. Safe to re-index: a dossier's rows are replaced, never added to."""
+class Catalog(Accounts, ABC):
+    """Index of processed dossiers. Safe to re-index: a dossier's rows are replaced, never added to.
+    Staff accounts, sessions and the audit log of the web application come with it (`accounts.py`)."""
 
     @abstractmethod
     def index_dossier(self, manifest: Manifest) -> None:
@@ -182,6 +185,48 @@ class Catalog(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the connection; idempotent."""
+
+    # -- what the review queue and the search page count ----------------------------------------
+
+    def review_queue(self, *, type: str | None = None, limit: int = 50, offset: int = 0) -> list[dict]:
+        """Components that need review, least confident first (then dossier, then position); rows as
+        `Catalog.documents` gives them. Answered by the index on (needs_review, confidence)."""
+        where, args = ["c.needs_review = ?"], [True]
+        if type is not None:
+            where.append("c.type = ?")
+            args.append(type)
+        columns = ", ".join(f"c.{c}" for c in COMPONENT_COLUMNS)
+        rows = self._rows(self._sql(
+            f"SELECT {columns}, d.created_at FROM components AS c JOIN dossiers AS d ON d.id = c.dossier_id"
+            f" WHERE {' AND '.join(where)} ORDER BY c.needs_review, c.confidence, c.dossier_id, c.seq"
+            " LIMIT ? OFFSET ?"), [*args, limit, offset])
+        return [component_row(r) for r in rows]
+
+    def review_count(self) -> int:
+        return int(self._rows(self._sql("SELECT COUNT(*) FROM components WHERE needs_review = ?"), (True,))[0][0])
+
+    @abstractmethod
+    def search_type_counts(self, query: str, *, dossier: str | None = None,
+                           cap: int = 1000) -> tuple[dict[str, int], bool]:
+        """Components per type among those matching `query` (as `search` matches, without ranking
+        or snippets), counted over the `cap` newest matching pages; and whether more pages matched
+        (the counts are then a lower bound)."""
+
+    def recent_dossiers(self, limit: int = 20) -> list[dict]:
+        """The newest dossiers (done or failed) with their page and component counts, from the
+        index on created_at: what the web's search page shows before anything is asked."""
+        rows = self._rows(self._sql(
+            "SELECT d.id, d.status, d.pages, d.created_at, d.error,"
+            " (SELECT COUNT(*) FROM components AS c WHERE c.dossier_id = d.id)"
+            " FROM dossiers AS d ORDER BY d.created_at DESC, d.id LIMIT ?"), (limit,))
+        return [dict(zip(("id", "status", "pages", "created_at", "error", "components"), r, strict=True))
+                for r in rows]
+
+    def type_counts(self, *, dossier: str | None = None) -> dict[str, int]:
+        """Components per type code, over everything or one dossier."""
+        where, args = ("WHERE dossier_id = ?", [dossier]) if dossier is not None else ("", [])
+        rows = self._rows(self._sql(f"SELECT type, COUNT(*) FROM components {where} GROUP BY type"), args)
+        return {t: int(n) for t, n in rows}
 
     def __enter__(self) -> Catalog:
         return self

@@ -51,7 +51,7 @@ from pipeline.catalog.base import (
     IndexRows,
     plan_rows,
 )
-from pipeline.catalog.query import Term, split_joined
+from pipeline.catalog.query import Term, parse_query, split_joined
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
@@ -92,6 +92,39 @@ MIGRATIONS: list[str] = [
     """,
     # 3: digital signatures of the components' source PDFs (`component_signatures`, base.py).
     schema.signature_tables(boolean="boolean"),
+    # 4: the web application's staff accounts, sessions and audit log (`accounts.py`), and the
+    # review queue's order (least confident first) from an index.
+    """
+    CREATE TABLE users (
+        name          text PRIMARY KEY,
+        role          text NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),
+        password_hash text NOT NULL,
+        active        boolean NOT NULL,
+        created_at    text NOT NULL,
+        last_login_at text
+    );
+    CREATE TABLE sessions (
+        id         text PRIMARY KEY,
+        user_name  text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        csrf       text NOT NULL,
+        created_at text NOT NULL,
+        seen_at    text NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_name);
+    CREATE INDEX sessions_seen ON sessions (seen_at);
+    CREATE TABLE audit (
+        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at           text NOT NULL,
+        user_name    text NOT NULL,
+        action       text NOT NULL,
+        dossier_id   text,
+        component_id text,
+        detail_json  text NOT NULL
+    );
+    CREATE INDEX audit_dossier ON audit (dossier_id, id);
+    CREATE INDEX components_review ON components (needs_review, confidence);
+    CREATE INDEX dossiers_newest ON dossiers (created_at DESC, id);
+    """,
 ]
 
 LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2
@@ -394,6 +427,20 @@ class PostgresCatalog(Catalog):
                 hint="Make the user the owner of the database, or GRANT CREATE ON SCHEMA public to it (docs/catalog.md)",
             ) from None
 
+    _mark = "%s"
+
+    @_guarded
+    def _rows(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        args = [_clean(a) for a in args]
+        with self._conn() as conn:
+            return conn.execute(sql, args).fetchall()
+
+    @_guarded
+    def _change(self, sql: str, args: tuple | list = ()) -> int:
+        args = [_clean(a) for a in args]
+        with self._conn() as conn, conn.transaction():
+            return conn.execute(sql, args).rowcount
+
     def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
@@ -527,6 +574,26 @@ class PostgresCatalog(Catalog):
             page = ranked[offset : offset + limit]
             shown = self._shown(conn, [r.best.id for r in page])
         return hits(page, shown, terms)
+
+    @_guarded
+    def search_type_counts(self, query: str, *, dossier: str | None = None,
+                           cap: int = 1000) -> tuple[dict[str, int], bool]:
+        terms = parse_query(query)
+        if not terms or cap <= 0 or _has_nul(dossier):
+            return {}, False
+        only_dossier = " AND dossier_id = %s" if dossier is not None else ""
+        with self._conn() as conn:
+            # the GIN index answers it; a phrase of three words or more is counted by its word pairs
+            rows = conn.execute(
+                f"SELECT type, component_id FROM page_search WHERE terms @@ %s::tsquery{only_dossier}"
+                " ORDER BY id DESC LIMIT %s",
+                (tsquery(terms, exact=False, type=None), *([dossier] if dossier is not None else []), cap + 1),
+            ).fetchall()
+        pairs = set(rows[:cap])
+        counts: dict[str, int] = {}
+        for type_, _component in pairs:
+            counts[type_] = counts.get(type_, 0) + 1
+        return counts, len(rows) > cap
 
     _COLUMNS = "id, dossier_id, component_id, n, words, folded_words"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from pipeline.catalog import schema
 from pipeline.catalog.base import SIGNATURE_COLUMNS, Catalog, Hit, plan_rows
-from pipeline.catalog.query import Term, joined, word_lists
+from pipeline.catalog.query import Term, joined, parse_query, word_lists
 from pipeline.catalog.rank import Candidate, Needles, Shown, find, has_all, hits, measure
 from pipeline.errors import ConfigError
 from pipeline.manifest import Manifest
@@ -115,6 +115,39 @@ MIGRATIONS: list[str] = [
     """,
     # 4: digital signatures of the components' source PDFs (`component_signatures`, base.py).
     schema.signature_tables(boolean="INTEGER", table_options=" WITHOUT ROWID"),
+    # 5: the web application's staff accounts, sessions and audit log (`accounts.py`), and the
+    # review queue's order (least confident first) from an index.
+    """
+    CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),
+        password_hash TEXT NOT NULL,
+        active        INTEGER NOT NULL,
+        created_at    TEXT NOT NULL,
+        last_login_at TEXT
+    );
+    CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        seen_at    TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_name);
+    CREATE INDEX sessions_seen ON sessions (seen_at);
+    CREATE TABLE audit (
+        id           INTEGER PRIMARY KEY,
+        at           TEXT NOT NULL,
+        user_name    TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        dossier_id   TEXT,
+        component_id TEXT,
+        detail_json  TEXT NOT NULL
+    );
+    CREATE INDEX audit_dossier ON audit (dossier_id, id);
+    CREATE INDEX components_review ON components (needs_review, confidence);
+    CREATE INDEX dossiers_newest ON dossiers (created_at DESC, id);
+    """,
 ]
 
 
@@ -267,6 +300,14 @@ class SqliteCatalog(Catalog):
                     conn.execute(statement)
                 conn.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, now))
 
+    def _rows(self, sql: str, args: tuple | list = ()) -> list[tuple]:
+        with self._lock:
+            return self.conn.execute(sql, args).fetchall()
+
+    def _change(self, sql: str, args: tuple | list = ()) -> int:
+        with self._write() as conn:
+            return conn.execute(sql, args).rowcount
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
@@ -386,6 +427,35 @@ class SqliteCatalog(Catalog):
                 if str(exc).startswith("fts5:"):
                     return []
                 raise
+
+    def search_type_counts(self, query: str, *, dossier: str | None = None,
+                           cap: int = 1000) -> tuple[dict[str, int], bool]:
+        terms = parse_query(query)
+        if not terms or cap <= 0:
+            return {}, False
+        match = _Match(terms, None)
+        with self._lock:
+            window = self._dossier_window(dossier)
+            if window is None:
+                return {}, False
+            only_dossier = " AND s.dossier_id = ?" if dossier is not None else ""
+            try:
+                rows = self.conn.execute(
+                    "SELECT s.type, s.component_id FROM page_fts JOIN page_search AS s ON s.id = page_fts.rowid"
+                    f" WHERE page_fts MATCH ? AND page_fts.rowid BETWEEN ? AND ?{only_dossier}"
+                    " ORDER BY page_fts.rowid DESC LIMIT ?",
+                    (match.base(False), *window, *([dossier] if dossier is not None else []), cap + 1),
+                ).fetchall()
+            except sqlite3.OperationalError as exc:
+                if str(exc).startswith("fts5:"):
+                    return {}, False
+                raise
+        more = len(rows) > cap
+        pairs = set(rows[:cap])
+        counts: dict[str, int] = {}
+        for type_, _component in pairs:
+            counts[type_] = counts.get(type_, 0) + 1
+        return counts, more
 
     def _dossier_window(self, dossier: str | None) -> tuple[int, int] | None:
         """Rowid range of one dossier's rows (written in one transaction, so contiguous);

@@ -7,7 +7,10 @@ no original needed), the manifest is stored, then the catalog re-indexed (store 
 index, as `pipeline.digitise.dossier` does). A corrected component has confidence 1.0 and needs no review.
 
 Every correction is also appended to `<home>/corrections/<yyyy-mm>.jsonl` with the text of the
-pages concerned, so `sohoa train` learns from it (see `flows.train.read_corrections`).
+pages concerned (and who made it), so `sohoa train` learns from it (see `flows.train.read_corrections`).
+`set_fields` (a person's values for extracted fields) and `accept` (the component is right as it
+is) go the same way; fields a person set are kept by later corrections of other components, whose
+fields are not extracted again.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ from pathlib import Path
 from pipeline.catalog.base import Catalog
 from pipeline.errors import SohoaError
 from pipeline.ingest.inputs import sha256_file
-from pipeline.manifest import Component, Manifest, StoredObject
+from pipeline.manifest import Component, Manifest, Metadata, StoredObject
 from pipeline.publish.pdfa import archival_record
 from pipeline.publish.pdfout import PagePart, build_pdf
 from pipeline.publish.reuse import free_key, pinned
 from pipeline.store.base import ObjectStore
+from pipeline.textnorm import nfc
 from pipeline.understand.extract import extract_components
 from pipeline.understand.taxonomy import FALLBACK, Taxonomy
 
@@ -114,17 +118,32 @@ def split_component_id(component_id: str) -> tuple[str, int]:
 
 @dataclass
 class _Plan:
-    """A component after the correction: type, pages, and whether a person decided it."""
+    """A component after the correction: type, pages, whether a person decided it, and its fields
+    when they are kept as they are (None: extracted again)."""
 
     type: str
     pages: list[int]
     confidence: float
     needs_review: bool
     corrected: bool
+    metadata: Metadata | None = None
 
 
 def _plans(manifest: Manifest) -> list[_Plan]:
-    return [_Plan(c.type, list(c.pages), c.confidence, c.needs_review, False) for c in manifest.components]
+    return [_Plan(c.type, list(c.pages), c.confidence, c.needs_review, False, c.metadata)
+            for c in manifest.components]
+
+
+EDITABLE_FIELDS = ("so_ky_hieu", "ngay", "co_quan", "trich_yeu", "cccd", "ho_ten", "ma_ho_so")
+"""Metadata fields a person may set; `cccd` and `ho_ten` are lists (one value a line, or commas)."""
+
+
+def _field_value(name: str, value: str | list[str] | None) -> str | list[str] | None:
+    if name in ("cccd", "ho_ten"):
+        items = value if isinstance(value, list) else (value or "").replace(",", "\n").splitlines()
+        return [nfc(v).strip() for v in items if v and v.strip()]
+    text = nfc(value if isinstance(value, str) else "").strip()
+    return text or None
 
 
 class Review:
@@ -153,6 +172,43 @@ class Review:
         plans[index] = _Plan(type_code, plans[index].pages, 1.0, False, True)
         return self._apply(manifest, plans, "set-type", {"component_id": component_id, "from": old, "to": type_code},
                            [index], by)
+
+    def _locate(self, component_id: str) -> tuple[Manifest, list[_Plan], int]:
+        dossier_id, _ = split_component_id(component_id)
+        manifest = load_manifest(self.store, dossier_id)
+        index = next((i for i, c in enumerate(manifest.components) if c.id == component_id), None)
+        if index is None:
+            raise ReviewError(f"no component {component_id!r} in dossier {dossier_id}",
+                              f"components: {', '.join(c.id for c in manifest.components)}")
+        return manifest, _plans(manifest), index
+
+    def set_fields(self, component_id: str, values: dict[str, str | list[str] | None], *,
+                   by: str | None = None) -> Manifest:
+        """A person's values for extracted fields (`EDITABLE_FIELDS`; empty clears one). The component
+        counts as reviewed; its type and pages stay."""
+        unknown = sorted(set(values) - set(EDITABLE_FIELDS))
+        if unknown:
+            raise ReviewError(f"unknown field {unknown[0]!r}", "fields: " + ", ".join(EDITABLE_FIELDS))
+        manifest, plans, index = self._locate(component_id)
+        before = manifest.components[index].metadata
+        update = {k: _field_value(k, v) for k, v in values.items()}
+        try:
+            metadata = Metadata.model_validate({**before.model_dump(), **update})
+        except ValueError as exc:
+            raise ReviewError(f"a field value is not valid: {str(exc).splitlines()[-1].strip()}",
+                              "dates are YYYY-MM-DD") from None
+        changed = {k: {"from": getattr(before, k), "to": getattr(metadata, k)} for k in update
+                   if getattr(before, k) != getattr(metadata, k)}
+        plans[index] = _Plan(plans[index].type, plans[index].pages, 1.0, False, True, metadata)
+        return self._apply(manifest, plans, "set-fields", {"component_id": component_id, "fields": changed},
+                           [index], by)
+
+    def accept(self, component_id: str, *, by: str | None = None) -> Manifest:
+        """The component is right as it is: it leaves the review queue (confidence 1.0)."""
+        manifest, plans, index = self._locate(component_id)
+        plan = plans[index]
+        plans[index] = _Plan(plan.type, plan.pages, 1.0, False, True, plan.metadata)
+        return self._apply(manifest, plans, "accept", {"component_id": component_id, "type": plan.type}, [index], by)
 
     def split(self, dossier_id: str, at_page: int, type_code: str | None = None, *,
               by: str | None = None) -> Manifest:
@@ -211,8 +267,10 @@ class Review:
                     located[n] = (local, k)
             components: list[Component] = []
             keep: set[str] = set()
-            metas = extract_components(["\n\n".join(text.get(n, "") for n in plan.pages) for plan in plans],
-                                       [plan.type for plan in plans])
+            extracted = extract_components(["\n\n".join(text.get(n, "") for n in plan.pages) for plan in plans],
+                                           [plan.type for plan in plans])
+            metas = [plan.metadata if plan.metadata is not None else meta
+                     for plan, meta in zip(plans, extracted, strict=True)]
             for i, (plan, metadata) in enumerate(zip(plans, metas, strict=True), start=1):
                 cid = f"{manifest.dossier_id}-{i:02d}"
                 key = f"dossiers/{manifest.dossier_id}/{i:02d}-{plan.type}.pdf"
@@ -246,6 +304,10 @@ class Review:
         finally:
             shutil.rmtree(work, ignore_errors=True)
         self.catalog.index_dossier(updated)
+        # the audit log (who, when, what) the web application shows on the dossier page
+        self.catalog.add_audit(by or "?", action, dossier_id=manifest.dossier_id,
+                               component_id=detail.get("component_id"),
+                               detail={k: v for k, v in detail.items() if k != "component_id"})
         record_correction(self.home, action, manifest.dossier_id, {**detail, **({"by": by} if by else {})},
                           [components[i] for i in changed], text)
         return updated
