@@ -116,7 +116,7 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(killed_and_resumed):
     counts = _catalog_counts(home)
     assert counts["dossiers"] == 4
     assert counts["components"] == 1 + 2 + 4  # hs_0004, hs_0003, hs_0002: each once
-    assert counts["pages"] == 1 + 3 + 4
+    assert counts["pages"] == 1 + 3 + 5  # hs_0002: five pages, the card back alone on the fourth
     objects = _objects(home)
     pdfs = [o for o in objects if o.startswith("dossiers/") and o.endswith(".pdf")]
     assert len(pdfs) == 7 and len(set(pdfs)) == 7
@@ -137,7 +137,7 @@ def test_report_figures_and_chart(killed_and_resumed, tmp_path):
     assert proc.returncode == 0, proc.stderr
     fig = json.loads(proc.stdout)
     assert fig["dossiers_received"] == 4 and fig["dossiers_digitised"] == 3 and fig["dossiers_failed"] == 1
-    assert fig["documents"] == 7 and fig["pages"] == 8
+    assert fig["documents"] == 7 and fig["pages"] == 9
     assert fig["share_all_components_attached"] == 1.0
     with Image.open(tmp_path / "thang.png") as img:
         assert img.format == "PNG" and img.width >= 600
