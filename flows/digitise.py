@@ -18,6 +18,7 @@ from flows.steps import (  # noqa: F401 - re-exported: these live where Prefect 
     PROGRESS,
     RETRIED,
     StepRunner,
+    digitise_here,
     digitise_steps,
     run_in_place,
     settings_from,
@@ -74,13 +75,6 @@ def digitise_with_tasks(path: str, settings: Settings, origin: str | None = None
 @flow(name="digitise-dossier", persist_result=False, log_prints=False)
 def digitise_dossier(path: str, config: dict | None = None) -> dict:
     """Digitise one dossier (PDF, image or folder of page images, on disk or at an s3:// URL, which
-    is downloaded here: a scale-out worker fetches its own); returns its manifest as JSON data."""
-    from pipeline.ingest.s3source import fetched, is_s3_url
-
-    settings = settings_from(config)
-    if is_s3_url(path):
-        with fetched(path, settings) as local:
-            manifest = digitise_with_tasks(str(local), settings, origin=path)
-    else:
-        manifest = digitise_with_tasks(path, settings)
-    return manifest.model_dump(mode="json", by_alias=True)
+    is downloaded here: a scale-out worker fetches its own), each step a task; returns its manifest as
+    JSON data."""
+    return digitise_here(path, config, runner=run_as_task)

@@ -65,16 +65,18 @@ def digitise_steps(path: str, settings: Settings, origin: str | None = None,
                                 origin=origin)
 
 
-def digitise_here(path: str, config: dict | None = None) -> dict:
-    """Digitise one dossier (on disk or at an s3:// URL) in this process; its manifest as JSON data."""
+def digitise_here(path: str, config: dict | None = None,
+                  runner: Callable[[Settings], StepRunner] = run_in_place) -> dict:
+    """Digitise one dossier (on disk or at an s3:// URL, fetched here) with each step through `runner`;
+    its manifest as JSON data."""
     from pipeline.ingest.s3source import fetched, is_s3_url
 
     settings = settings_from(config)
     if is_s3_url(path):
         with fetched(path, settings) as local:
-            manifest = digitise_steps(str(local), settings, origin=path)
+            manifest = digitise_steps(str(local), settings, origin=path, runner=runner)
     else:
-        manifest = digitise_steps(path, settings)
+        manifest = digitise_steps(path, settings, runner=runner)
     return manifest.model_dump(mode="json", by_alias=True)
 
 

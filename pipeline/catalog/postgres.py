@@ -94,37 +94,7 @@ MIGRATIONS: list[str] = [
     schema.signature_tables(boolean="boolean"),
     # 4: the web application's staff accounts, sessions and audit log (`accounts.py`), and the
     # review queue's order (least confident first) from an index.
-    """
-    CREATE TABLE users (
-        name          text PRIMARY KEY,
-        role          text NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),
-        password_hash text NOT NULL,
-        active        boolean NOT NULL,
-        created_at    text NOT NULL,
-        last_login_at text
-    );
-    CREATE TABLE sessions (
-        id         text PRIMARY KEY,
-        user_name  text NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-        csrf       text NOT NULL,
-        created_at text NOT NULL,
-        seen_at    text NOT NULL
-    );
-    CREATE INDEX sessions_user ON sessions (user_name);
-    CREATE INDEX sessions_seen ON sessions (seen_at);
-    CREATE TABLE audit (
-        id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        at           text NOT NULL,
-        user_name    text NOT NULL,
-        action       text NOT NULL,
-        dossier_id   text,
-        component_id text,
-        detail_json  text NOT NULL
-    );
-    CREATE INDEX audit_dossier ON audit (dossier_id, id);
-    CREATE INDEX components_review ON components (needs_review, confidence);
-    CREATE INDEX dossiers_newest ON dossiers (created_at DESC, id);
-    """,
+    schema.account_tables(boolean="boolean", serial_key="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
 ]
 
 LOCK_MIGRATE = 0x736F6801  # pg_advisory_xact_lock(key1, key2) classes: 'soh' + 1, 'soh' + 2

@@ -94,3 +94,39 @@ def signature_tables(*, boolean: str, table_options: str = "") -> str:
     CREATE INDEX component_signatures_dossier ON component_signatures (dossier_id);
     CREATE INDEX component_signatures_signed_at ON component_signatures (signed_at);
 """
+
+
+def account_tables(*, boolean: str, serial_key: str) -> str:
+    """The web application's staff accounts, sessions and audit log (`pipeline.web.accounts`), and the
+    review queue's order (least confident first) and the newest dossiers from an index."""
+    return f"""
+    CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        role          TEXT NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),
+        password_hash TEXT NOT NULL,
+        active        {boolean} NOT NULL,
+        created_at    TEXT NOT NULL,
+        last_login_at TEXT
+    );
+    CREATE TABLE sessions (
+        id         TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        seen_at    TEXT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions (user_name);
+    CREATE INDEX sessions_seen ON sessions (seen_at);
+    CREATE TABLE audit (
+        id           {serial_key},
+        at           TEXT NOT NULL,
+        user_name    TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        dossier_id   TEXT,
+        component_id TEXT,
+        detail_json  TEXT NOT NULL
+    );
+    CREATE INDEX audit_dossier ON audit (dossier_id, id);
+    CREATE INDEX components_review ON components (needs_review, confidence);
+    CREATE INDEX dossiers_newest ON dossiers (created_at DESC, id);
+"""

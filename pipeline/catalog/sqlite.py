@@ -117,37 +117,7 @@ MIGRATIONS: list[str] = [
     schema.signature_tables(boolean="INTEGER", table_options=" WITHOUT ROWID"),
     # 5: the web application's staff accounts, sessions and audit log (`accounts.py`), and the
     # review queue's order (least confident first) from an index.
-    """
-    CREATE TABLE users (
-        name          TEXT PRIMARY KEY,
-        role          TEXT NOT NULL CHECK (role IN ('viewer', 'reviewer', 'admin')),
-        password_hash TEXT NOT NULL,
-        active        INTEGER NOT NULL,
-        created_at    TEXT NOT NULL,
-        last_login_at TEXT
-    );
-    CREATE TABLE sessions (
-        id         TEXT PRIMARY KEY,
-        user_name  TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
-        csrf       TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        seen_at    TEXT NOT NULL
-    );
-    CREATE INDEX sessions_user ON sessions (user_name);
-    CREATE INDEX sessions_seen ON sessions (seen_at);
-    CREATE TABLE audit (
-        id           INTEGER PRIMARY KEY,
-        at           TEXT NOT NULL,
-        user_name    TEXT NOT NULL,
-        action       TEXT NOT NULL,
-        dossier_id   TEXT,
-        component_id TEXT,
-        detail_json  TEXT NOT NULL
-    );
-    CREATE INDEX audit_dossier ON audit (dossier_id, id);
-    CREATE INDEX components_review ON components (needs_review, confidence);
-    CREATE INDEX dossiers_newest ON dossiers (created_at DESC, id);
-    """,
+    schema.account_tables(boolean="INTEGER", serial_key="INTEGER PRIMARY KEY"),
 ]
 
 

@@ -84,6 +84,20 @@ def front_birth(text: str) -> str | None:
     return d.isoformat() if dt.date(1900, 1, 1) <= d <= dt.date.today() else None
 
 
+def _against_zone(out: CardReading, key: str, label: str, from_zone: str | None) -> None:
+    """The zone's value (its check digits hold) wins; a front that disagrees sends the card to review."""
+    if not from_zone:
+        return
+    front = getattr(out, key)
+    if front == from_zone:
+        out.sources[key] = "both"
+        return
+    if front is not None:
+        out.review.append(f"{label} on the front ({front}) and in the MRZ ({from_zone}) disagree")
+    setattr(out, key, from_zone)
+    out.sources[key] = "mrz"
+
+
 def _zone_name(zone: Td1) -> str:
     return " ".join((zone.surname + " " + zone.given_names).split())
 
@@ -102,22 +116,8 @@ def read_card(text: str) -> CardReading:
         out.review.append("MRZ read, but its check digits fail (" + "; ".join(zone.problems) + ")")
     z_number = zone.personal_number if zone.number_ok and zone.composite_ok else None
     z_birth = zone.birth.isoformat() if zone.birth and zone.birth_ok else None
-    if z_number:
-        if out.number is None:
-            out.number, out.sources["number"] = z_number, "mrz"
-        elif out.number != z_number:
-            out.review.append(f"CCCD number on the front ({out.number}) and in the MRZ ({z_number}) disagree")
-            out.number, out.sources["number"] = z_number, "mrz"
-        else:
-            out.sources["number"] = "both"
-    if z_birth:
-        if out.birth is None:
-            out.birth, out.sources["birth"] = z_birth, "mrz"
-        elif out.birth != z_birth:
-            out.review.append(f"birth date on the front ({out.birth}) and in the MRZ ({z_birth}) disagree")
-            out.birth, out.sources["birth"] = z_birth, "mrz"
-        else:
-            out.sources["birth"] = "both"
+    _against_zone(out, "number", "CCCD number", z_number)
+    _against_zone(out, "birth", "birth date", z_birth)
     z_name = _zone_name(zone)
     if out.name and z_name:
         # the zone spells the name without tone marks and cuts long names at 30 characters
