@@ -22,7 +22,7 @@ from pipeline.digitise.text_layer import decide, with_layers
 from pipeline.errors import InputError
 from pipeline.imaging.cleaning import clean_page
 from pipeline.ingest.budget import process_budget
-from pipeline.ingest.inputs import PageRef, load_page, page_plan
+from pipeline.ingest.inputs import PageRef, load_page, measured, page_plan
 from pipeline.manifest import Page
 from pipeline.ocr import mrz_zone
 from pipeline.ocr.blanks import read_blanks
@@ -78,6 +78,7 @@ def process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput:
     not the number of threads.
     """
     limits = settings.limits
+    ref = measured(ref)  # an image page made by hand (a worker's copy) learns its size from the header
     plan = page_plan(ref, settings.ocr.dpi, limits.max_pixels, limits.min_dpi)
     with process_budget(limits.in_flight).hold(plan.pixels):
         return _process_page(ref, settings, workdir)

@@ -19,7 +19,7 @@ import re
 import stat
 import struct
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -288,9 +288,24 @@ def _to_uint8(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def measured(ref: PageRef) -> PageRef:
+    """An image page made without `open_dossier` (a worker's copy of a file) gets its frame's size from
+    the header; nothing is decoded, and a file that is no image is said to be one."""
+    if ref.kind != "image" or ref.size_px is not None:
+        return ref
+    try:
+        with Image.open(ref.file) as img:
+            img.seek(ref.index)
+            return replace(ref, size_px=img.size, fmt=img.format)
+    except (OSError, ValueError, SyntaxError, EOFError, *DECODER_ERRORS) as exc:
+        raise InputError(f"the image cannot be decoded ({exc})", path=ref.file, page=ref.n,
+                         hint="The file may be truncated; copy or rescan it") from exc
+
+
 def load_page(ref: PageRef, dpi: float, *, max_pixels: int = DEFAULT_MAX_PIXELS,
               min_dpi: float = DEFAULT_MIN_DPI) -> PageImage:
     """Decode exactly one page, within the pixel budget (`page_plan`): PDFs rendered at `dpi` or lower."""
+    ref = measured(ref)
     plan = page_plan(ref, dpi, max_pixels, min_dpi)
     if ref.kind == "pdf":
         from pipeline.ingest.pdfimage import page_image
