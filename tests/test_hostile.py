@@ -130,6 +130,7 @@ def test_200_inch_pdf_page_is_refused_with_bounded_memory(tmp_path):
     assert peak < MEMORY_BOUND_MB, peak
 
 
+@pytest.mark.slow
 def test_big_pdf_page_that_still_reads_is_rendered_lower_with_a_warning(tmp_path):
     path = tmp_path / "plan.pdf"  # 40 x 60 in: 216 Mpx at 300 dpi, fits at 182 dpi
     path.write_bytes(pdf_bytes(b"/MediaBox [0 0 2880 4320]", b"0 0 0 rg 100 100 500 500 re f"))
@@ -404,6 +405,7 @@ def _slow(port: int, first: bytes) -> tuple[float, bytes]:
         return time.monotonic() - t0, data
 
 
+@pytest.mark.slow
 def test_api_slow_request_line_and_body_are_cut_off(live_api):
     key = live_api.key.encode()
     with ThreadPoolExecutor(3) as pool:
@@ -419,6 +421,7 @@ def test_api_slow_request_line_and_body_are_cut_off(live_api):
     assert not [p for p in (live_api.home / "uploads").iterdir() if p.is_file()]  # the partial upload is gone
 
 
+@pytest.mark.slow
 def test_api_uploads_of_bombs_fail_clearly_without_paths_and_memory_stays_bounded(live_api, tmp_path):
     huge = tmp_path / "huge.png"
     page = np.full((19000, 19000), 255, np.uint8)

@@ -39,6 +39,7 @@ from pipeline.understand.taxonomy import load_taxonomy, parse_taxonomy
 from samples.generate import make_dossier, row_major_text
 
 TX = load_taxonomy()
+pytestmark = pytest.mark.slow  # trains a model on 28 generated dossiers once (~10 s)
 
 
 @pytest.fixture(scope="module")

@@ -100,6 +100,7 @@ def test_two_certificates_of_one_owner_never_merge(env):
     assert find_reuse("giay_chung_nhan_qsdd", Metadata(cccd=owner), other, None, catalog, "hs_x") is None
 
 
+@pytest.mark.slow
 def test_a_reused_object_outlives_its_dossier_being_redone(tmp_path):
     """B reuses A's PDF; A is then corrected in review, and digitised again from a new scan: B's
     object stays where it was, with the bytes B recorded, until nothing points at it any more."""

@@ -273,6 +273,7 @@ def test_committed_samples_are_valid_and_small():
         assert _pages_in_file(t) == len(t["pages"])
 
 
+@pytest.mark.slow
 def test_committed_samples_match_demo_regeneration():
     for spec, t in zip(DEMO, _committed_truths(), strict=True):
         d = make_demo(spec)

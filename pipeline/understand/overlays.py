@@ -57,8 +57,13 @@ def _folded(line: str) -> str:
     return " ".join(fold(line).split())
 
 
+MAX_OVERLAY_LINE = 200  # a box or stamp line is short; longer lines are text (and keep the regexes linear)
+
+
 def is_signature_line(line: str) -> bool:
     """A line of a digital-signature box ("Ký bởi: …", "Thời gian ký: …", an e-mail, a time stamp)."""
+    if len(line) > MAX_OVERLAY_LINE:
+        return False
     f = _folded(line)
     return bool(_SIGN_KEYS.search(f) or _EMAIL.search(f) or _TIME.search(f))
 
@@ -70,6 +75,8 @@ def _is_box_agency(line: str) -> bool:
 
 def is_stamp_line(line: str) -> bool:
     """A line of an incoming-mail stamp ("CV ĐẾN", "Số: 123 Ngày: 12/3", "Chuyển: …") or an urgency mark."""
+    if len(line) > MAX_OVERLAY_LINE:
+        return False
     f = _folded(line)
     return bool(_STAMP.match(f) or _URGENCY.match(f))
 
