@@ -25,11 +25,9 @@ from __future__ import annotations
 import argparse
 import random
 import re
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -37,26 +35,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-import uvicorn  # noqa: E402
 
 from bench.catalog import PG_BENCH_SETTINGS, Corpus, ingest, query_mix  # noqa: E402
 from pipeline.settings import Settings  # noqa: E402
 from pipeline.web import create_site  # noqa: E402
 from pipeline.web.passwords import hash_password  # noqa: E402
+from tests.conftest import serve_app  # noqa: E402
 
 PASSWORD = "bench-password-123"
-
-
-def serve(app) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", server, thread
 
 
 def timed(client: httpx.Client, urls: list[str]) -> list[float]:
@@ -143,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             if name == "sqlite":  # the app opens <home>/catalog.sqlite: point it at the filled file
                 (home / "catalog.sqlite").symlink_to(spec.removeprefix("sqlite:"))
             settings = Settings(home=home, store="local", catalog=catalog_setting)
-            url, server, thread = serve(create_site(settings, worker=False))
+            url, stop = serve_app(create_site(settings, worker=False))
             try:
                 with httpx.Client(base_url=url, headers={"Accept": "text/html"}, timeout=120) as client:
                     form = client.get("/web/login").text
@@ -160,8 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                         ("dossier", pages), ("review queue", ["/web/review"] * 20)):
                         print(row(label, name, args.docs, timed(client, urls)), flush=True)
             finally:
-                server.should_exit = True
-                thread.join(15)
+                stop()
         finally:
             for s in stack:
                 s.stop()

@@ -13,7 +13,9 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,6 +54,29 @@ def stop_group(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def serve_app(app) -> tuple[str, Callable[[], None]]:
+    """Run `app` with uvicorn on a free loopback port in a thread; returns its URL and a stopper."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "API server did not start"
+        time.sleep(0.05)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(15)
+        sock.close()
+
+    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop
 
 
 def turn(img: np.ndarray, rotation: int) -> np.ndarray:

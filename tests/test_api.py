@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from flows.api_cli import add_parsers
 from pipeline.api import create_app, listing
@@ -30,6 +26,7 @@ from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store import open_store
 from tests import s3server
+from tests.conftest import serve_app
 
 pytestmark = [pytest.mark.ocr]
 
@@ -71,7 +68,7 @@ def api(tmp_path_factory) -> Api:
         assert keys.revoke(gone.id)
 
     app = create_app(settings, max_upload_bytes=LIMIT)
-    url, stop = _serve(app)
+    url, stop = serve_app(app)
     yield Api(url, home, app, manifest, read_key, write_key, revoked_key, reader.id)
     stop()
 
@@ -315,27 +312,6 @@ def test_s3_store_redirects_to_a_presigned_url(api):
         api.app.state.store = original
 
 
-def _serve(app) -> tuple[str, Callable[[], None]]:
-    """Run `app` with uvicorn on a free loopback port in a thread; returns its URL and a stopper."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "API server did not start"
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(15)
-        sock.close()
-
-    return f"http://127.0.0.1:{sock.getsockname()[1]}", stop
-
-
 def test_pdf_from_a_real_s3_store_by_presigned_url(api, tmp_path):
     """MinIO-compatible server (nanio, signatures checked): 307 to a URL that serves the PDF alone."""
     if s3server.missing("nanio"):
@@ -353,7 +329,7 @@ def test_pdf_from_a_real_s3_store_by_presigned_url(api, tmp_path):
             catalog.index_dossier(api.manifest)
         with ApiKeyStore(settings.home / "apikeys.sqlite") as keys:
             _, key = keys.create("read")
-        url, stop = _serve(create_app(settings, worker=False, presign_s=120))
+        url, stop = serve_app(create_app(settings, worker=False, presign_s=120))
         try:
             with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as c:
                 r = c.get(f"/v1/documents/{comp.id}/pdf")

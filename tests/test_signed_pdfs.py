@@ -19,9 +19,8 @@ from pipeline.ingest.signatures import read_signatures
 from pipeline.manifest import Manifest
 from pipeline.settings import Settings
 from pipeline.store import open_store
-from tests.conftest import cli
+from tests.conftest import cli, serve_app
 from tests.signed_pdfs import ORGANISATION, SIGNER, scan_pdf, sign_pdf, throwaway_signer, verify
-from tests.test_api import _serve
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +92,7 @@ def test_api_serves_the_signed_original(processed):
     settings = Settings(home=home)
     with ApiKeyStore(home / "apikeys.sqlite") as keys:
         _, key = keys.create("read", "signed test")
-    url, stop = _serve(create_app(settings))
+    url, stop = serve_app(create_app(settings))
     try:
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as client:
             doc = client.get(f"/v1/documents/{m.components[0].id}").json()

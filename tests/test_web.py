@@ -25,7 +25,7 @@ from pipeline.store import open_store
 from pipeline.web import create_site
 from pipeline.web.passwords import hash_password
 from pipeline.web.sessions import SESSION_COOKIE
-from tests.test_api import _serve
+from tests.conftest import serve_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.ocr, pytest.mark.slow]
 
@@ -63,7 +63,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
         for name, role in (("quan", "admin"), ("linh", "reviewer"), ("nam", "viewer")):
             catalog.add_user(name, role, hash_password(PASSWORD[name]))
     app = create_site(settings, max_upload_bytes=5_000_000)
-    url, stop = _serve(app)
+    url, stop = serve_app(app)
     yield Site(url, home, settings, app)
     stop()
 

@@ -20,8 +20,7 @@ from pipeline.web import create_site
 from pipeline.web.passwords import hash_password, verify_password
 from pipeline.web.sessions import SESSION_COOKIE, session_id
 from pipeline.web.upload_pages import unpack_zip
-from tests.conftest import cli
-from tests.test_api import _serve
+from tests.conftest import cli, serve_app
 
 PASSWORD = {"quan": "quan-tri-vien-2024", "linh": "ra-soat-vien-2024", "nam": "nguoi-xem-2024"}
 
@@ -41,7 +40,7 @@ def site(tmp_path_factory) -> Iterator[Site]:
         for name, role in (("quan", "admin"), ("linh", "reviewer"), ("nam", "viewer")):
             catalog.add_user(name, role, hash_password(PASSWORD[name]))
     app = create_site(settings, worker=False)
-    url, stop = _serve(app)
+    url, stop = serve_app(app)
     yield Site(url, settings, app)
     stop()
 
