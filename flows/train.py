@@ -311,18 +311,25 @@ def build_examples(settings: Settings, *, corpus: int, synthetic: int, seed: int
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from pipeline.understand.model import model_path, save_model, train_model
+    from pipeline.understand.model import SHIPPED_DIR, model_path, save_model, shipped_model_path, train_model
     from pipeline.understand.taxonomy import load_taxonomy
 
     settings = settings_of(args)
     taxonomy = load_taxonomy(settings.taxonomy)
+    corrections = not (args.no_corrections or args.shipped)  # the shipped model is the recipe's alone
     t0 = time.perf_counter()
     examples = build_examples(settings, corpus=args.corpus, synthetic=args.synthetic, seed=args.seed,
-                              cache=args.cache, corrections=not args.no_corrections, workers=args.workers)
+                              cache=args.cache, corrections=corrections, workers=args.workers)
     t1 = time.perf_counter()
     model = train_model(examples, taxonomy, info={"corpus": args.corpus, "synthetic": args.synthetic,
-                                                  "seed": args.seed})
-    out = save_model(model, args.out or model_path(settings))
+                                                  "seed": args.seed, "corrections": corrections})
+    if args.shipped:
+        out = save_model(model, args.out or shipped_model_path(taxonomy))
+        for old in SHIPPED_DIR.glob("page_classifier-*.npz"):
+            if old != out:
+                old.unlink()  # the default of a taxonomy that is no more
+    else:
+        out = save_model(model, args.out or model_path(settings))
     t2 = time.perf_counter()
     sources: dict[str, int] = {}
     for e in examples:
@@ -346,7 +353,10 @@ def add_parser(subparsers, parents: list | tuple = ()) -> argparse.ArgumentParse
     p.add_argument("--cache", type=Path, help="OCR cache folder (default <home>/cache/corpus)")
     p.add_argument("--workers", type=int, default=2, help="Tesseract processes at once")
     p.add_argument("--no-corrections", action="store_true", help="ignore <home>/corrections")
-    p.add_argument("--out", type=Path, help="model file (default <home>/models/page_classifier.joblib)")
+    p.add_argument("--out", type=Path, help="model file (default <home>/models/page_classifier.npz)")
+    p.add_argument("--shipped", action="store_true",
+                   help="write the default model shipped with the code for this taxonomy "
+                        "(pipeline/understand/models/page_classifier-<fingerprint>.npz; no corrections): `make model`")
     p.set_defaults(func=cmd_train)
     return p
 

@@ -10,7 +10,7 @@ import json
 import logging
 import random
 
-import joblib
+import numpy as np
 import pytest
 
 from flows.train import (
@@ -31,7 +31,9 @@ from pipeline.understand.model import (
     load_model,
     model_path,
     page_classifier,
+    read_model,
     save_model,
+    shipped_model_path,
     train_model,
 )
 from pipeline.understand.segment import PageInput, segment
@@ -130,30 +132,61 @@ def test_model_decides_without_a_title_and_continuations_never_start():
 
 
 def test_save_load_and_stale_models_fall_back_to_rules(model, tmp_path, caplog):
-    path = save_model(model, tmp_path / "m.joblib")
-    assert load_model(path, TX) is not None
+    path = save_model(model, tmp_path / "m.npz")
+    loaded = load_model(path, TX)
+    assert loaded is not None and loaded.ident.startswith("m.npz sha256:")
     caplog.set_level(logging.WARNING, logger="sohoa.model")
     other = parse_taxonomy("types:\n  - code: quyet_dinh\n    name: Quyết định\n    titles: [QUYẾT ĐỊNH]\n"
                            "  - code: khac\n    name: Khác\n")
     assert load_model(path, other) is None
     assert "another taxonomy" in caplog.text
-    bundle = joblib.load(path)
-    bundle["meta"]["sklearn"] = "0.0.1"
-    joblib.dump(bundle, tmp_path / "old.joblib")
-    assert load_model(tmp_path / "old.joblib", TX) is None
-    assert "scikit-learn 0.0.1" in caplog.text
-    (tmp_path / "broken.joblib").write_bytes(b"not a model")
-    assert load_model(tmp_path / "broken.joblib", TX) is None
-    assert load_model(tmp_path / "missing.joblib", TX) is None
+    # plain arrays: a model trained with another scikit-learn version reads the same
+    model.meta["sklearn"], was = "0.0.1", model.meta["sklearn"]
+    try:
+        old = load_model(save_model(model, tmp_path / "old.npz"), TX)
+    finally:
+        model.meta["sklearn"] = was
+    assert old is not None and old.meta["sklearn"] == "0.0.1"
+    (tmp_path / "broken.npz").write_bytes(b"not a model")
+    assert load_model(tmp_path / "broken.npz", TX) is None
+    assert load_model(tmp_path / "missing.npz", TX) is None
     assert "sohoa train" in caplog.text
 
 
-def test_page_classifier_uses_the_model_in_home_or_the_rules(model, tmp_path):
+def test_a_model_file_is_plain_arrays_read_back_exactly(model, held_out, tmp_path):
+    path = save_model(model, tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as z:  # no pickle anywhere in the file
+        assert {"type_coef", "start_coef", "labels", "meta", "folded_char.terms", "top_char.idf"} <= set(z.files)
+        assert z["type_coef"].dtype == np.float16
+    back = read_model(path)
+    texts = [t for t, _, _ in held_out]
+    assert back.predict(texts) == model.predict(texts)
+
+
+def test_training_is_reproducible(model, tmp_path):
+    """The same examples give the same model, byte for byte (what makes `make model` reproducible)."""
+    again = train_model(synthetic_examples(seed=3, count=28) + unknown_examples(seed=4, count=24), TX)
+    a, b = model.arrays(), again.arrays()
+    assert a.keys() == b.keys()
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
+    assert save_model(model, tmp_path / "a.npz").read_bytes() == save_model(again, tmp_path / "b.npz").read_bytes()
+
+
+def test_page_classifier_uses_the_model_in_home_the_shipped_one_or_the_rules(model, tmp_path, caplog):
+    caplog.set_level(logging.WARNING, logger="sohoa.model")
     settings = Settings(home=tmp_path)
-    assert isinstance(page_classifier(settings, TX), RuleClassifier)
+    shipped = page_classifier(settings, TX)  # a fresh home: the default model for this taxonomy
+    assert isinstance(shipped, HybridClassifier) and shipped.model.ident.startswith(shipped_model_path(TX).name)
+    assert caplog.text == ""
     save_model(model, model_path(settings))
-    assert model_path(settings) == tmp_path / "models" / "page_classifier.joblib"
-    assert isinstance(page_classifier(settings, TX), HybridClassifier)
+    assert model_path(settings) == tmp_path / "models" / "page_classifier.npz"
+    home = page_classifier(settings, TX)
+    assert isinstance(home, HybridClassifier) and home.model.ident.startswith("page_classifier.npz")
+    other = parse_taxonomy("types:\n  - code: to_trinh\n    name: Tờ trình\n    titles: [TỜ TRÌNH]\n"
+                           "  - code: khac\n    name: Khác\n")
+    assert isinstance(page_classifier(settings, other), RuleClassifier)  # no model for it anywhere
+    assert "another taxonomy" in caplog.text and "no trained page classifier for this taxonomy" in caplog.text
 
 
 def test_training_examples_from_ocr_records_and_corrections(tmp_path):
@@ -187,7 +220,7 @@ def test_train_command_writes_a_loadable_model(tmp_path, monkeypatch):
     common.add_argument("--home")
     common.add_argument("--config")
     add_parser(parser.add_subparsers(dest="command"), [common])
-    out = tmp_path / "m.joblib"
+    out = tmp_path / "m.npz"
     args = parser.parse_args(["train", "--home", str(tmp_path), "--corpus", "0", "--synthetic", "7",
                               "--out", str(out)])
     assert args.func(args) == 0

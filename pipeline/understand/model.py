@@ -12,22 +12,32 @@ of body. Two heads share them: the type (multinomial logistic regression; its pr
 the confidence, checked for calibration by `bench/understand.py`) and "a document starts here"
 (binary logistic regression).
 
-`HybridClassifier.classify_page` combines them (see its docstring). A model file is tied to the
-taxonomy fingerprint and the scikit-learn version it was trained with; `load_model` refuses a
-stale or unreadable file with a logged warning, and `page_classifier()` then falls back to the
-rules alone.
+`HybridClassifier.classify_page` combines them (see its docstring).
+
+Where the model comes from (`page_classifier()`): a model trained here (`sohoa train`, in
+`<home>/models/page_classifier.npz`), else the default model shipped with the code for this taxonomy
+(`pipeline/understand/models/page_classifier-<fingerprint>.npz`, made by `make model`: generated
+dossiers with simulated OCR damage, deterministic). A model file is plain arrays (terms, idf,
+coefficients; numpy's .npz, no pickle), so any scikit-learn version — or none — reads it; it is tied
+to the taxonomy fingerprint it was trained for. `load_model` refuses a stale or unreadable file with
+a logged warning; with no fitting model the rules decide alone.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import hashlib
+import io
+import json
 import logging
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from pipeline.settings import Settings
 from pipeline.textnorm import fold, nfc
@@ -37,8 +47,9 @@ from pipeline.understand.taxonomy import FALLBACK, Taxonomy
 
 log = logging.getLogger("sohoa.model")
 
-FORMAT = 1  # layout of the saved bundle; bump when it changes
-MODEL_NAME = "page_classifier.joblib"
+FORMAT = 2  # layout of the saved arrays; bump when it changes (format 1 was a joblib pickle)
+MODEL_NAME = "page_classifier.npz"
+SHIPPED_DIR = Path(__file__).with_name("models")  # the default models made by `make model`, one per taxonomy
 MAX_CHARS = 12_000  # text read per page (the first pages' worth of an OCR dump)
 TOP_LINES = 14  # lines of the header/title zone
 RULE_CLEAR = 0.88  # rule score of a clear title match (sim ≥ CLEAR); the rules decide the type
@@ -49,11 +60,18 @@ MODEL_START = 0.5  # P(start) from which the model says a document starts
 MODEL_VETO = 0.15  # below this P(start), header lines without a title do not start a document
 OOD_KNOWN = 0.35  # below this share of known words a page is "not like anything trained": khac
 _WORD = re.compile(r"[a-z0-9đ]+")
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 def model_path(settings: Settings) -> Path:
-    """Default location: `<home>/models/page_classifier.joblib`."""
+    """A model trained here (`sohoa train`): `<home>/models/page_classifier.npz`."""
     return Path(settings.home) / "models" / MODEL_NAME
+
+
+def shipped_model_path(taxonomy: Taxonomy) -> Path:
+    """The default model for this taxonomy, shipped with the code: named by the taxonomy's fingerprint,
+    so a changed taxonomy finds none until `make model` trains one."""
+    return SHIPPED_DIR / f"page_classifier-{taxonomy.fingerprint[:12]}.npz"
 
 
 def sklearn_version() -> str | None:
@@ -64,7 +82,7 @@ def sklearn_version() -> str | None:
     return sklearn.__version__
 
 
-# --------------------------------------------------------------------------- text views
+# --------------------------------------------------------------------------- text views and n-grams
 
 
 def _clip(text: str) -> str:
@@ -86,59 +104,91 @@ def view_top(text: str) -> str:
     return " ".join(fold(" ".join(lines)).split())
 
 
-def _vectorizers():
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    common = {"sublinear_tf": True, "min_df": 2, "dtype": _float32()}
-    return {
-        "folded_char": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), max_features=60_000, **common),
-        "folded_word": TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w\w+\b",
-                                       max_features=30_000, **common),
-        "nfc_char": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), max_features=40_000, **common),
-        "top_char": TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), max_features=30_000, **common),
-    }
-
-
-def _float32():
-    import numpy as np
-
-    return np.float32
-
-
-_VIEWS = {"folded_char": view_folded, "folded_word": view_folded, "nfc_char": view_nfc, "top_char": view_top}
+def char_wb_ngrams(text: str, lo: int, hi: int) -> list[str]:
+    """Character n-grams inside word boundaries (each word padded with a space), as scikit-learn's
+    `char_wb` analyser makes them: the model's own, so a saved model needs no scikit-learn to run."""
+    out: list[str] = []
+    for word in text.lower().split():
+        w = f" {word} "
+        size = len(w)
+        for n in range(lo, hi + 1):
+            if n > size:
+                if n == lo:
+                    out.append(w)  # a word shorter than the smallest n-gram counts once, whole
+                break
+            out.extend(w[i:i + n] for i in range(size - n + 1))
+            if size - n == 0:
+                break
+    return out
 
 
-class Features:
-    """The four TF-IDF views side by side (one sparse matrix)."""
+def word_ngrams(text: str, lo: int, hi: int) -> list[str]:
+    """Word uni/bigrams of 2+ letter tokens (scikit-learn's default word analyser)."""
+    tokens = _TOKEN.findall(text.lower())
+    out = list(tokens) if lo == 1 else []
+    for n in range(max(lo, 2), hi + 1):
+        out.extend(" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1))
+    return out
 
-    def __init__(self) -> None:
-        self.vectorizers = _vectorizers()
-        self.vocabulary: frozenset[str] = frozenset()
 
-    def fit_transform(self, texts: Sequence[str]):
-        from scipy.sparse import hstack
+@dataclass(frozen=True)
+class ViewSpec:
+    """One TF-IDF view of the page: which text, which n-grams, how many features at most."""
 
-        views = {name: [_VIEWS[name](t) for t in texts] for name in self.vectorizers}
-        mats = [vec.fit_transform(views[name]) for name, vec in self.vectorizers.items()]
-        words: dict[str, int] = {}
-        for t in views["folded_word"]:
-            for w in set(_WORD.findall(t)):
-                words[w] = words.get(w, 0) + 1
-        self.vocabulary = frozenset(w for w, c in words.items() if c >= 2 and len(w) >= 2)
-        return hstack(mats).tocsr()
+    name: str
+    text: Callable[[str], str]
+    analyzer: Callable[[str], list[str]]
+    max_features: int
+
+
+VIEWS = (
+    ViewSpec("folded_char", view_folded, lambda t: char_wb_ngrams(t, 2, 5), 60_000),
+    ViewSpec("folded_word", view_folded, lambda t: word_ngrams(t, 1, 2), 30_000),
+    ViewSpec("nfc_char", view_nfc, lambda t: char_wb_ngrams(t, 2, 4), 40_000),
+    ViewSpec("top_char", view_top, lambda t: char_wb_ngrams(t, 2, 5), 30_000),
+)
+
+
+@dataclass
+class View:
+    """A fitted view: its terms (column order) and their idf."""
+
+    spec: ViewSpec
+    terms: list[str]
+    idf: np.ndarray
+    index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.index = {t: i for i, t in enumerate(self.terms)}
 
     def transform(self, texts: Sequence[str]):
-        from scipy.sparse import hstack
+        """Sublinear tf × idf, each row scaled to unit length (TfidfVectorizer's defaults)."""
+        from scipy.sparse import csr_matrix
 
-        mats = [vec.transform([_VIEWS[name](t) for t in texts]) for name, vec in self.vectorizers.items()]
-        return hstack(mats).tocsr()
+        indptr, cols, vals = [0], [], []
+        for text in texts:
+            counts = Counter(j for j in map(self.index.get, self.spec.analyzer(self.spec.text(text)))
+                             if j is not None)
+            row = sorted(counts.items())
+            cols += [j for j, _ in row]
+            vals += [c for _, c in row]
+            indptr.append(len(cols))
+        data = np.asarray(vals, dtype=np.float64)
+        col = np.asarray(cols, dtype=np.int64)
+        data = (np.log(data) + 1.0) * self.idf[col] if len(data) else data
+        mat = csr_matrix((data.astype(np.float32), col, np.asarray(indptr)), shape=(len(texts), len(self.terms)))
+        norms = np.sqrt(np.asarray(mat.multiply(mat).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        mat.data /= np.repeat(norms, np.diff(mat.indptr)).astype(np.float32)
+        return mat
 
-    def known_share(self, text: str) -> float:
-        """Share of the page's words (2+ letters) seen in training: low for another language or noise."""
-        words = [w for w in _WORD.findall(view_folded(text)) if len(w) >= 2]
-        if not words:
-            return 0.0
-        return sum(1 for w in words if w in self.vocabulary) / len(words)
+
+def known_share(vocabulary: frozenset[str], text: str) -> float:
+    """Share of the page's words (2+ letters) seen in training: low for another language or noise."""
+    words = [w for w in _WORD.findall(view_folded(text)) if len(w) >= 2]
+    if not words:
+        return 0.0
+    return sum(1 for w in words if w in vocabulary) / len(words)
 
 
 # --------------------------------------------------------------------------- the trained model
@@ -155,35 +205,90 @@ class Example:
     source: str = "generated"
 
 
-class PageModel:
-    """Features + type head + start head, with the metadata that says what it was trained for."""
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
 
-    def __init__(self, features: Features, type_clf: Any, start_clf: Any, labels: list[str], meta: dict):
-        self.features = features
-        self.type_clf = type_clf
-        self.start_clf = start_clf
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class PageModel:
+    """The fitted arrays — views (terms, idf), the type head and the start head (logistic regression
+    coefficients) — with the metadata that says what it was trained for. Plain arrays, so a model file
+    is read by numpy alone, whatever scikit-learn version trained it (none is needed to classify)."""
+
+    def __init__(self, views: list[View], labels: list[str], type_coef: np.ndarray, type_intercept: np.ndarray,
+                 start_coef: np.ndarray, start_intercept: np.ndarray, vocabulary: frozenset[str], meta: dict,
+                 ident: str = "in memory"):
+        self.views = views
         self.labels = labels
+        self.type_coef = type_coef
+        self.type_intercept = type_intercept
+        self.start_coef = start_coef
+        self.start_intercept = start_intercept
+        self.vocabulary = vocabulary
         self.meta = meta
+        self.ident = ident  # what the manifest names: file and content hash
+
+    def features(self, texts: Sequence[str]):
+        from scipy.sparse import hstack
+
+        return hstack([v.transform(texts) for v in self.views]).tocsr()
 
     def predict(self, texts: Sequence[str]) -> list[tuple[dict[str, float], float, float]]:
         """Per text: {type: probability}, P(start), share of known words."""
-        x = self.features.transform(texts)
-        types = self.type_clf.predict_proba(x)
-        classes = list(self.type_clf.classes_)
-        starts = self.start_clf.predict_proba(x)
-        start_col = list(self.start_clf.classes_).index(1) if 1 in self.start_clf.classes_ else None
+        x = self.features(texts)
+        z = np.asarray(x @ self.type_coef.T, dtype=np.float64) + self.type_intercept
+        if z.shape[1] == 1:  # two types: one binary head, for the second label
+            p1 = _sigmoid(z[:, 0])
+            types = np.stack([1.0 - p1, p1], axis=1)
+        else:
+            types = _softmax(z)
+        starts = _sigmoid(np.asarray(x @ self.start_coef.T, dtype=np.float64)[:, 0] + self.start_intercept[0])
         out = []
         for i, text in enumerate(texts):
-            probs = {str(classes[j]): float(types[i, j]) for j in range(len(classes))}
-            p_start = float(starts[i, start_col]) if start_col is not None else 0.0
-            out.append((probs, p_start, self.features.known_share(text)))
+            probs = {self.labels[j]: float(types[i, j]) for j in range(len(self.labels))}
+            out.append((probs, float(starts[i]), known_share(self.vocabulary, text)))
         return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Everything the model is, as named arrays (what `save_model` writes)."""
+        out: dict[str, np.ndarray] = {
+            "meta": _text_array(json.dumps(self.meta, ensure_ascii=False, sort_keys=True)),
+            "labels": _text_array("\n".join(self.labels)),
+            "type_coef": self.type_coef, "type_intercept": self.type_intercept,
+            "start_coef": self.start_coef, "start_intercept": self.start_intercept,
+            "vocabulary": _text_array("\n".join(sorted(self.vocabulary))),
+        }
+        for v in self.views:
+            out[f"{v.spec.name}.terms"] = _text_array("\n".join(v.terms))
+            out[f"{v.spec.name}.idf"] = v.idf
+        return out
+
+
+def _text_array(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+
+
+def _text_of(arr: np.ndarray) -> str:
+    return arr.tobytes().decode("utf-8")
+
+
+def _lines_of(arr: np.ndarray) -> list[str]:
+    text = _text_of(arr)
+    return text.split("\n") if text else []
 
 
 def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, c_type: float = 20.0, c_start: float = 5.0,
                 info: dict | None = None) -> PageModel:
-    """Fit the features and both heads on labelled pages (deterministic for the same examples)."""
-    import numpy as np
+    """Fit the views and both heads on labelled pages (deterministic for the same examples).
+
+    Coefficients are kept as float16 (the model file's precision) and idf as float32, so the model in
+    memory is the model a file gives back."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     if not examples:
@@ -196,12 +301,34 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, c_type: floa
     weights = np.array([e.weight for e in rows], dtype=np.float64)
     if len(set(y_type)) < 2:
         raise ValueError("training needs pages of at least two types")
-    features = Features()
-    x = features.fit_transform(texts)
+    views: list[View] = []
+    mats = []
+    from scipy.sparse import hstack
+
+    view_texts: dict = {}
+    for spec in VIEWS:
+        key = spec.text
+        if key not in view_texts:
+            view_texts[key] = [spec.text(t) for t in texts]
+        vec = TfidfVectorizer(analyzer=spec.analyzer, sublinear_tf=True, min_df=2, max_features=spec.max_features,
+                              dtype=np.float32)
+        vec.fit(view_texts[key])
+        terms = [str(t) for t in vec.get_feature_names_out()]
+        views.append(View(spec, terms, vec.idf_.astype(np.float32)))
+    for v in views:
+        mats.append(v.transform(texts))
+    x = hstack(mats).tocsr()
+    words: dict[str, int] = {}
+    for t in view_texts[view_folded]:
+        for w in set(_WORD.findall(t)):
+            words[w] = words.get(w, 0) + 1
+    vocabulary = frozenset(w for w, c in words.items() if c >= 2 and len(w) >= 2)
     type_clf = LogisticRegression(C=c_type, max_iter=3000, class_weight="balanced")
     type_clf.fit(x, y_type, sample_weight=weights)
     start_clf = LogisticRegression(C=c_start, max_iter=3000, class_weight="balanced")
     start_clf.fit(x, y_start, sample_weight=weights)
+    if list(start_clf.classes_) != [0, 1]:
+        raise ValueError("training needs pages that start a document and pages that do not")
     counts: dict[str, int] = {}
     for e in rows:
         counts[e.type] = counts.get(e.type, 0) + 1
@@ -209,59 +336,72 @@ def train_model(examples: Sequence[Example], taxonomy: Taxonomy, *, c_type: floa
         "format": FORMAT,
         "taxonomy": taxonomy.fingerprint,
         "sklearn": sklearn_version(),
-        "trained_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "pages": len(rows),
         "per_type": dict(sorted(counts.items())),
         "sources": sorted({e.source for e in rows}),
         **(info or {}),
     }
-    return PageModel(features, type_clf, start_clf, sorted(set(y_type)), meta)
+    return PageModel(views, [str(c) for c in type_clf.classes_], type_clf.coef_.astype(np.float16),
+                     type_clf.intercept_.astype(np.float32), start_clf.coef_.astype(np.float16),
+                     start_clf.intercept_.astype(np.float32), vocabulary, meta)
 
 
 def save_model(model: PageModel, path: Path) -> Path:
-    import joblib
-
+    """The model's arrays in one .npz (no pickle), byte for byte the same for the same model."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    bundle = {"format": FORMAT, "meta": model.meta, "labels": model.labels, "features": model.features,
-              "type_clf": model.type_clf, "start_clf": model.start_clf}
     tmp = path.with_name(f".{path.name}.tmp")
-    joblib.dump(bundle, tmp, compress=3)
+    with zipfile.ZipFile(tmp, "w") as zf:
+        for name, arr in model.arrays().items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, np.ascontiguousarray(arr), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue(), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
     os.replace(tmp, path)
     return path
 
 
-def load_model(path: Path, taxonomy: Taxonomy) -> PageModel | None:
-    """The model at `path` if it fits this taxonomy and scikit-learn; else None, with a warning why."""
+def read_model(path: Path) -> PageModel:
+    """The model in a file written by `save_model` (raises on anything else)."""
+    path = Path(path)
+    data = path.read_bytes()
+    with np.load(io.BytesIO(data), allow_pickle=False) as z:
+        meta = json.loads(_text_of(z["meta"]))
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"format {meta.get('format')}, this code reads {FORMAT}")
+        views = [View(spec, _lines_of(z[f"{spec.name}.terms"]), z[f"{spec.name}.idf"].astype(np.float32))
+                 for spec in VIEWS]
+        coef = z["type_coef"]
+        model = PageModel(views, _lines_of(z["labels"]), coef, z["type_intercept"], z["start_coef"],
+                          z["start_intercept"], frozenset(_lines_of(z["vocabulary"])), meta,
+                          f"{path.name} sha256:{hashlib.sha256(data).hexdigest()[:12]}")
+    width = sum(len(v.terms) for v in views)
+    if coef.shape != (1 if len(model.labels) == 2 else len(model.labels), width) or \
+            model.start_coef.shape != (1, width):
+        raise ValueError("arrays of inconsistent shapes")
+    return model
+
+
+def load_model(path: Path, taxonomy: Taxonomy, *, missing_ok: bool = False) -> PageModel | None:
+    """The model at `path` if it fits this taxonomy; else None, with a warning why."""
     path = Path(path)
     if not path.exists():
-        log.warning("no trained page classifier at %s: classifying by title rules only (run `sohoa train`)", path)
-        return None
-    version = sklearn_version()
-    if version is None:
-        log.warning("scikit-learn is not installed: classifying by title rules only")
+        if not missing_ok:
+            log.warning("no trained page classifier at %s: classifying by title rules only (run `sohoa train`)",
+                        path)
         return None
     try:
-        import joblib
-
-        bundle = joblib.load(path)
+        model = read_model(path)
     except Exception as exc:  # noqa: BLE001 - a broken file must not stop digitising
-        log.warning("cannot read page classifier %s (%s): classifying by title rules only", path, exc)
+        log.warning("cannot read page classifier %s (%s): classifying by title rules only (run `sohoa train`)",
+                    path, exc)
         return None
-    if not isinstance(bundle, dict) or bundle.get("format") != FORMAT:
-        log.warning("page classifier %s has an unknown format: classifying by title rules only (run `sohoa train`)",
-                    path)
-        return None
-    meta = bundle.get("meta", {})
-    if meta.get("taxonomy") != taxonomy.fingerprint:
-        log.warning("page classifier %s was trained for another taxonomy: classifying by title rules only "
+    if model.meta.get("taxonomy") != taxonomy.fingerprint:
+        log.warning("page classifier %s was trained for another taxonomy: not used "
                     "(run `sohoa train` after changing the taxonomy)", path)
         return None
-    if meta.get("sklearn") != version:
-        log.warning("page classifier %s was trained with scikit-learn %s, this is %s: classifying by title rules "
-                    "only (run `sohoa train`)", path, meta.get("sklearn"), version)
-        return None
-    return PageModel(bundle["features"], bundle["type_clf"], bundle["start_clf"], bundle["labels"], meta)
+    return model
 
 
 # --------------------------------------------------------------------------- rules + model
@@ -367,27 +507,50 @@ def combine(guess: PageGuess, probs: dict[str, float], p_start: float, known: fl
 
 # --------------------------------------------------------------------------- loading for the pipeline
 
-_LOADED: dict[tuple[str, float, str], PageModel | None] = {}
+_LOADED: dict[tuple, PageModel | None] = {}
+
+
+def _stat(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return -1.0
+
+
+def _find_model(settings: Settings, taxonomy: Taxonomy, path: Path | None) -> PageModel | None:
+    if path is not None:
+        return load_model(path, taxonomy)
+    home, shipped = model_path(settings), shipped_model_path(taxonomy)
+    model = load_model(home, taxonomy, missing_ok=True)  # a stale one is said, then the default is used
+    if model is None:
+        model = load_model(shipped, taxonomy, missing_ok=True)
+    if model is None and not shipped.exists():
+        log.warning("no trained page classifier for this taxonomy (%s, %s): classifying by title rules only "
+                    "(run `sohoa train`, or `make model` in a checkout)", home, shipped.name)
+    return model
 
 
 def page_classifier(settings: Settings, taxonomy: Taxonomy, path: Path | None = None):
     """The classifier `understand()` should use: rules + model when a fitting model exists, else rules.
 
-    The model is loaded once per file version (path, mtime) and taxonomy.
+    The model is `path`, else the one trained in the data home, else the default shipped for this
+    taxonomy; it is loaded once per file version (path, mtime) and taxonomy.
     """
-    path = Path(path) if path is not None else model_path(settings)
-    try:
-        mtime = path.stat().st_mtime
-    except OSError:
-        mtime = -1.0  # no file: remembered too, so the warning is logged once
-    key = (str(path), mtime, taxonomy.fingerprint)
+    paths = [Path(path)] if path is not None else [model_path(settings), shipped_model_path(taxonomy)]
+    key = (tuple((str(p), _stat(p)) for p in paths), taxonomy.fingerprint)
     if key not in _LOADED:
         if len(_LOADED) > 4:
             _LOADED.clear()
-        _LOADED[key] = load_model(path, taxonomy)
+        _LOADED[key] = _find_model(settings, taxonomy, Path(path) if path is not None else None)
     model = _LOADED[key]
     return rule_classifier(taxonomy) if model is None else HybridClassifier(taxonomy, model)
 
 
-__all__ = ["CLEAR", "Example", "HybridClassifier", "PageModel", "combine", "load_model", "model_path",
-           "page_classifier", "save_model", "train_model"]
+def classifier_name(classifier) -> str:
+    """What the manifest records as the classifier of a component: the rules, or the rules and which model."""
+    model = getattr(classifier, "model", None)
+    return "title rules" if model is None else f"title rules + model {model.ident}"
+
+
+__all__ = ["CLEAR", "Example", "HybridClassifier", "PageModel", "classifier_name", "combine", "load_model",
+           "model_path", "page_classifier", "read_model", "save_model", "shipped_model_path", "train_model"]
