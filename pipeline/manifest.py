@@ -137,6 +137,8 @@ class Component(_Model):
     confidence: float = Field(ge=0.0, le=1.0)
     needs_review: bool
     pages: list[int]
+    classifier: str = Field("", description="what classified it: 'title rules', or 'title rules + model <file> "
+                                            "sha256:<first 12 hex of the model file>'")
     metadata: Metadata = Field(default_factory=Metadata)
     object: StoredObject | None = None
     sha256: str | None = None

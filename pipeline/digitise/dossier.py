@@ -33,7 +33,7 @@ from pipeline.publish.reuse import find_reuse, free_key, pinned
 from pipeline.settings import Settings
 from pipeline.store.base import ObjectStore
 from pipeline.understand.extract import extract_components
-from pipeline.understand.model import page_classifier
+from pipeline.understand.model import classifier_name, page_classifier
 from pipeline.understand.number_date import Evidence, signing_times
 from pipeline.understand.segment import PageInput, segment
 from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
@@ -50,6 +50,7 @@ class Draft:
     needs_review: bool
     pages: list[int]
     metadata: object
+    classifier: str = ""  # what classified it (`classifier_name`)
 
 
 def now_iso() -> str:
@@ -123,14 +124,14 @@ def pages(source: DossierSource, settings: Settings, workdir: Path,
 def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy | None = None) -> list[Draft]:
     """Split the page stream into components, classify them, extract their fields.
 
-    The trained page classifier is used when a model for this taxonomy exists under the data home
-    (`sohoa train`); otherwise the title and layout rules decide, with a warning.
+    The trained page classifier is used when a model for this taxonomy exists (trained under the data
+    home, or the default shipped for the taxonomy); otherwise the title and layout rules decide, with a warning.
     """
     taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
     inputs = [PageInput(n=o.page.n, text=o.page.text, blank=o.page.blank) for o in outputs]
     by_n = {o.page.n: o for o in outputs}
-    segments = segment(inputs, taxonomy, settings.classify.review_threshold,
-                       classifier=page_classifier(settings, taxonomy))
+    classifier = page_classifier(settings, taxonomy)
+    segments = segment(inputs, taxonomy, settings.classify.review_threshold, classifier=classifier)
     texts = ["\n\n".join(by_n[n].page.text for n in seg.pages) for seg in segments]
     # Evidence for the number and date beyond the text: the first page's re-read blanks and the signing
     # time of the PDF's digital signatures (signature boxes read on the page count when it has none).
@@ -141,7 +142,7 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
     for i, (seg, meta) in enumerate(zip(segments, metas, strict=True)):
         review = seg.needs_review or bool(meta.review) or any(by_n[n].page.needs_review for n in seg.pages)
         drafts.append(Draft(i + 1, seg.type, seg.type_name, round(float(seg.confidence), 4), review,
-                            list(seg.pages), meta))
+                            list(seg.pages), meta, classifier_name(classifier)))
     return drafts
 
 
@@ -221,7 +222,7 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
         if match is not None:
             components.append(Component(
                 id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,
-                pages=d.pages, metadata=d.metadata, object=match.component.object,
+                pages=d.pages, classifier=d.classifier, metadata=d.metadata, object=match.component.object,
                 sha256=match.component.sha256, reused_from=match.component.id,
                 signed_original=match.component.object if signed is not None else kept_original, **extra,
             ))
@@ -236,7 +237,7 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
         stored = StoredObject(backend=store.backend, bucket=store.bucket, key=key, uri=store.uri(key))
         components.append(Component(
             id=cid, type=d.type, type_name=d.type_name, confidence=d.confidence, needs_review=d.needs_review,
-            pages=d.pages, metadata=d.metadata, object=stored,
+            pages=d.pages, classifier=d.classifier, metadata=d.metadata, object=stored,
             sha256=info.sha256 or digest, reused_from=None,
             signed_original=stored if signed is not None else kept_original, **extra,
         ))
