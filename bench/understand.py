@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=63, help="dossiers (63 = 9 of each of the 7 procedures)")
     ap.add_argument("--seed", type=int, default=BENCH_SEED, help="corpus seed (training uses another)")
     ap.add_argument("--cache", type=Path, default=Path("/tmp/sohoa-understand-cache"))
-    ap.add_argument("--model", type=Path, help="trained model (default: <SOHOA_HOME>/models/page_classifier.joblib)")
+    ap.add_argument("--model", type=Path, help="trained model (default: <SOHOA_HOME>/models/page_classifier.npz, else the shipped default)")
     ap.add_argument("--rules-only", action="store_true", help="title rules without the trained model")
     ap.add_argument("--both", action="store_true", help="print the rules-only table too")
     ap.add_argument("--details", action="store_true", help="list every miss")
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from pipeline.understand.classify import rule_classifier
-    from pipeline.understand.model import HybridClassifier, load_model, model_path
+    from pipeline.understand.model import HybridClassifier, load_model, page_classifier
 
     settings = Settings()
     taxonomy = load_taxonomy()
@@ -218,11 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.rules_only or args.both:
         runs.append(("title rules only", rule_classifier(taxonomy)))
     if not args.rules_only:
-        model = load_model(args.model or model_path(settings), taxonomy)
+        model = load_model(args.model, taxonomy) if args.model else getattr(
+            page_classifier(settings, taxonomy), "model", None)
         if model is None:
             print("no usable model: train one with `sohoa train` or pass --rules-only", file=sys.stderr)
             return 1
-        runs.append((f"rules + model ({model.meta.get('pages')} training pages)", HybridClassifier(taxonomy, model)))
+        runs.append((f"rules + model {model.ident} ({model.meta.get('pages')} training pages)",
+                     HybridClassifier(taxonomy, model)))
     for label, clf in runs:
         t = time.perf_counter()
         res = evaluate(records, clf, settings.classify.review_threshold, details=args.details)

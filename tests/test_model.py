@@ -126,6 +126,10 @@ def test_model_decides_without_a_title_and_continuations_never_start():
     # a date line over a signature made the rules say "header"; the model says continuation
     dated = PageGuess("khac", 0.25, None, True, ("header",))
     assert not combine(dated, {"to_khai": 0.99}, 0.01, 0.9, TX).is_start
+    # the model's "starts here" counts when it is sure what starts, not on a page of a kind it never saw
+    assert combine(weak, {"hop_dong": 0.93, "khac": 0.07}, 0.9, 0.9, TX).is_start
+    unsure = PageGuess("bao_cao", 0.37, None, False, ("cue: tình hình",))
+    assert not combine(unsure, {"bao_cao": 0.37, "hop_dong": 0.33, "khac": 0.3}, 0.71, 0.9, TX).is_start
     # a type the model never saw, named by a readable title, is kept
     title = PageGuess("ho_chieu", 0.75, "Hộ chiếu", True, ())
     assert combine(title, {"can_cuoc": 0.6, "khac": 0.4}, 0.9, 0.9, TX).code == "ho_chieu"

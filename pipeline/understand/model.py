@@ -57,6 +57,7 @@ RULE_FAIR = 0.6  # a rule guess from a fuzzy title, a title line or "V/v" (not f
 CONFLICT = 0.15
 UNKNOWN_TITLE = 0.45  # at most this score for a page whose readable title the taxonomy does not know  # taken off the score when rules and model name different types
 MODEL_START = 0.5  # P(start) from which the model says a document starts
+MODEL_START_TYPE = 0.5  # ... when it is at least this sure of the type that starts (else it knows neither)
 MODEL_VETO = 0.15  # below this P(start), header lines without a title do not start a document
 OOD_KNOWN = 0.35  # below this share of known words a page is "not like anything trained": khac
 _WORD = re.compile(r"[a-z0-9đ]+")
@@ -499,8 +500,9 @@ def combine(guess: PageGuess, probs: dict[str, float], p_start: float, known: fl
     elif guess.is_start and not guess.title and p_start < MODEL_VETO:
         starts = False  # a header line without a title ("Làm tại: xã …, ngày …" above a signature)
         cues.append("model: continuation, not a new document")
-    else:  # the model's "starts here" counts only when it also knows what starts
-        starts = guess.is_start or (p_start >= MODEL_START and code != FALLBACK)
+    else:  # the model's "starts here" counts only when it also knows what starts: a page of a kind it
+        # never saw (a real chỉ thị's second page) gets a high P(start) as often as not
+        starts = guess.is_start or (p_start >= MODEL_START and code != FALLBACK and score >= MODEL_START_TYPE)
     return PageGuess(code, round(min(0.99, max(0.0, score)), 3), guess.title, starts, tuple(cues),
                      guess.card_back, guess.continuation)
 
