@@ -35,7 +35,7 @@ from pipeline.settings import Settings
 
 log = logging.getLogger("sohoa.train")
 
-CORPUS_VERSION = 1  # bump when the way a corpus dossier is drawn or read changes
+CORPUS_VERSION = 2  # bump when the way a corpus dossier is drawn or read changes
 # Procedures and degradations cycled through a corpus, so every N consecutive dossiers cover all.
 DEGRADES = ("light", "mixed")
 FORMATS = ("pdf", "jpg-folder", "tiff")

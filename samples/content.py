@@ -554,6 +554,26 @@ def header(
     return Columns(cols, bleed_left_mm=12, bleed_right_mm=0, sync_last=True, after_pt=14)
 
 
+SIGNED_SHARE = 0.5  # share of issued documents drawn as signed scans (ký số) with a signature box
+
+
+def signature_box(case: Case, kind: str, agency: list[str], d: date) -> list:
+    """The box a digital signature (ký số) adds above the header of a signed scan, half the time:
+    who signed, which body, when (the day of the document or the next). Drawn from its own random
+    stream, so a dossier's other documents do not change with it."""
+    rng = random.Random(f"{case.ma_ho_so}|{kind}|signature")
+    if rng.random() >= SIGNED_SHARE:
+        return []
+    when = f"{dmy(d + timedelta(days=rng.choice([0, 0, 1])))} {rng.randint(7, 17):02d}:{rng.randint(0, 59):02d}:" \
+           f"{rng.randint(0, 59):02d}"
+    small = Style(9)
+    body = " ".join(x.capitalize() if i == 0 else x.split()[0].lower() + " " + " ".join(x.split()[1:]).title()
+                    for i, x in enumerate(agency)).strip()
+    lines = [f"Ký bởi: {body}", f"Cơ quan: {case.place.province_full}", f"Thời gian ký: {when}"]
+    box = [Para(x, small, align="left", after_pt=0, leading=1.2) for x in lines]
+    return [Columns([(0.58, [Space(1)]), (0.42, box)], after_pt=6)]
+
+
 def _group(blocks: list) -> Columns:
     """Blocks kept together as one unit (so `sync_last` treats them as the last block)."""
     return Columns([(1.0, blocks)], after_pt=0)
@@ -1373,7 +1393,8 @@ def doc_quyet_dinh(case: Case, subject: int | None = None) -> DocSpec:
     so = f"{rng.randint(100, 4999)}/QĐ-UBND"
     pl = case.place
     agency = case.district_agency
-    blocks: list = [header([(t, True) for t in agency], so, pl.district, d)]
+    blocks: list = [*signature_box(case, "quyet_dinh", list(agency), d),
+                    header([(t, True) for t in agency], so, pl.district, d)]
     blocks += title("QUYẾT ĐỊNH", trich_yeu)
     blocks.append(Para(f"ỦY BAN NHÂN DÂN HUYỆN {pl.district.upper()}", bold(14), align="center", after_pt=8))
     it_style = ital(case.body_pt)
@@ -1666,7 +1687,8 @@ def doc_thong_bao(case: Case) -> DocSpec:
     else:
         agency = _sub_agency(case, "CHI NHÁNH VĂN PHÒNG\nĐĂNG KÝ ĐẤT ĐAI")
         so = f"{rng.randint(10, 999)}/TB-CNVPĐK"
-    blocks: list = [header(agency, so, case.place.district, d)]
+    blocks: list = [*signature_box(case, "thong_bao", [t for t, _ in agency], d),
+                    header(agency, so, case.place.district, d)]
     blocks += title("THÔNG BÁO", ty)
     body = [
         f"Căn cứ hồ sơ do {a.title.lower()} {a.name}, CCCD số {a.cccd}, thường trú tại {a.address} nộp ngày {dmy(case.received)};",
@@ -1717,7 +1739,8 @@ def doc_cong_van(case: Case) -> DocSpec:
     ty = rng.choice(CONG_VAN_SUBJECTS)
     agency = [(t, True) for t in case.district_agency]
     so = f"{rng.randint(100, 3999)}/UBND-{rng.choice(['TNMT', 'VP', 'ĐC'])}"
-    blocks: list = [header(agency, so, case.place.district, d, extra_left=[ty])]
+    blocks: list = [*signature_box(case, "cong_van", [t for t, _ in agency], d),
+                    header(agency, so, case.place.district, d, extra_left=[ty])]
     blocks.append(Para(f"Kính gửi: Ủy ban nhân dân xã {case.commune}", st, align="center", after_pt=8,
                        before_pt=4))
     body = [
@@ -1746,7 +1769,8 @@ def doc_to_trinh(case: Case) -> DocSpec:
                      "Về việc đề nghị cho phép chuyển mục đích sử dụng đất"])
     agency = _sub_agency(case, "PHÒNG TÀI NGUYÊN\nVÀ MÔI TRƯỜNG")
     so = f"{rng.randint(20, 900)}/TTr-TNMT"
-    blocks: list = [header(agency, so, case.place.district, d)]
+    blocks: list = [*signature_box(case, "to_trinh", [t for t, _ in agency], d),
+                    header(agency, so, case.place.district, d)]
     blocks += title("TỜ TRÌNH", ty)
     blocks.append(Para(f"Kính gửi: Ủy ban nhân dân huyện {case.place.district}", st, align="center", after_pt=8))
     body = [
@@ -1805,7 +1829,8 @@ def doc_bao_cao(case: Case) -> DocSpec:
                      "Về việc tình hình cấp Giấy chứng nhận quyền sử dụng đất"])
     agency = [(t, True) for t in case.district_agency]
     so = f"{rng.randint(10, 800)}/BC-UBND"
-    blocks: list = [header(agency, so, case.place.district, d)]
+    blocks: list = [*signature_box(case, "bao_cao", [t for t, _ in agency], d),
+                    header(agency, so, case.place.district, d)]
     blocks += title("BÁO CÁO", ty)
     sections = [("I. KẾT QUẢ THỰC HIỆN", 4), ("II. TỒN TẠI, HẠN CHẾ", 3), ("III. NHIỆM VỤ, GIẢI PHÁP", 3)]
     for head, n in sections[: rng.randint(2, 3)]:
