@@ -571,7 +571,7 @@ def signature_box(case: Case, kind: str, agency: list[str], d: date) -> list:
                     for i, x in enumerate(agency)).strip()
     lines = [f"Ký bởi: {body}", f"Cơ quan: {case.place.province_full}", f"Thời gian ký: {when}"]
     box = [Para(x, small, align="left", after_pt=0, leading=1.2) for x in lines]
-    return [Columns([(0.58, [Space(1)]), (0.42, box)], after_pt=6)]
+    return [Columns([(0.58, [Space(1)]), (0.42, box)], after_pt=0, top_margin=True)]
 
 
 def _group(blocks: list) -> Columns:

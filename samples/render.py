@@ -198,6 +198,7 @@ class Columns:
     sync_last: bool = False
     before_pt: float = 0.0
     after_pt: float = 4.0
+    top_margin: bool = False  # drawn in the page's top margin, above the text, taking no room (a signature box)
 
 
 class DrawnBlock(Protocol):
@@ -301,6 +302,7 @@ class Atom:
     before: float = 0.0
     after: float = 0.0
     keep_with_next: bool = False
+    top_margin: bool = False  # placed above the page's text area, the text laid out as without it
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,7 +484,8 @@ def _columns_atom(c: Columns, ctx: Ctx, x0: float, width: float, seed: int) -> A
             ops += [_shift(o, 0, row) for o in tail.ops]
             lines += [ln.shifted(0, row) for ln in tail.lines]
             height = max(height, row + tail.height)
-    return Atom(height=height, ops=ops, lines=lines, before=ctx.pt(c.before_pt), after=ctx.pt(c.after_pt))
+    return Atom(height=height, ops=ops, lines=lines, before=ctx.pt(c.before_pt), after=ctx.pt(c.after_pt),
+                top_margin=c.top_margin)
 
 
 def _atoms(blocks: list, ctx: Ctx, x0: float, width: float, seed: int) -> list[Atom]:
@@ -523,9 +526,12 @@ def layout(blocks: list, ctx: Ctx, seed: int = 0, footer: bool = False) -> list[
     pages: list[list[tuple[Atom, float]]] = [[]]
     y = ctx.top
     for i, a in enumerate(atoms):
-        if not a.ops and not a.lines and not pages[-1]:
+        if a.top_margin:
+            pages[-1].append((a, ctx.top - a.height - ctx.mm(2)))
+            continue
+        if not a.ops and not a.lines and not any(not b.top_margin for b, _ in pages[-1]):
             continue  # blank space at the top of a page
-        yb = y + (a.before if pages[-1] else 0.0)
+        yb = y + (a.before if any(not b.top_margin for b, _ in pages[-1]) else 0.0)
         need = a.height
         j = i
         while atoms[j].keep_with_next and j + 1 < len(atoms):
@@ -533,7 +539,7 @@ def layout(blocks: list, ctx: Ctx, seed: int = 0, footer: bool = False) -> list[
             need += atoms[j].before + atoms[j].height
             if need > (bottom - ctx.top) / 3:
                 break
-        if pages[-1] and yb + need > bottom:
+        if any(not b.top_margin for b, _ in pages[-1]) and yb + need > bottom:
             pages.append([])
             yb = ctx.top
             if not a.ops and not a.lines:  # space that ends a page does not open the next one
