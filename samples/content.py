@@ -557,19 +557,32 @@ def header(
 SIGNED_SHARE = 0.5  # share of issued documents drawn as signed scans (ký số) with a signature box
 
 
+def signer_name(case: Case, agency: list[str]) -> str:
+    """The signing body as a signature box names it: "Ủy ban nhân dân huyện Cát Hải", "Phòng tài nguyên
+    và môi trường huyện Cát Hải" (the header's lines in sentence case, place names kept)."""
+    lines = [x for a in agency for x in a.split("\n") if x.strip()]
+    if len(lines) > 1 and lines[0].startswith("UBND "):  # a district office: its name, then whose
+        lines = [*lines[1:], lines[0][len("UBND "):]]
+    text = " ".join(lines).replace("UBND", "ỦY BAN NHÂN DÂN").lower()
+    for name in (case.place.district, case.place.province, case.commune):
+        text = text.replace(name.lower(), name)
+    return text[:1].upper() + text[1:]
+
+
 def signature_box(case: Case, kind: str, agency: list[str], d: date) -> list:
-    """The box a digital signature (ký số) adds above the header of a signed scan, half the time:
+    """The box a digital signature (ký số) adds in the top margin of a signed scan, half the time:
     who signed, which body, when (the day of the document or the next). Drawn from its own random
-    stream, so a dossier's other documents do not change with it."""
+    stream, so a dossier's other documents do not change with it, and laid in the margin, so the
+    page's text is laid out as without it."""
     rng = random.Random(f"{case.ma_ho_so}|{kind}|signature")
     if rng.random() >= SIGNED_SHARE:
         return []
     when = f"{dmy(d + timedelta(days=rng.choice([0, 0, 1])))} {rng.randint(7, 17):02d}:{rng.randint(0, 59):02d}:" \
            f"{rng.randint(0, 59):02d}"
     small = Style(9)
-    body = " ".join(x.capitalize() if i == 0 else x.split()[0].lower() + " " + " ".join(x.split()[1:]).title()
-                    for i, x in enumerate(agency)).strip()
-    lines = [f"Ký bởi: {body}", f"Cơ quan: {case.place.province_full}", f"Thời gian ký: {when}"]
+    body = case.place.province_full
+    lines = [f"Ký bởi: {signer_name(case, agency)}", f"Cơ quan: {body[:1].upper()}{body[1:]}",
+             f"Thời gian ký: {when}"]
     box = [Para(x, small, align="left", after_pt=0, leading=1.2) for x in lines]
     return [Columns([(0.58, [Space(1)]), (0.42, box)], after_pt=0, top_margin=True)]
 

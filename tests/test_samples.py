@@ -202,6 +202,51 @@ def test_row_major_text_merges_side_by_side_lines():
     assert row_major_text(lines) == "ỦY BAN NHÂN DÂN CỘNG HÒA\nSố: 1/QĐ Hà Nội, ngày 01\nQUYẾT ĐỊNH"
 
 
+def _box_lines(page) -> list:
+    """The lines of a page's signature box: the box's keys and the wrapped line of its signer."""
+    keys = ("Ký bởi:", "Cơ quan:", "Thời gian ký:")
+    out = []
+    for k, ln in enumerate(page.lines):
+        if ln.text.startswith(keys) or (k and page.lines[k - 1].text.startswith("Ký bởi:")
+                                        and not ln.text.startswith(keys) and ln.box[1] < page.lines[k + 1].box[1]
+                                        and page.lines[k + 1].text.startswith("Cơ quan:")):
+            out.append(ln)
+    return out
+
+
+def test_signed_documents_carry_a_signature_box_in_the_top_margin(monkeypatch):
+    """Half the issued documents are drawn as signed scans: the box in the top margin, above and right of
+    the header, the page's own text laid out exactly as without it; the box reads as an overlay."""
+    from pipeline.understand.overlays import split_overlays
+
+    def draw(k: int, share: float):
+        monkeypatch.setattr(content, "SIGNED_SHARE", share)
+        return make_dossier(random.Random(f"box/{k}"), "van_ban_ket_qua", 72, "none")
+
+    share = content.SIGNED_SHARE
+    signed = unsigned = 0
+    for k in range(4):
+        plain, boxed = draw(k, 0.0), draw(k, share)
+        for page, bare in zip(boxed.pages, plain.pages, strict=True):
+            box = _box_lines(page)
+            rest = [ln for ln in page.lines if ln not in box]
+            assert [(ln.text, ln.box) for ln in rest] == [(ln.text, ln.box) for ln in bare.lines]
+            if page.type not in ("quyet_dinh", "thong_bao", "cong_van", "to_trinh", "bao_cao") or page is not \
+                    next(p for p in boxed.pages if p.component == page.component):
+                assert not box
+                continue
+            if not box:
+                unsigned += 1
+                continue
+            signed += 1
+            assert [ln.text.split(":")[0] for ln in box if ":" in ln.text] == ["Ký bởi", "Cơ quan", "Thời gian ký"]
+            top = min(ln.box[1] for ln in rest)
+            assert all(ln.box[3] < top and ln.box[0] > page.image.width * 0.45 for ln in box)
+            over = split_overlays(row_major_text(page.lines))
+            assert len(over.signed_at) == 1 and len(over.lines) == len(box)
+    assert signed and unsigned, (signed, unsigned)
+
+
 # --------------------------------------------------------------------------------------------
 # output formats
 
