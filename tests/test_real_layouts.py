@@ -54,6 +54,10 @@ def test_signature_box_lines_are_recognised_and_give_the_signing_time():
     assert is_signature_line("05.02.2023 08:51:04")
     assert not is_signature_line("ỦY BAN NHÂN DÂN CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
     assert not is_signature_line("Số: 12/CT-UBND Phan Thiết, ngày 11 tháng 03 năm 2024")
+    assert is_signature_line("Ngày ký: 07.01.2025 10:44:25") and is_signature_line("Người ký: Trần Văn Bình")
+    # the sentence that ends every quyết định is no box ("Điều 3." on top says the page continues one)
+    assert not is_signature_line("Điều 3. Quyết định này có hiệu lực thi hành kể từ ngày ký.")
+    assert not is_signature_line("Giao người ký hợp đồng chịu trách nhiệm")
     out = split_overlays(page("CHỈ THỊ"))
     assert out.signed_at == [dt.datetime(2024, 3, 11, 16, 5, 12)]
     assert out.stamped_at == [dt.datetime(2024, 3, 12, 9, 21, 40)]

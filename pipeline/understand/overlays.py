@@ -23,7 +23,8 @@ TOP_LINES = 30  # signature boxes and stamps sit above or beside the header
 ABOVE = 2  # short lines just above a signature line belong to its box (the signer's name by the seal)
 
 _SIGN_KEYS = re.compile(
-    r"\b(?:k[yi] boi|thoi gian ky|ngay ky|nguoi ky|digitally signed|signed by|signature (?:not )?valid"
+    # "ngày ký", "người ký" only as a box's labels: "… có hiệu lực kể từ ngày ký." is a document's sentence
+    r"\b(?:k[yi] boi|thoi gian ky|ngay ky\s*(?::|\d)|nguoi ky\s*:|digitally signed|signed by|signature (?:not )?valid"
     r"|signature not verified|reason:|location:)"
 )
 _AGENCY_KEY = re.compile(r"^(?:\W{0,3})co quan\s*:")  # "Cơ quan: Tỉnh Quảng Ngãi" of a signature box
