@@ -211,11 +211,13 @@ def ocr_noise(text: str, rng: random.Random, level: float) -> str:
 
 def synthetic_examples(seed: int, count: int, *, dpi: int = 72):
     """Labelled pages of generated dossiers without OCR: the printed text in Tesseract's row order,
-    passed through `ocr_noise` (one light and one heavier copy). Fast: no Tesseract at all."""
+    passed through `ocr_noise` (one light and one heavier copy). Fast: no Tesseract at all.
+
+    Each page's damage is drawn from its own stream: a change to one page (a signature box drawn on it)
+    leaves every other page's examples as they were."""
     from pipeline.understand.model import Example
     from samples.generate import make_dossier, row_major_text
 
-    rng = random.Random(seed)
     procs = procedures()
     out: list[Example] = []
     for i in range(count):
@@ -225,6 +227,7 @@ def synthetic_examples(seed: int, count: int, *, dpi: int = 72):
             if page.blank:
                 continue
             text = row_major_text(page.lines)
+            rng = random.Random(f"noise/{seed}/{i}/{n}")
             for level in (0.5, 1.5):
                 out.append(Example(ocr_noise(text, rng, level), page.type, n in firsts, 0.7, "synthetic"))
     return out
