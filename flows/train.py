@@ -328,7 +328,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                                   "seed": args.seed, "corrections": corrections})
     if args.shipped:
         out = save_model(model, args.out or shipped_model_path(taxonomy))
-        for old in SHIPPED_DIR.glob("page_classifier-*.npz"):
+        for old in SHIPPED_DIR.glob("page_classifier-*.npz") if args.out is None else ():
             if old != out:
                 old.unlink()  # the default of a taxonomy that is no more
     else:
