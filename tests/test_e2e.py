@@ -52,6 +52,8 @@ def test_manifests_valid_and_done(run):
         jsonschema.validate(data, schema)
         assert m.status == "done", m.error
         assert m.source.pages == len(truth(name)["pages"])
+        # a fresh data home classifies with the default model shipped for the taxonomy
+        assert all(c.classifier.startswith("title rules + model page_classifier-") for c in m.components)
         stored = json.loads(store.get_bytes(f"dossiers/{m.dossier_id}/manifest.json"))
         assert stored == data
         assert any(k.startswith(f"originals/{m.dossier_id}/") for k in store.list("originals/"))
