@@ -89,6 +89,9 @@ class BlankRead(_Model):
     text: str = Field("", description="what the page OCR read there (may hold junk: 'Ø2', '0+')")
     confidence: float = Field(0.0, ge=0.0, le=1.0, description="Tesseract's lowest word confidence there")
     rereads: list[str] = Field(default_factory=list, description="digit-only re-reads of the crop, one per scale")
+    hand: list[list[float]] = Field(default_factory=list,
+                                    description="the handwritten-digit reader's ten class probabilities per digit "
+                                                "of the crop, left to right (pipeline.ocr.handdigits)")
 
 
 class Page(_Model):

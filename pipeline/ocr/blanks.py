@@ -13,12 +13,13 @@ readings that agree are evidence, readings that disagree send the field to revie
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from pipeline.manifest import BlankRead
-from pipeline.ocr import tesseract
+from pipeline.ocr import handdigits, tesseract
 from pipeline.ocr.words import Word
 from pipeline.textnorm import fold
 
@@ -26,6 +27,7 @@ TOP = 0.45  # the header's blanks are in the top part of the page
 SCALES = (1.0, 0.6, 2.0)  # one line read at three sizes: independent readings of the same ink
 DIGITS = "0123456789"
 MARGIN = 0.35  # of the line height, above and below the crop
+PAD = 0.4  # of the line height: white added around the crop
 LABEL_RATIO = {"so": 1.3, "ngay": 2.0, "thang": 2.45}  # width / height of the printed label words
 _SO = re.compile(r"^s[o0]\s*[:.;]")
 _SO_BARE = re.compile(r"^s[o0]$")
@@ -56,8 +58,11 @@ def _crop(image: np.ndarray, x0: float, x1: float, ref: Word) -> np.ndarray:
     if x1 - x0 < 0.3 * h or y1 <= y0:
         return np.zeros((0, 0), np.uint8)
     crop = image[y0:y1, x0:x1]
-    pad = int(0.4 * h)
-    return np.pad(crop, pad, constant_values=255)
+    return np.pad(crop, _pad(ref), constant_values=255)
+
+
+def _pad(ref: Word) -> int:
+    return int(PAD * ref.box[3])
 
 
 def _reads(crop: np.ndarray, timeout_s: float) -> list[str]:
@@ -71,6 +76,16 @@ def _reads(crop: np.ndarray, timeout_s: float) -> list[str]:
     return out
 
 
+def _read(field: str, text: str, conf: float, crop: np.ndarray | None, timeout_s: float,
+          models_dir: Path | None, *, sure: bool = False, pad: int = 0) -> BlankRead:
+    """One blank: the page OCR's reading; when a crop is given the handwritten-digit reader's
+    probabilities, and unless the OCR's reading is `sure`, the crop's digit-only re-reads."""
+    hand = handdigits.read_digits(crop, models_dir, margin=pad) if crop is not None and crop.size else None
+    return BlankRead(field=field, text=text, confidence=round(conf, 3),
+                     rereads=[] if sure or crop is None else _reads(crop, timeout_s),
+                     hand=[list(p) for p in hand.probs] if hand is not None else [])
+
+
 def _text_between(row: list[Word], a: Word, b: Word | None) -> tuple[str, float]:
     inside = [w for w in row if w.box[0] > a.box[0] and (b is None or w.box[0] < b.box[0])]
     if not inside:
@@ -78,8 +93,10 @@ def _text_between(row: list[Word], a: Word, b: Word | None) -> tuple[str, float]
     return " ".join(w.text for w in inside), min(w.conf for w in inside)
 
 
-def read_blanks(image: np.ndarray, words: list[Word], *, timeout_s: float = 20) -> list[BlankRead]:
-    """Re-read the "Số" number and the date's day and month in the header (see the module docstring)."""
+def read_blanks(image: np.ndarray, words: list[Word], *, timeout_s: float = 20,
+                models_dir: Path | None = None) -> list[BlankRead]:
+    """Re-read the "Số" number and the date's day and month in the header (see the module docstring);
+    `models_dir` holds the handwritten-digit reader (default `<SOHOA_HOME>/models`)."""
     if image is None or image.size == 0 or not words:
         return []
     limit = TOP * image.shape[0]
@@ -87,10 +104,10 @@ def read_blanks(image: np.ndarray, words: list[Word], *, timeout_s: float = 20) 
     out: list[BlankRead] = []
     so = _find_so(top)
     if so is not None:
-        out.append(_read_so(image, top, so, timeout_s))
+        out.append(_read_so(image, top, so, timeout_s, models_dir))
     date = _find_date(top)
     if date is not None:
-        out += _read_date(image, top, *date, timeout_s=timeout_s)
+        out += _read_date(image, top, *date, timeout_s=timeout_s, models_dir=models_dir)
     return [r for r in out if r is not None]
 
 
@@ -104,7 +121,8 @@ def _find_so(words: list[Word]) -> Word | None:
     return None
 
 
-def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float) -> BlankRead | None:
+def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float,
+             models_dir: Path | None) -> BlankRead | None:
     row = _row_words(top, label)
     slash = next((w for w in row if w.box[0] >= label.box[0] and "/" in w.text), None)
     if slash is None:
@@ -115,11 +133,10 @@ def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float) 
         m = re.match(r"^\W{0,2}s[o0]\W{0,3}", fold(pre))
         digits = pre[m.end():] if m else ""
         if not digits or digits.isdigit():
-            return BlankRead(field="so", text=digits, confidence=round(label.conf, 3), rereads=[])
+            return _read("so", digits, label.conf, None, timeout_s, models_dir)
         x0 = label.box[0] + LABEL_RATIO["so"] * h
         x1 = label.box[0] + label.box[2] * len(pre) / max(1, len(label.text))
-        return BlankRead(field="so", text=digits, confidence=round(label.conf, 3),
-                         rereads=_reads(_crop(image, x0, x1, label), timeout_s))
+        return _read("so", digits, label.conf, _crop(image, x0, x1, label), timeout_s, models_dir, pad=_pad(label))
     text, conf = _text_between(row, label, slash)
     pre_slash = slash.text.split("/", 1)[0]
     if pre_slash:  # "04/TTr-UBND" after the label: the number is part of the code's word
@@ -133,10 +150,9 @@ def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float) 
     x0 = label.box[0] + (LABEL_RATIO["so"] * h if label_digits else label.box[2])
     x1 = slash.box[0] + (slash.box[2] * len(pre_slash) / max(1, len(slash.text)) if pre_slash else 0)
     compact = text.replace(" ", "")
-    if compact.isdigit() and conf >= 0.9:
-        return BlankRead(field="so", text=compact, confidence=round(conf, 3), rereads=[])
-    return BlankRead(field="so", text=compact, confidence=round(conf, 3),
-                     rereads=_reads(_crop(image, x0, x1, label), timeout_s))
+    sure = compact.isdigit() and conf >= 0.9
+    return _read("so", compact, conf, _crop(image, x0, x1, label), timeout_s, models_dir, sure=sure,
+                 pad=_pad(label))
 
 
 def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
@@ -153,7 +169,7 @@ def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
 
 
 def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word],
-               timeout_s: float) -> list[BlankRead]:
+               timeout_s: float, models_dir: Path | None) -> list[BlankRead]:
     out: list[BlankRead] = []
     thang = next((w for w in after if "thang" in fold(w.text)), None)
     nam = next((w for w in after if fold(w.text).startswith("nam") and (thang is None or w.box[0] > thang.box[0])),
@@ -178,8 +194,8 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         text, conf = (head + text + tail).strip(), min(involved) if involved else 0.0
     compact = text.replace(" ", "")
     sure = compact.isdigit() and conf >= 0.9
-    out.append(BlankRead(field="day", text=compact, confidence=round(conf, 3),
-                         rereads=[] if sure else _reads(_crop(image, x0, x1, ngay), timeout_s)))
+    out.append(_read("day", compact, conf, _crop(image, x0, x1, ngay), timeout_s, models_dir, sure=sure,
+                     pad=_pad(ngay)))
     if nam is not None:
         f = fold(thang.text)
         m_text = re.sub(r"(?i)^.*th[aá]ng", "", thang.text) if f != "thang" else ""
@@ -188,6 +204,6 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         m_conf = min(m_conf or 1.0, thang.conf if m_text else 1.0)
         sure = month.isdigit() and m_conf >= 0.9
         x0 = thang.box[0] + (thang.box[2] if f == "thang" else LABEL_RATIO["thang"] * h)
-        out.append(BlankRead(field="month", text=month, confidence=round(m_conf, 3),
-                             rereads=[] if sure else _reads(_crop(image, x0, nam.box[0], thang), timeout_s)))
+        out.append(_read("month", month, m_conf, _crop(image, x0, nam.box[0], thang), timeout_s, models_dir,
+                         sure=sure, pad=_pad(thang)))
     return out

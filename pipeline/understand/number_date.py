@@ -31,6 +31,13 @@ from pipeline.manifest import BlankRead
 SURE = 0.9  # Tesseract word confidence from which a clean-digit reading stands on its own
 HANDWRITING_DOUBT = "47"  # digits a handwritten 1 is misread as
 SIGNED_BEFORE_DAYS = 92  # a document is signed at most this long after its date
+USUAL_DAYS = 7  # ... and usually within this many days: the prior of a date given its signing day
+TAIL = 0.05  # prior weight of a day beyond USUAL_DAYS, relative to one within
+MIN_MASS = 0.2  # the reader's probability of the candidate days below which its reading decides nothing
+DATE_SURE = 0.9  # posterior of a date given the handwriting and the signing day, taken without a flag
+DATE_LIKELY = 0.6  # ... taken with a flag to check
+HAND_AGREE = 0.5  # lowest digit probability of a handwritten reading another reader read exactly
+HAND_ONE = 0.5  # ... that an OCR reading has with a 4 or 7 for the reader's 1
 
 
 @dataclass
@@ -80,6 +87,15 @@ def _agrees(main: str, value: str) -> bool:
 
 
 def decide_digits(main: str, blank: BlankRead | None, what: str) -> Decision:
+    """The digits of one blank (number, day or month): the OCR's readings first (`_decide_ocr`); when they
+    leave it empty, the handwritten-digit reader's, if the OCR's readings back it (`_decide_hand`)."""
+    base = _decide_ocr(main, blank, what)
+    if base.value is not None or blank is None or not blank.hand:
+        return base
+    return _decide_hand(main, blank, what, base)
+
+
+def _decide_ocr(main: str, blank: BlankRead | None, what: str) -> Decision:
     """The digits of one blank (number, day or month) from the text's reading and the blank's re-reads."""
     main = (main or "").strip()
     if blank is None:
@@ -99,6 +115,64 @@ def decide_digits(main: str, blank: BlankRead | None, what: str) -> Decision:
     if any(d in value for d in HANDWRITING_DOUBT):
         return Decision(None, f"{what} handwritten, read {value!r}: a 4 or 7 may be a 1")
     return Decision(value)
+
+
+def hand_text(blank: BlankRead | None) -> str:
+    """The handwritten-digit reader's best reading of a blank ('' when it read nothing)."""
+    if blank is None or not blank.hand:
+        return ""
+    return "".join(str(max(range(10), key=p.__getitem__)) for p in blank.hand)
+
+
+def hand_likelihood(blank: BlankRead, digits: str) -> float:
+    """How probable the reader finds exactly these digits in the blank (0 for another digit count)."""
+    if len(digits) != len(blank.hand):
+        return 0.0
+    out = 1.0
+    for p, d in zip(blank.hand, digits, strict=True):
+        out *= p[int(d)]
+    return out
+
+
+def _compatible(ocr: str, value: str) -> bool:
+    """An OCR reading that says the same digits, a handwritten 1 read as 4 or 7 allowed."""
+    return len(ocr) == len(value) and all(a == b or (a in HANDWRITING_DOUBT and b == "1")
+                                          for a, b in zip(ocr, value, strict=True))
+
+
+def _hand_note(blank: BlankRead) -> str:
+    value = hand_text(blank)
+    probs = ", ".join(f"{max(p):.2f}" for p in blank.hand)
+    return f"handwriting {value!r} ({probs})"
+
+
+def _decide_hand(main: str, blank: BlankRead, what: str, base: Decision) -> Decision:
+    """The reader's digits, taken when the evidence agrees:
+    - another reader (the page OCR or a re-read) read exactly them, or the page OCR read as many glyphs
+      with the same digit wherever it read a digit ("4‡" for 47), and the reader is not unsure of any
+      digit (`HAND_AGREE`);
+    - or an OCR reading is the same but for a 4 or 7 where the reader sees a 1 (Tesseract's way with a
+      handwritten 1, `HAND_ONE`);
+    and in every case no OCR reading of as many digits says otherwise, unless two or more readings
+    agree with the reader and outnumber those that do not.
+    The reader alone never decides (a crop cut through a digit reads as another number, confidently);
+    for a day, the signing date can back it (`_from_hand`). Otherwise the field stays empty, the reason
+    naming every reading."""
+    value = hand_text(blank)
+    low = min(max(p) for p in blank.hand)
+    page = (blank.text.strip() or main or "").replace(" ", "")
+    reads = [r for r in [page, *blank.rereads] if r.isdigit()]  # whole readings: "4D" is no reading of "4"
+    same = [r for r in reads if len(r) == len(value)]
+    exact = any(r == value for r in same) or (  # the page OCR saw as many glyphs, its digits where the reader's are
+        any(c.isdigit() for c in page) and _agrees(page, value))
+    close = any(_compatible(r, value) for r in same)
+    support = sum(_compatible(r, value) for r in same)
+    against = len(same) - support
+    if against and not (support >= 2 and support > against):  # readings of as many digits say otherwise
+        return Decision(None, f"{base.reason}; {_hand_note(blank)}")
+    if (exact and low >= HAND_AGREE) or (close and low >= HAND_ONE):
+        return Decision(value)
+    return Decision(None, f"{base.reason}; {_hand_note(blank)}")
 
 
 def _consistent(read: str, rereads: list[str]) -> bool:
@@ -133,6 +207,9 @@ def decide_date(day: str, month: str, year: str, evidence: Evidence | None, toda
     signed = sorted(evidence.signed_at) if evidence and evidence.signed_at else []
     hint = f"; signed {signed[0]:%d/%m/%Y}" if signed else ""
     if dd.value is None or mm.value is None:
+        by_hand = _from_hand(year, evidence, signed, dd.value, mm.value)
+        if by_hand is not None:
+            return by_hand
         by_signature = _from_signature(day, month, year, evidence, signed, dd.value, mm.value)
         if by_signature is not None:
             return by_signature
@@ -188,3 +265,63 @@ def _from_signature(day: str, month: str, year: str, evidence: Evidence | None, 
         return Decision(s.isoformat())
     return Decision(s.isoformat(), f"ngay: day read {'/'.join(day_reads)!r}, month {'/'.join(month_reads)!r}: "
                                    f"the signing date {s:%d/%m/%Y} fits, check")
+
+
+def _from_hand(year: str, evidence: Evidence | None, signed: list[dt.datetime], day_value: str | None,
+               month_value: str | None) -> Decision | None:
+    """The date most probable given the handwritten day (and month) and the signing day.
+
+    Candidates are the dates from `SIGNED_BEFORE_DAYS` before the first signature to the day after, of the
+    printed year and of the month when it was read; the prior favours the `USUAL_DAYS` before signing
+    (offices date a document on the day it is signed or a few days before) and the reader must give the candidate days
+    `MIN_MASS` at least; the likelihood is the reader's probability of the day's digits (and the month's when it
+    is handwritten too). Taken when the best date's posterior is `DATE_SURE` and it is one of the usual
+    days, with a flag from `DATE_LIKELY` (or further back); otherwise None (the other rules, then review)."""
+    if not signed or not year.isdigit() or evidence is None:
+        return None
+    day_blank, month_blank = _blank(evidence, "day"), _blank(evidence, "month")
+    if day_value is None and (day_blank is None or not day_blank.hand):
+        return None
+    if month_value is None and (month_blank is None or not month_blank.hand):
+        return None
+    s = signed[0].date()
+    scored: list[tuple[float, dt.date]] = []
+    for back in range(-1, SIGNED_BEFORE_DAYS + 1):
+        d = s - dt.timedelta(days=back)
+        if d.year != int(year) or (month_value is not None and int(month_value) != d.month):
+            continue
+        if day_value is not None and int(day_value) != d.day:
+            continue
+        like = 1.0
+        if day_value is None:
+            like *= _hand_day(day_blank, d.day)
+        if month_value is None:
+            like *= _hand_day(month_blank, d.month)
+        prior = 1.0 if back <= USUAL_DAYS else TAIL
+        scored.append((prior * like, d))
+    if not scored:
+        return None
+    best, date = max(scored)
+    total = sum(p for p, _ in scored)
+    posterior = best / total if total else 0.0
+    if day_value is None and _mass(scored, day_blank) < MIN_MASS:
+        return None  # the reader sees none of the candidate days: the prior alone decides nothing
+    note = _hand_note(day_blank) if day_value is None else f"day {day_value}"
+    if month_value is None:
+        note += f", month {_hand_note(month_blank)}"
+    if posterior >= DATE_SURE and -1 <= (s - date).days <= USUAL_DAYS:
+        return Decision(date.isoformat())
+    if posterior >= DATE_LIKELY:
+        return Decision(date.isoformat(), f"ngay: {note}: {date:%d/%m/%Y} is the likeliest date before the "
+                                          f"signature ({posterior:.0%}), check; signed {signed[0]:%d/%m/%Y}")
+    return None
+
+
+def _hand_day(blank: BlankRead, n: int) -> float:
+    """The reader's probability that the blank says n (written "05" or "5")."""
+    return max(hand_likelihood(blank, f"{n:02d}"), hand_likelihood(blank, str(n)))
+
+
+def _mass(scored: list[tuple[float, dt.date]], day_blank: BlankRead) -> float:
+    """The reader's probability that the day is one of the candidate days."""
+    return sum(_hand_day(day_blank, n) for n in {d.day for _, d in scored})
