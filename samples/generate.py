@@ -37,6 +37,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from pipeline.textnorm import nfc
 from samples import content
 from samples.content import PROCEDURES, DocSpec
+from samples.handwriting import handwrite_blanks
 from samples.photo import photograph
 from samples.render import Ctx, Line, layout, rasterise
 
@@ -57,6 +58,7 @@ class PageImage:
     skew_deg: float = 0.0
     ops: list[str] = field(default_factory=list)
     corners: list[list[float]] | None = None  # a phone photo: where the page's corners are in it
+    handwritten: list[str] = field(default_factory=list)  # header blanks written by hand: "so", "day"
 
     @property
     def text(self) -> str:
@@ -84,15 +86,19 @@ class Dossier:
 # Rendering
 
 
-def render_document(doc: DocSpec, dpi: int, rng: random.Random) -> list[PageImage]:
-    """Lay out and draw one document; pages are upright and clean (see `degrade`)."""
+def render_document(doc: DocSpec, dpi: int, rng: random.Random,
+                    hand: random.Random | None = None) -> list[PageImage]:
+    """Lay out and draw one document; pages are upright and clean (see `degrade`). With `hand`, the
+    header number and day of the first page are written by hand (`samples.handwriting`)."""
     seed = doc.seed or rng.randrange(1 << 30)
     for scale in (1.0, 0.96, 0.92, 0.88, 0.85) if doc.max_pages else (1.0,):
         ctx = Ctx(dpi, scale)
         pages = layout(doc.blocks, ctx, seed=seed, footer=doc.footer)
         if doc.max_pages is None or len(pages) <= doc.max_pages:
             break
-    return [PageImage(rasterise(pg, ctx, doc.paper), pg.lines, doc.type, None) for pg in pages]
+    written = handwrite_blanks(pages[0], hand) if hand is not None and pages else []
+    return [PageImage(rasterise(pg, ctx, doc.paper), pg.lines, doc.type, None, handwritten=written if i == 0 else [])
+            for i, pg in enumerate(pages)]
 
 
 def blank_page(dpi: int, rng: random.Random) -> PageImage:
@@ -365,12 +371,15 @@ def make_dossier(
     parts: Sequence[str] | None = None,
     blank_separator: bool | None = None,
     overrides: dict[int, dict] | None = None,
+    handwritten: float = 0.0,
 ) -> Dossier:
     """Render one dossier of `procedure` (random if None): pages, degradations and truth.
 
     `parts` picks the components explicitly (keys of `content.PROCEDURE_PARTS`); `overrides`
     maps a 1-based page number to forced `rotation` / `skew_deg` / `kind` for that page.
     `degrade` is none | light | medium | mixed (mixed: a kind drawn per page, mostly light).
+    `handwritten`: the share of documents whose header number and day are written by hand (drawn with
+    a random stream of their own, so the rest of the dossier is the same as without).
     """
     procedure = procedure or rng.choice(sorted(PROCEDURES))
     if procedure not in PROCEDURES:
@@ -384,8 +393,10 @@ def make_dossier(
     blank_after = rng.randrange(len(docs) - 1) if blank_separator and len(docs) > 1 else None
     pages: list[PageImage] = []
     components: list[Component] = []
+    hand_rng = random.Random(f"{dossier_id}/handwriting")
     for i, doc in enumerate(docs):
-        rendered = render_document(doc, dpi, rng)
+        hand = hand_rng if handwritten and hand_rng.random() < handwritten else None
+        rendered = render_document(doc, dpi, rng, hand)
         comp = Component(i, doc.type, [], doc.metadata)
         for pg in rendered:
             pg.component = i
@@ -439,6 +450,7 @@ def truth_dict(dossier: Dossier, fmt: str) -> dict:
                 "text": nfc(pg.text),
                 "lines": [{"text": nfc(ln.text), "box": [round(v) for v in ln.box]} for ln in pg.lines],
                 **({"corners": [[round(v, 1) for v in c] for c in pg.corners]} if pg.corners else {}),
+                **({"handwritten": pg.handwritten} if pg.handwritten else {}),
             }
         )
     comps = [
@@ -624,6 +636,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--colour", default="rgb", choices=list(COLOURS), help="bilevel: pdf/tiff only; palette: png only"
     )
     ap.add_argument("--quality", type=int, default=85, help="JPEG quality")
+    ap.add_argument("--handwritten", type=float, default=0.0, metavar="SHARE",
+                    help="share of documents whose header number and day are written by hand (0-1)")
     args = ap.parse_args(argv)
     if args.demo:
         for p in write_demo(args.demo):
@@ -634,7 +648,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     master = random.Random(args.seed)
     for i in range(1, args.dossiers + 1):
         rng = random.Random(master.getrandbits(64))
-        d = make_dossier(rng, args.procedure, args.dpi, args.degrade, dossier_id=f"hs_{i:04d}")
+        d = make_dossier(rng, args.procedure, args.dpi, args.degrade, dossier_id=f"hs_{i:04d}",
+                         handwritten=args.handwritten)
         fmt = args.format
         if fmt == "mixed":
             fmt = rng.choice(["pdf", "jpg-folder", "tiff"] + (["png"] if len(d.pages) == 1 else []))

@@ -226,6 +226,17 @@ class TextOp:
 
 
 @dataclass
+class HandOp:
+    """Digits written by hand (MNIST images, 0-255 ink) into a blank: left edge x, top y, ink height px."""
+
+    x: float
+    y: float
+    px: float
+    digits: list[np.ndarray]
+    fill: tuple[int, int, int]
+
+
+@dataclass
 class RuleOp:
     x0: float
     y: float
@@ -267,7 +278,7 @@ class ShapeOp:
     seed: int = 0
 
 
-Op = TextOp | RuleOp | ScribbleOp | StampOp | ShapeOp
+Op = TextOp | RuleOp | ScribbleOp | StampOp | ShapeOp | HandOp
 
 
 def _shift(op: Op, dx: float, dy: float) -> Op:
@@ -277,6 +288,8 @@ def _shift(op: Op, dx: float, dy: float) -> Op:
         return dataclasses.replace(op, x0=op.x0 + dx, x1=op.x1 + dx, y=op.y + dy)
     if isinstance(op, StampOp):
         return dataclasses.replace(op, cx=op.cx + dx, cy=op.cy + dy)
+    if isinstance(op, HandOp):
+        return dataclasses.replace(op, x=op.x + dx, y=op.y + dy)
     return dataclasses.replace(op, x0=op.x0 + dx, x1=op.x1 + dx, y0=op.y0 + dy, y1=op.y1 + dy)
 
 
@@ -724,6 +737,21 @@ def _draw_shape(img: Image.Image, draw: ImageDraw.ImageDraw, op: ShapeOp) -> Non
             k -= 0.09
 
 
+def _draw_hand(img: Image.Image, op: HandOp) -> None:
+    """Each digit's ink box scaled to the ink height and laid over the page in the pen's colour."""
+    x = op.x
+    for digit in op.digits:
+        ys, xs = np.nonzero(digit > 30)
+        if not len(ys):
+            continue
+        ink = digit[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        scale = op.px / ink.shape[0]
+        w = max(1, round(ink.shape[1] * scale))
+        mask = Image.fromarray(ink).resize((w, max(1, round(op.px))), Image.Resampling.BILINEAR)
+        img.paste(Image.new("RGB", mask.size, op.fill), (round(x), round(op.y)), mask)
+        x += w + 0.15 * op.px
+
+
 def rasterise(page: LaidPage, ctx: Ctx, paper: tuple[int, int, int] = WHITE) -> Image.Image:
     """Draw one laid-out page as an RGB image (stamps multiplied on top, like ink over ink)."""
     img = Image.new("RGB", ctx.size, paper)
@@ -740,6 +768,8 @@ def rasterise(page: LaidPage, ctx: Ctx, paper: tuple[int, int, int] = WHITE) -> 
             _draw_shape(img, draw, op)
         elif isinstance(op, StampOp):
             stamps.append(op)
+        elif isinstance(op, HandOp):
+            _draw_hand(img, op)
     if stamps:
         arr = np.asarray(img, dtype=np.float32)
         for op in stamps:

@@ -35,7 +35,7 @@ USUAL_DAYS = 7  # ... and usually within this many days: the prior of a date giv
 TAIL = 0.05  # prior weight of a day beyond USUAL_DAYS, relative to one within
 MIN_MASS = 0.2  # the reader's probability of the candidate days below which its reading decides nothing
 DATE_SURE = 0.9  # posterior of a date given the handwriting and the signing day, taken without a flag
-DATE_LIKELY = 0.6  # ... taken with a flag to check
+DATE_LIKELY = 0.6  # ... named to the reviewer (the field left empty)
 HAND_AGREE = 0.5  # lowest digit probability of a handwritten reading another reader read exactly
 HAND_ONE = 0.5  # ... that an OCR reading has with a 4 or 7 for the reader's 1
 
@@ -276,7 +276,8 @@ def _from_hand(year: str, evidence: Evidence | None, signed: list[dt.datetime], 
     (offices date a document on the day it is signed or a few days before) and the reader must give the candidate days
     `MIN_MASS` at least; the likelihood is the reader's probability of the day's digits (and the month's when it
     is handwritten too). Taken when the best date's posterior is `DATE_SURE` and it is one of the usual
-    days, with a flag from `DATE_LIKELY` (or further back); otherwise None (the other rules, then review)."""
+    days; from `DATE_LIKELY` (or further back) it is named in the review reason and the field left empty;
+    otherwise None (the other rules, then review)."""
     if not signed or not year.isdigit() or evidence is None:
         return None
     day_blank, month_blank = _blank(evidence, "day"), _blank(evidence, "month")
@@ -311,9 +312,9 @@ def _from_hand(year: str, evidence: Evidence | None, signed: list[dt.datetime], 
         note += f", month {_hand_note(month_blank)}"
     if posterior >= DATE_SURE and -1 <= (s - date).days <= USUAL_DAYS:
         return Decision(date.isoformat())
-    if posterior >= DATE_LIKELY:
-        return Decision(date.isoformat(), f"ngay: {note}: {date:%d/%m/%Y} is the likeliest date before the "
-                                          f"signature ({posterior:.0%}), check; signed {signed[0]:%d/%m/%Y}")
+    if posterior >= DATE_LIKELY:  # said, not taken: the reviewer confirms it in one look
+        return Decision(None, f"ngay: {note}: {date:%d/%m/%Y} is the likeliest date before the "
+                              f"signature ({posterior:.0%}); signed {signed[0]:%d/%m/%Y}")
     return None
 
 
