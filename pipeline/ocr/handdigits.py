@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 SEED = 20250117
 HELD_OUT = 1000  # MNIST digits kept out of training: accuracy measure and generated handwriting
 BOX = 20  # MNIST: the ink box fits 20×20 ...
@@ -41,8 +41,9 @@ WORK = 80  # the box is normalised at 4× before the final reduction
 STROKE = 10.0  # stroke width at WORK scale (≈ 2.5 px at 20: MNIST's pen)
 MIN_HEIGHT = 0.45  # of the tallest ink component: smaller ones are dots, commas, dotted line
 MAX_DIGITS = 4
-TWO = 1.1  # of its height: a piece this wide is two digits
+TWO = 1.4  # of its height: a piece this wide is two digits
 WIDE = 0.8  # of its height: a piece this wide may be two touching digits (kept whole if it reads better)
+SPLIT_GAIN = 0.2  # ... when its two halves read this much better (geometric mean of top probabilities)
 _lock = threading.Lock()
 
 
@@ -215,8 +216,8 @@ def _flagged_one(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     h = ys.max() - ys.min() + 1
     top = ys.min()
     x_top = int(xs[ys == top].mean())
-    length = rng.uniform(0.25, 0.5) * h
-    angle = np.deg2rad(rng.uniform(25, 55))  # below the horizontal, towards the left
+    length = rng.uniform(0.25, 0.7) * h
+    angle = np.deg2rad(rng.uniform(25, 70))  # below the horizontal, towards the left
     end = (int(x_top - length * np.cos(angle)), int(top + length * np.sin(angle)))
     out = np.pad(mask, ((0, 0), (int(length) + 2, 0)))
     width = max(2, round(_stroke_width(mask)))
@@ -375,6 +376,6 @@ def _read_piece(piece: np.ndarray, models_dir: Path | None) -> list[np.ndarray]:
     two = classify(images, models_dir)
     rows = np.nonzero(piece.any(axis=1))[0]
     wide = piece.shape[1] > TWO * (rows.max() - rows.min() + 1)
-    if wide or float(np.sqrt(two[0].max() * two[1].max())) > one[0].max() + 0.1:
+    if wide or float(np.sqrt(two[0].max() * two[1].max())) > one[0].max() + SPLIT_GAIN:
         return [two[0], two[1]]
     return [one[0]]

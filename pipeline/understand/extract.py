@@ -183,11 +183,19 @@ def header_date(text: str) -> tuple[str, str, str] | None:
     """(day, month, year) as read on the header's place-date line ("Quảng Ngãi, ngày 17 tháng 01 năm 2025");
     day and month may be junk where they were written into blanks."""
     for line in _lines(nfc(text))[:HEADER_LINES]:
-        for m in _HEADER_DATE.finditer(fold_aligned(line)):
-            # "Cát Hải, ngày" — the comma may be lost, the place name's capital is not ("cấp ngày" is body)
-            if m.group(2) or line[m.start(1)].isupper():
+        folded = fold_aligned(line)
+        if _BODY_START.match(folded):
+            break  # the body has begun: its dates ("Căn cứ Quyết định số 12/QĐ-UBND ngày …") are not the header's
+        for m in _HEADER_DATE.finditer(folded):
+            # "Cát Hải, ngày" — the comma may be lost, the place name's capital is not ("cấp ngày" is body),
+            # and a place name is no code ("… 12/QĐ-UBND ngày" quotes another document)
+            word = line[m.start(1):m.end(1)]
+            if m.group(2) or (word[:1].isupper() and not word.isupper()):
                 return tuple(line[m.start(k):m.end(k)].strip(" .,'‘’`") for k in (3, 4, 5))  # type: ignore[return-value]
     return None
+
+
+_BODY_START = re.compile(r"^\W{0,3}(?:can cu\b|kinh gui\b|xet de nghi\b|dieu 1\b)")
 
 
 def _so_starts(line: str, header: bool) -> list[int]:
@@ -235,6 +243,18 @@ _TYPE_DATE_LABELS = {
     "giay_chung_sinh": re.compile(r"sinh con vao luc[^\n]{0,40}?ngay\s*" + _D + r"\s*" + _THANG + r"\s*" + _D
                                   + r"\s*nam\s*([0-9]{4})"),
 }
+
+
+def place_date(text: str, today: dt.date | None = None) -> str | None:
+    """ISO date of a "Cát Hải, ngày 03 tháng 10 năm 2025" line (a place name, a comma, the date)."""
+    text = nfc(text)
+    for m in _PLACE_DATE.finditer(fold_aligned(text)):
+        word = text[m.start(1):m.end(1)]
+        if word[:1].isupper() or m.group(1) == "nay":  # "Cát Hải," / "Hôm nay,"
+            iso = _iso(*_date_groups(m), today=today)
+            if iso:
+                return iso
+    return None
 
 
 def ngay(text: str, today: dt.date | None = None, type_code: str | None = None) -> str | None:
@@ -693,6 +713,8 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
         evidence = Evidence(evidence.blanks, list(over.signed_at))
     review: list[str] = []
     number = None
+    kind = _packaged().get(type_code or "")
+    issued = kind is not None and bool(kind.ky_hieu or kind.code == "cong_van")
     head = header_number(text) if type_code not in CARD_TYPES else None
     if head is not None:
         decided = decide_number(f"{head[0]}/{head[1]}" if head[1] else head[0], head[2], evidence)
@@ -700,17 +722,24 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
         review += [decided.reason] if decided.reason else []
     else:
         number = so_ky_hieu(text, type_code)
-        kind = _packaged().get(type_code or "")
-        if number and "/" not in number and kind is not None and (kind.ky_hieu or kind.code == "cong_van"):
+        if number and "/" not in number and issued:
             # an issued document's number always has its code ("12/QĐ-UBND"): a bare one is half read
             review.append(f"so_ky_hieu: only '{number}' read, without its code")
             number = None
+        elif number is None and issued:
+            review.append("so_ky_hieu: no 'Số: …/…' line read in the header")
     date = None
     when = header_date(text) if type_code not in _TYPE_DATE_LABELS else None
     if when is not None:
         decided = decide_date(*when, evidence)
         date = decided.value
         review += [decided.reason] if decided.reason else []
+    elif issued:
+        # an issued document is dated on its header's place-date line only: a date at a line start
+        # elsewhere is a wrapped body reference ("… Tờ trình số 397/TTr-TNMT\nngày 15 tháng 8 năm 2025")
+        date = place_date(text)
+        if date is None:
+            review.append("ngay: the header's place-date line was not read")
     else:
         date = ngay(text, type_code=type_code)
     meta = Metadata(

@@ -1,0 +1,72 @@
+"""The handwritten-digit reader (pipeline.ocr.handdigits) on real handwriting it never saw: the held-out
+MNIST digits, alone and written into a blank's crop between printed characters and a dotted line."""
+
+from __future__ import annotations
+
+import random
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.ocr import handdigits
+from samples.handwriting import held_out_digits
+
+pytestmark = pytest.mark.slow
+
+
+def test_reader_on_held_out_digits():
+    x, y = handdigits.mnist()
+    _, held = handdigits.split()
+    images = [handdigits.normalise(x[i] > 127) for i in held]
+    probs = handdigits.classify(images)
+    accuracy = float(np.mean(probs.argmax(axis=1) == y[held]))
+    assert accuracy >= 0.94, accuracy
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_train_and_held_out_digits_never_overlap():
+    train, held = handdigits.split()
+    assert len(held) == handdigits.HELD_OUT and not set(train) & set(held)
+    assert len(train) + len(held) == 5000
+
+
+def _blank(digits: str, rng: random.Random) -> tuple[np.ndarray, int]:
+    """A grey crop as `pipeline.ocr.blanks` cuts it: the end of "Số:", handwritten digits at scan size over
+    a dotted line, white padding around; returns it and the padding."""
+    h = 60
+    canvas = np.full((int(1.7 * h), 40 + 70 * len(digits)), 235, np.uint8)  # greyish paper
+    cv2.putText(canvas, ":", (2, int(1.2 * h)), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 30, 2)
+    x = 30
+    pool = held_out_digits()
+    for c in digits:
+        d = pool[int(c)][rng.randrange(len(pool[int(c)]))]
+        ys, xs = np.nonzero(d > 30)
+        ink = d[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        w = max(1, round(ink.shape[1] * h / ink.shape[0]))
+        ink = cv2.resize(ink, (w, h), interpolation=cv2.INTER_LINEAR)
+        y0 = int(0.3 * h) + rng.randrange(-4, 5)
+        region = canvas[y0:y0 + h, x:x + w]
+        canvas[y0:y0 + h, x:x + w] = np.minimum(region, 255 - ink[:, :region.shape[1]])
+        x += w + rng.randrange(6, 16)
+    for dx in range(0, canvas.shape[1], 9):  # the dotted line under the blank
+        canvas[int(1.35 * h):int(1.35 * h) + 2, dx:dx + 3] = 60
+    pad = int(0.4 * h)
+    return np.pad(canvas, pad, constant_values=255), pad
+
+
+def test_reader_reads_digits_written_into_a_blank():
+    rng = random.Random(7)
+    cases = ["".join(str(rng.randrange(10)) for _ in range(rng.choice((1, 2, 2, 3)))) for _ in range(30)]
+    right = 0
+    for digits in cases:
+        crop, pad = _blank(digits, rng)
+        read = handdigits.read_digits(crop, margin=pad)
+        assert read is not None and len(read.probs) == len(digits), (digits, read)
+        right += read.text == digits
+    assert right >= 0.8 * len(cases), f"{right}/{len(cases)}"
+
+
+def test_nothing_to_read():
+    assert handdigits.read_digits(np.full((80, 120), 250, np.uint8)) is None
+    assert handdigits.read_digits(np.zeros((0, 0), np.uint8)) is None
