@@ -44,12 +44,17 @@ def _write(op: TextOp, m: re.Match, rng: random.Random, pen: tuple[int, int, int
     pool = held_out_digits()
     images = [rng.choice(pool[int(c)]) for c in digits]
     px = op.px * rng.uniform(0.95, 1.3)
-    width = sum(px * 0.8 for _ in images) + 0.15 * px * len(images)  # ink width of MNIST digits ~ 0.6-0.8 of height
-    gap = max(font.getlength(digits), width) + 0.3 * op.px
+    width = sum(_ink_width(im, px) + 0.15 * px for im in images)  # as `render._draw_hand` lays them
+    gap = max(font.getlength(digits), width) + rng.uniform(0.3, 0.8) * op.px
     ops: list = [TextOp(op.x, op.y, head.rstrip(), op.face, op.px, op.fill),
                  HandOp(x_digits + 0.1 * op.px, op.y + op.px * rng.uniform(0.0, 0.2) - 0.05 * op.px, px, images, pen),
                  TextOp(x_digits + gap, op.y, tail, op.face, op.px, op.fill)]
     return ops
+
+
+def _ink_width(digit: np.ndarray, px: float) -> float:
+    ys, xs = np.nonzero(digit > 30)
+    return (xs.max() - xs.min() + 1) * px / (ys.max() - ys.min() + 1) if len(ys) else 0.0
 
 
 def handwrite_blanks(page: LaidPage, rng: random.Random) -> list[str]:

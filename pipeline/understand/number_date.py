@@ -37,6 +37,7 @@ MIN_MASS = 0.2  # the reader's probability of the candidate days below which its
 DATE_SURE = 0.9  # posterior of a date given the handwriting and the signing day, taken without a flag
 DATE_LIKELY = 0.6  # ... named to the reviewer (the field left empty)
 HAND_AGREE = 0.5  # lowest digit probability of a handwritten reading another reader read exactly
+HAND_VETO = 0.9  # ... of a reading that differs from the OCR's re-read value and so flags it
 HAND_ONE = 0.5  # ... that an OCR reading has with a 4 or 7 for the reader's 1
 
 
@@ -87,10 +88,22 @@ def _agrees(main: str, value: str) -> bool:
 
 
 def decide_digits(main: str, blank: BlankRead | None, what: str) -> Decision:
-    """The digits of one blank (number, day or month): the OCR's readings first (`_decide_ocr`); when they
-    leave it empty, the handwritten-digit reader's, if the OCR's readings back it (`_decide_hand`)."""
+    """The digits of one blank (number, day or month): the OCR's readings first (`_decide_ocr`), flagged
+    when the OCR had to re-read the blank and the handwritten-digit reader is sure of another value; when
+    they leave it empty, the reader's, if the OCR's readings back it (`_decide_hand`)."""
     base = _decide_ocr(main, blank, what)
-    if base.value is not None or blank is None or not blank.hand:
+    if blank is None or not blank.hand:
+        return base
+    if base.value is not None:
+        value = hand_text(blank)
+        if (blank.rereads and value != base.value and len(value) >= len(base.value)
+                and min(max(p) for p in blank.hand) >= HAND_VETO):
+            # the OCR was unsure of the blank (it was re-read) and the reader is sure of something else:
+            # a crop that lost a glyph ("25" of 1525) reads as a clean, shorter number. (A reader that
+            # sees fewer digits dropped one itself: a glyph cut by the crop's edge.)
+            tried = "/".join(r or "–" for r in blank.rereads)
+            return Decision(None, f"{what} read {base.value!r} (OCR {blank.text!r}, re-read {tried}) but "
+                                  f"{_hand_note(blank)}")
         return base
     return _decide_hand(main, blank, what, base)
 
@@ -153,8 +166,8 @@ def _decide_hand(main: str, blank: BlankRead, what: str, base: Decision) -> Deci
       digit (`HAND_AGREE`);
     - or an OCR reading is the same but for a 4 or 7 where the reader sees a 1 (Tesseract's way with a
       handwritten 1, `HAND_ONE`);
-    and in every case no OCR reading of as many digits says otherwise, unless two or more readings
-    agree with the reader and outnumber those that do not.
+    and in every case no other OCR reading says otherwise (one of another digit count half), unless two
+    or more readings agree with the reader and outnumber those that do not.
     The reader alone never decides (a crop cut through a digit reads as another number, confidently);
     for a day, the signing date can back it (`_from_hand`). Otherwise the field stays empty, the reason
     naming every reading."""
@@ -167,8 +180,10 @@ def _decide_hand(main: str, blank: BlankRead, what: str, base: Decision) -> Deci
         any(c.isdigit() for c in page) and _agrees(page, value))
     close = any(_compatible(r, value) for r in same)
     support = sum(_compatible(r, value) for r in same)
-    against = len(same) - support
-    if against and not (support >= 2 and support > against):  # readings of as many digits say otherwise
+    # every other whole reading is against: fully with as many digits, half with another count
+    # (a re-read that drops or adds a glyph says the OCR is unsure, not that the reader is wrong)
+    against = sum(1.0 if len(r) == len(value) else 0.5 for r in reads if not _compatible(r, value))
+    if against and not (support >= 2 and support > against):
         return Decision(None, f"{base.reason}; {_hand_note(blank)}")
     if (exact and low >= HAND_AGREE) or (close and low >= HAND_ONE):
         return Decision(value)
