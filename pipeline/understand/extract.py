@@ -726,8 +726,9 @@ def extract_fields(text: str, type_code: str | None = None, evidence: Evidence |
             # an issued document's number always has its code ("12/QĐ-UBND"): a bare one is half read
             review.append(f"so_ky_hieu: only '{number}' read, without its code")
             number = None
-        elif number is None and issued:
-            review.append("so_ky_hieu: no 'Số: …/…' line read in the header")
+        elif number is None and issued and any(b.field == "so" for b in evidence.blanks):
+            # the page has a "Số … /…" row (its blank was cut) but its text gave no number
+            review.append("so_ky_hieu: the header's 'Số: …/…' line was not read")
     date = None
     when = header_date(text) if type_code not in _TYPE_DATE_LABELS else None
     if when is not None:
