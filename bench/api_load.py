@@ -7,7 +7,10 @@ Indexes `--docs` synthetic documents (bench/catalog.py's corpus) into a fresh SQ
 a read key, starts `sohoa api --workers W` for each W, then for each concurrency sends `--requests`
 searches (`GET /v1/documents?q=…`, the mix of bench/catalog.py: words with and without tone marks,
 phrases, numbers, type filters) from that many concurrent keep-alive connections, after a warm-up.
-Prints one table: workers, concurrency, requests/s, p50 / p95 / p99 / max in ms, errors.
+Prints one table: workers, concurrency, requests/s, p50 / p95 / p99 / max in ms, errors, and the CPU
+time (user + system) per request of the server (every process of `sohoa api`, from /proc/<pid>/stat
+before and after the row) and of the client, with the load average: on a machine shared with other
+jobs the latencies depend on the load, the CPU per request much less.
 
 The client runs on the same machine, so it is a minimal HTTP/1.1 client on asyncio streams (a
 request line and headers written, the `Content-Length` body read): a general client (httpx) costs
@@ -53,6 +56,23 @@ def populate(home: Path, docs: int) -> tuple[list[dict], str]:
     with open_keys(home) as keys:
         _, key = keys.create("read", "bench")
     return params, key
+
+
+def group_cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the live processes of process group `pgid`."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, ... utime (12), stime (13)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def start_api(home: Path, workers: int) -> tuple[subprocess.Popen, str]:
@@ -139,15 +159,21 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 asyncio.run(load(url, key, params, 10, 200))  # warm-up
                 for c in (int(c) for c in args.concurrency.split(",")):
-                    rows.append((workers, c, asyncio.run(load(url, key, params, c, args.requests))))
+                    server0, client0 = group_cpu_s(proc.pid), time.process_time()
+                    r = asyncio.run(load(url, key, params, c, args.requests))
+                    r["server_ms"] = (group_cpu_s(proc.pid) - server0) * 1000 / r["n"]
+                    r["client_ms"] = (time.process_time() - client0) * 1000 / r["n"]
+                    r["load"] = os.getloadavg()[0]
+                    rows.append((workers, c, r))
                     print(f"  workers {workers} concurrency {c}: done", file=sys.stderr)
             finally:
                 stop_group(proc)
-    print("| workers | concurrent | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| workers | concurrent | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors "
+          "| server CPU ms/req | client CPU ms/req | load 1 min |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for workers, c, r in rows:
         print(f"| {workers} | {c} | {r['n']} | {r['rps']:.0f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} "
-              f"| {r['max']:.0f} | {r['errors']} |")
+              f"| {r['max']:.0f} | {r['errors']} | {r['server_ms']:.1f} | {r['client_ms']:.1f} | {r['load']:.1f} |")
     return 0
 
 

@@ -22,7 +22,7 @@ import pytest
 from pipeline.catalog import Catalog, CatalogUnavailable, Hit, SqliteCatalog, open_catalog, rank
 from pipeline.catalog import postgres as pg
 from pipeline.catalog.postgres import PostgresCatalog
-from pipeline.catalog.query import parse_query, snippet
+from pipeline.catalog.query import halves, joined, parse_query, snippet, word_lists
 from pipeline.catalog.sqlite import MIGRATIONS
 from pipeline.errors import ConfigError
 from pipeline.manifest import Component, Manifest, Metadata, Page, Signature, Source, StoredObject, TextLayer
@@ -1145,3 +1145,26 @@ def test_snippet_marks_and_trims() -> None:
     assert out is not None and "[Hồ sơ]" in out
     assert out.startswith("…") and out.endswith("…") and len(out) < 250
     assert snippet("không có gì", parse_query("hồ")) is None
+
+
+def test_snippet_from_stored_words_is_the_snippet_of_the_text() -> None:
+    """The search reads only as much of a page as its snippet needs, from the word strings stored
+    beside it; what it shows is what reading every word gives, also where words do not line up."""
+    cases = [
+        ("Mở đầu. " * 60 + "Hồ sơ, hồ sơ gồm: [ho so] Hồ Sơ và hố sâu. " + "Kết thúc. " * 60, "hồ sơ"),
+        ("Phần đầu " * 40 + "ho so " + "giữa " * 40 + "hồ sơ " + "cuối " * 40, "hồ sơ"),
+        ("İstanbul hồ sơ İzmir " * 20 + "hồ sơ", "hồ sơ"),  # İ lower-cases to two characters
+        ("Số 1534/QĐ-UBND ngày 12/05/2023 về đất đai " * 10, "1534/QĐ-UBND đất"),
+        ("chỉ có chữ khác " * 30, "hồ"),
+        ("", "hồ"),
+    ]
+    for text, query in cases:
+        terms = parse_query(query)
+        exact, folded = word_lists(text)
+        page_words, _ = halves(joined(exact, []), joined(folded, []))
+        for width in (40, 160):
+            assert snippet(text, terms, width, page_words) == snippet(text, terms, width), (text[:40], width)
+    # word strings that are not this text's (a stale row): the text itself decides
+    text = "một hai ba hồ sơ bốn"
+    stale = halves(joined(["hồ", "sơ"], []), joined(["ho", "so"], []))[0]
+    assert snippet(text, parse_query("hồ sơ"), 160, stale) == "một hai ba [hồ sơ] bốn"

@@ -8,8 +8,11 @@ are either dropped or searched as plain words and can never be a syntax error.
 
 from __future__ import annotations
 
+import heapq
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 
 from pipeline.manifest import Component
 from pipeline.textnorm import fold, nfc
@@ -21,6 +24,10 @@ MAX_TERMS = 16
 """More terms than this are ignored: a pasted page should not become a 500-way AND."""
 
 SNIPPET_CHARS = 160
+
+_SKIPS = [(n, re.compile(rf"(?:[\W_]*+[^\W_]++){{{n}}}")) for n in (64, 16, 4, 1)]
+"""Regexes that pass over n words (as TOKEN splits them) in one match; possessive, so a word is
+never split to make up the count."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,9 @@ def needle(words: tuple[str, ...]) -> str:
 Split = tuple[list[str], list[str]]
 """A text's words as written (lower-case) and folded, as `word_lists()` makes them."""
 
+Joined = tuple[str, str]
+"""A text's words as written and folded, each as one string ` w1 w2 … ` (one side of `joined()`)."""
+
 
 def split_joined(words: str, folded_words: str) -> tuple[Split, Split]:
     """(page, fields) word lists back out of two `joined()` strings."""
@@ -107,9 +117,16 @@ def split_joined(words: str, folded_words: str) -> tuple[Split, Split]:
     return (page.split(), page_f.split()), (meta.split(), meta_f.split())
 
 
+def halves(words: str, folded_words: str) -> tuple[Joined, Joined]:
+    """(page, fields) of two `joined()` strings, still as strings: nothing is split."""
+    page, _, meta = words.partition("\n")
+    page_f, _, meta_f = folded_words.partition("\n")
+    return (page, page_f), (meta, meta_f)
+
+
 def _match_spans(text: str, terms: list[Term], split: Split | None = None) -> list[tuple[int, int, bool]]:
-    """Character spans of `text` matching a term after folding, each flagged exact or not.
-    `split`: the text's `word_lists()` when the caller has them (stored beside the text)."""
+    """Character spans of `text` matching a term after folding, each flagged exact or not, merged.
+    Reads every word of `text`: the fallback of `_Located` (which reads only up to the snippet)."""
     lowered, folded = split if split is not None else word_lists(text)
     firsts = {term.folded[0] for term in terms}
     if firsts.isdisjoint(folded):  # the common case for a field that does not match: no regex run
@@ -129,26 +146,163 @@ def _match_spans(text: str, terms: list[Term], split: Split | None = None) -> li
                 exact = tuple(lowered[i : i + size]) == term.words
                 spans.append((tokens[i].start(), tokens[i + size - 1].end(), exact))
     spans.sort()
-    merged: list[tuple[int, int, bool]] = []
+    return list(_merged(text, spans))
+
+
+def _merged(text: str, spans) -> Iterator[tuple[int, int, bool]]:
+    """Sorted spans with overlapping ones and ones separated only by spaces joined (`[hồ sơ]`, not
+    `[hồ] [sơ]`); a joined span is exact when all its parts are. Lazy: read as far as needed."""
+    current: tuple[int, int, bool] | None = None
     for start, end, exact in spans:
-        # Join overlapping spans and spans separated only by spaces: `[hồ sơ]`, not `[hồ] [sơ]`.
-        if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip()):
-            prev = merged[-1]
-            merged[-1] = (prev[0], max(prev[1], end), prev[2] and exact)
+        if current is not None and (start <= current[1] or not text[current[1] : start].strip()):
+            current = (current[0], max(current[1], end), current[2] and exact)
         else:
-            merged.append((start, end, exact))
-    return merged
+            if current is not None:
+                yield current
+            current = (start, end, exact)
+    if current is not None:
+        yield current
 
 
-def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS, split: Split | None = None) -> str | None:
+class _Misread(Exception):
+    """The stored words do not line up with the text's own words: read the whole text instead."""
+
+
+def _word_spans(words: Joined, terms: list[Term]) -> Iterator[tuple[int, int, bool, Term]]:
+    """(first word, last word, exact, term) of each place a term occurs, by word number, in order:
+    found by substring search in the word strings (no word list is built), and only as far as read."""
+    exact_words, folded_words = words
+
+    def places(term: Term) -> Iterator[tuple[int, int, bool, Term]]:
+        size = len(term.folded)
+        exact = _word_numbers(exact_words, needle(term.words)) if len(term.words) == size else iter(())
+        next_exact = next(exact, None)
+        for i in _word_numbers(folded_words, needle(term.folded)):
+            while next_exact is not None and next_exact < i:
+                next_exact = next(exact, None)
+            yield i, i + size - 1, i == next_exact, term
+
+    found = [places(t) for t in terms if needle(t.folded) in folded_words]
+    if len(found) == 1:
+        return found[0]
+    return heapq.merge(*found, key=lambda place: place[:3])
+
+
+def has_exact(words: Joined, terms: list[Term]) -> bool:
+    """Whether some term occurs as written (which implies folded, the same word for word)."""
+    return any(len(t.words) == len(t.folded) and needle(t.words) in words[0] for t in terms)
+
+
+def _word_numbers(words: str, phrase: str) -> Iterator[int]:
+    """Where `phrase` (a `needle()`) occurs in ` w0 w1 … `, as the number of its first word."""
+    number, counted = 0, 0
+    at = words.find(phrase)
+    while at >= 0:
+        number += words.count(" ", counted, at)  # the space before word k is the k-th space
+        counted = at
+        yield number
+        at = words.find(phrase, at + 1)
+
+
+class _Located:
+    """The merged character spans of `_match_spans`, in order, from the stored word strings. The
+    text is tokenised only as far as needed: up to the spans read, and once `limit` (the end of
+    the snippet) is set, no further than it. Raises `_Misread` if a word read is not the word the
+    strings say it is."""
+
+    def __init__(self, text: str, terms: list[Term], words: Joined):
+        self.text = text
+        self.limit = len(text) + 1
+        self._seen: dict[int, tuple[int, int]] = {}
+        self._cursor = (0, 0)  # words read, and the character after the last one
+        self.any_exact = has_exact(words, terms)
+        self._spans = self._merged(_word_spans(words, terms))
+
+    def __iter__(self) -> Iterator[tuple[int, int, bool]]:
+        return self._spans
+
+    def _token(self, k: int, bounded: bool = True) -> tuple[int, int] | None:
+        """Token `k`'s span; None when `bounded` and it starts at or past `limit`."""
+        span = self._seen.get(k)
+        if span is None:
+            done, pos = self._cursor if k >= self._cursor[0] else (0, 0)
+            for size, skip in _SKIPS:  # whole runs of words skipped inside the regex engine
+                while k - done >= size:
+                    m = skip.match(self.text, pos)
+                    if m is None:
+                        raise _Misread()  # the text has fewer words than the strings
+                    done, pos = done + size, m.end()
+            m = TOKEN.search(self.text, pos)
+            if m is None:
+                raise _Misread()
+            span = self._seen[k] = m.span()
+            self._cursor = (k + 1, span[1])
+        return None if bounded and span[0] >= self.limit else span
+
+    def _place(self, first: int, last: int, term: Term) -> tuple[int, int] | None:
+        """Characters of words `first`..`last`, checked against `term`; None past `limit`."""
+        head = self._token(first)
+        if head is None:
+            return None
+        where = [head] + [self._token(k, bounded=False) for k in range(first + 1, last + 1)]
+        if tuple(fold(self.text[a:b]) for a, b in where) != term.folded:  # type: ignore[misc]
+            raise _Misread()
+        return head[0], where[-1][1]  # type: ignore[index]
+
+    def _merged(self, raw: Iterator[tuple[int, int, bool, Term]]) -> Iterator[tuple[int, int, bool]]:
+        """`_merged()` on word numbers: a span can only join the one before if they share a word or
+        are next to each other, so a far span is never tokenised to decide it."""
+        current: list = []  # start, end, exact, last word
+        for first, last, exact, term in raw:
+            if current and (first <= current[3] or first == current[3] + 1):
+                place = self._place(first, last, term)
+                if place is not None and (first <= current[3] or not self.text[current[1] : place[0]].strip()):
+                    current[1:] = [max(current[1], place[1]), current[2] and exact, max(current[3], last)]
+                    continue
+            if current:
+                yield current[0], current[1], current[2]
+            place = self._place(first, last, term)
+            if place is None:  # past the snippet: the reader stops here
+                far = len(self.text) + 1
+                yield far, far, exact
+                return
+            current = [place[0], place[1], exact, last]
+        if current:
+            yield current[0], current[1], current[2]
+
+
+def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS, words: Joined | None = None) -> str | None:
     """About `width` characters around the first (preferably exact) match, matches in `[...]`.
 
-    None when nothing in `text` matches, so the caller can try another field.
+    None when nothing in `text` matches, so the caller can try another field. `words`: the text's
+    words as `joined()` stores them (page or fields side); then only the text up to the end of the
+    snippet is read, not every word of it.
     """
-    spans = _match_spans(text, terms, split)
-    if not spans:
+    if words is not None and "\u0130" not in text:  # İ lower-cases to two characters: its word splits apart
+        try:
+            return _cut(text, _Located(text, terms, words), width)
+        except _Misread:
+            pass
+    return _cut(text, iter(_match_spans(text, terms)), width)
+
+
+def _cut(text: str, located: _Located | Iterator[tuple[int, int, bool]], width: int) -> str | None:
+    """The snippet around the first exact span (else the first), reading the spans only as far
+    as the snippet reaches."""
+    spans = iter(located)
+    before: list[tuple[int, int, bool]] = []
+    focus = None
+    # (with no exact place at all, the first span is the focus: the text after it need not be read)
+    any_exact = located.any_exact if isinstance(located, _Located) else True
+    for span in spans:
+        before.append(span)
+        if span[2] or not any_exact:
+            focus = span
+            break
+    if not before:
         return None
-    focus = next((s for s in spans if s[2]), spans[0])
+    if focus is None:  # no exact span: the first one
+        focus = before[0]
     start = max(0, focus[0] - width // 3)
     end = min(len(text), max(focus[1], start + width))
     if start > 0:  # do not cut a word in half
@@ -157,10 +311,14 @@ def snippet(text: str, terms: list[Term], width: int = SNIPPET_CHARS, split: Spl
     if end < len(text):
         space = text.find(" ", end)
         end = space if space >= 0 and space - end < 20 else end
+    if isinstance(located, _Located):
+        located.limit = end
     out: list[str] = []
     pos = start
-    for s, e, _ in spans:
-        if e <= start or s >= end:
+    for s, e, _ in chain(before, spans):
+        if s >= end:
+            break
+        if e <= start:
             continue
         s, e = max(s, start), min(e, end)
         out += [text[pos:s], "[", text[s:e], "]"]
@@ -175,12 +333,12 @@ def best_snippet(
     meta: str,
     terms: list[Term],
     width: int = SNIPPET_CHARS,
-    splits: tuple[Split, Split] | None = None,
+    words: tuple[Joined, Joined] | None = None,
 ) -> str:
     """Snippet from the page text, else from the metadata, else the start of the page.
-    `splits`: `split_joined()` of the row's word strings, to skip re-splitting the texts."""
-    for source, split in zip((text, meta), splits or (None, None), strict=True):
-        found = snippet(source, terms, width, split)
+    `words`: `halves()` of the row's word strings, so the texts need not be split again."""
+    for source, source_words in zip((text, meta), words or (None, None), strict=True):
+        found = snippet(source, terms, width, source_words)
         if found is not None:
             return found
     plain = " ".join((text or meta).split())

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pipeline.catalog.base import Hit
-from pipeline.catalog.query import Term, best_snippet, needle, split_joined
+from pipeline.catalog.query import Term, best_snippet, halves, needle
 
 CANDIDATES = 100
 """Pages a search ranks at most (per tier) before it answers; keeps broad queries fast."""
@@ -152,7 +152,7 @@ def hits(ranked: list[Ranked], shown: dict[int, Shown], terms: list[Term]) -> li
                 type_name=s.type_name,
                 pages=s.pages,
                 page=r.best.n,
-                snippet=best_snippet(s.text, s.meta, terms, splits=split_joined(s.words, s.folded_words)),
+                snippet=best_snippet(s.text, s.meta, terms, words=halves(s.words, s.folded_words)),
                 score=r.score,
                 exact=r.exact,
             )
