@@ -393,17 +393,17 @@ def test_filters_in_the_api_layer_page_over_candidates():
         return rows[off:off + n]
 
     owner = listing.Filters(owner="036185682116")
-    page = listing.collect(fetch, listing.Doc.from_row, owner, 3, 3, batch=7)
+    page = listing.collect(fetch, listing.from_rows, owner, 3, 3, batch=7)
     assert [d.id for d in page.items] == ["d9-01", "d12-01", "d15-01"] and page.has_more and not page.truncated
     assert asked[0] == (0, 7)  # in batches, from the start
-    last = listing.collect(fetch, listing.Doc.from_row, owner, 5, 5, batch=7)
+    last = listing.collect(fetch, listing.from_rows, owner, 5, 5, batch=7)
     assert [d.id for d in last.items] == ["d15-01", "d18-01", "d21-01", "d24-01", "d27-01"] and not last.has_more
-    capped = listing.collect(fetch, listing.Doc.from_row, owner, 5, 0, batch=4, cap=8)
+    capped = listing.collect(fetch, listing.from_rows, owner, 5, 0, batch=4, cap=8)
     assert capped.truncated and capped.has_more and [d.id for d in capped.items] == ["d0-01", "d3-01", "d6-01"]
     dated = listing.Filters(date_from=date(2024, 1, 5), date_to=date(2024, 1, 6))
-    assert [d.id for d in listing.collect(fetch, listing.Doc.from_row, dated, 10, 0).items] == ["d4-01", "d5-01"]
+    assert [d.id for d in listing.collect(fetch, listing.from_rows, dated, 10, 0).items] == ["d4-01", "d5-01"]
     asked.clear()
-    plain = listing.collect(fetch, listing.Doc.from_row, listing.Filters(), 5, 10)
+    plain = listing.collect(fetch, listing.from_rows, listing.Filters(), 5, 10)
     assert asked == [(10, 6)] and len(plain.items) == 5 and plain.has_more  # the backend pages itself
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+import orjson
+from fastapi import Depends, HTTPException, Request, Response
 
 from pipeline.api import listing
 from pipeline.api.auth import require
@@ -88,6 +89,29 @@ def links(request: Request, component_id: str, dossier_id: str, has_pdf: bool) -
     return Links(self=f"{base}/documents/{component_id}",
                  pdf=f"{base}/documents/{component_id}/pdf" if has_pdf else None,
                  dossier=f"{base}/dossiers/{dossier_id}")
+
+
+def listed_json(request: Request, doc: listing.Doc) -> dict:
+    """A listed document as `DocumentSummary` serialises it (same fields, order and nulls), built
+    directly: the search answers with it without a model built and validated per hit."""
+    base = prefix(request)
+    hit = doc.hit
+    return {
+        "id": doc.id, "dossier_id": doc.dossier_id, "type": doc.type, "type_name": doc.type_name,
+        "pages": doc.pages, "metadata": doc.metadata, "needs_review": doc.needs_review,
+        "confidence": doc.confidence, "has_pdf": doc.has_pdf,
+        "page": hit.page if hit else None, "snippet": hit.snippet if hit else None,
+        "score": hit.score if hit else None, "exact": hit.exact if hit else None,
+        "links": {"self": f"{base}/documents/{doc.id}",
+                  "pdf": f"{base}/documents/{doc.id}/pdf" if doc.has_pdf else None,
+                  "dossier": f"{base}/dossiers/{doc.dossier_id}"},
+    }
+
+
+def json_response(body: Any) -> Response:
+    """`body` (plain JSON data: dicts, lists, str, numbers) as a JSON response, serialised once by
+    orjson: no response model validates again what the catalog and `listed_json` already shaped."""
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def summary(request: Request, doc: listing.Doc) -> dict:

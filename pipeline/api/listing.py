@@ -74,6 +74,11 @@ class Doc:
                    created_at=created_at or row.get("created_at"), seq=int(row.get("seq") or 0), hit=hit)
 
 
+def from_rows(rows: list[dict]) -> list[Doc | None]:
+    """`Doc.from_row` of each row: `collect`'s decoder for catalog rows."""
+    return [Doc.from_row(r) for r in rows]
+
+
 def matches(doc: Doc, f: Filters) -> bool:
     """Every filter, checked on the decoded row (also those SQL already applied: cheap, and exact)."""
     if f.type and doc.type != f.type:
@@ -107,13 +112,14 @@ class Page:
     scanned: int = 0
 
 
-def collect(fetch: Callable[[int, int], list], decode: Callable[[object], Doc | None], f: Filters,
+def collect(fetch: Callable[[int, int], list], decode: Callable[[list], list[Doc | None]], f: Filters,
             limit: int, offset: int, *, batch: int = BATCH, cap: int = SCAN_CAP) -> Page:
-    """Page `offset`/`limit` of the candidates `fetch(offset, limit)` yields that pass `f`."""
+    """Page `offset`/`limit` of the candidates `fetch(offset, limit)` yields that pass `f`;
+    `decode(rows)`: their documents, None for one gone meanwhile."""
     if not f.in_api_layer:
         # the backend filters everything itself: ask for exactly the page (and one more row)
         rows = fetch(offset, limit + 1)
-        docs = [d for d in (decode(r) for r in rows) if d is not None and matches(d, f)]
+        docs = [d for d in decode(rows) if d is not None and matches(d, f)]
         return Page(docs[:limit], len(rows) > limit, False, len(rows))
     wanted = offset + limit + 1
     found: list[Doc] = []
@@ -123,8 +129,7 @@ def collect(fetch: Callable[[int, int], list], decode: Callable[[object], Doc | 
         asked = min(batch, cap - scanned)
         rows = fetch(scanned, asked)
         scanned += len(rows)
-        for row in rows:
-            doc = decode(row)
+        for doc in decode(rows):
             if doc is not None and matches(doc, f):
                 found.append(doc)
         if len(rows) < asked:
@@ -143,9 +148,10 @@ def search(catalog: Catalog, query: str, f: Filters, limit: int, offset: int) ->
     def fetch(off: int, n: int) -> list[Hit]:
         return catalog.search(q, type=f.type, dossier=f.dossier, limit=n, offset=off)
 
-    def decode(hit: Hit) -> Doc | None:
-        row = catalog.get_component(hit.component_id)
-        return Doc.from_row(row, hit=hit) if row else None  # gone since: re-indexed meanwhile
+    def decode(hits: list[Hit]) -> list[Doc | None]:
+        rows = catalog.components([h.component_id for h in hits])  # one query for the batch
+        # a hit whose component is gone since (re-indexed meanwhile) is left out
+        return [Doc.from_row(rows[h.component_id], hit=h) if h.component_id in rows else None for h in hits]
 
     return collect(fetch, decode, f, limit, offset)
 
@@ -162,7 +168,7 @@ def listed(catalog: Catalog, f: Filters, limit: int, offset: int) -> Page:
             return catalog.documents(owner=f.owner, date_from=f.date_from, date_to=f.date_to, type=f.type,
                                      dossier=f.dossier, limit=n, offset=off)
 
-        return collect(fetch, Doc.from_row, f, limit, offset)
+        return collect(fetch, from_rows, f, limit, offset)
     rows = catalog.documents(owner=f.owner, date_from=f.date_from, date_to=f.date_to, type=f.type,
                              dossier=f.dossier, limit=limit + 1, offset=offset)
     docs = [Doc.from_row(r) for r in rows]

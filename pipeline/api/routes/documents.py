@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from pipeline.api import listing
 from pipeline.api.deps import (
@@ -25,13 +25,14 @@ from pipeline.api.deps import (
     StoreDep,
     check_cccd,
     check_id,
+    json_response,
     links,
+    listed_json,
     summary,
 )
 from pipeline.api.models import (
     Document,
     DocumentPage,
-    DocumentSummary,
     OwnerDocument,
     OwnerDocuments,
     PageText,
@@ -61,7 +62,7 @@ def documents(
     date_to: Annotated[date | None, Query(alias="to", description="metadata.ngay on or before")] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 20,
-) -> DocumentPage:
+) -> Response:
     if date_from and date_to and date_from > date_to:
         raise HTTPException(400, "'from' is after 'to'")
     f = listing.Filters(type=type, dossier=dossier, owner=owner, date_from=date_from, date_to=date_to)
@@ -71,8 +72,9 @@ def documents(
         result = listing.search(catalog, query, f, per_page, offset)
     else:
         result = listing.listed(catalog, f, per_page, offset)
-    return DocumentPage(items=[DocumentSummary(**summary(request, d)) for d in result.items], page=page,
-                        per_page=per_page, has_more=result.has_more, truncated=result.truncated)
+    # the shape of DocumentPage (its model documents the answer), serialised once
+    return json_response({"items": [listed_json(request, d) for d in result.items], "page": page,
+                          "per_page": per_page, "has_more": result.has_more, "truncated": result.truncated})
 
 
 def component(catalog: Catalog, component_id: str) -> tuple[Manifest, Any]:
