@@ -134,6 +134,9 @@ def test_read_key_searches_gets_and_downloads(api):
 
         manifest = c.get("/v1/dossiers/hs_0004").json()
         assert manifest["schema"] == "sohoa/manifest/v1" and manifest["status"] == "done"
+        # digitised from a local path, as the CLI does: the API names the file, not where it was
+        assert api.manifest.source.path == str(SAMPLE) and manifest["source"]["path"] == SAMPLE.name
+        assert str(SAMPLE.parent) not in json.dumps(manifest, ensure_ascii=False)
     with api.client(api.read_key, header="x-api-key") as c:
         assert c.get(f"/v1/documents/{comp.id}").status_code == 200
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from pathlib import PurePosixPath
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -46,7 +47,38 @@ def dossier_status(dossier_id: str, catalog: CatalogDep, uploads: UploadsDep, _k
     manifest = catalog.get_dossier(dossier_id)
     if manifest is None:
         raise HTTPException(404, "no such dossier")
-    return JSONResponse(manifest.model_dump(mode="json", by_alias=True))
+    return JSONResponse(shown(manifest))
+
+
+def shown(manifest: Manifest) -> dict:
+    """The manifest as the API shows it: no file path of the machine that digitised it. A dossier
+    run by the CLI records where its source was (`/srv/scans/hs_001`): the API names it
+    `hs_001`, and wherever that directory appears in the manifest (the error, an input, a
+    warning) the text reads relative to it. Uploads (`upload/…`) and object URLs are shown as
+    recorded."""
+    data = manifest.model_dump(mode="json", by_alias=True)
+    path = manifest.source.path
+    if not path or "://" in path or path.startswith("upload/"):
+        return data
+    local = PurePosixPath(path.replace("\\", "/"))
+    data["source"]["path"] = local.name or path
+    parent = str(local.parent)
+    if parent in ("", ".", "/"):
+        return data
+    prefixes = [parent.rstrip("/") + "/", parent.replace("/", "\\").rstrip("\\") + "\\"]
+
+    def scrub(value: object) -> object:
+        if isinstance(value, str):
+            for p in prefixes:
+                value = value.replace(p, "")
+            return value
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        return value
+
+    return scrub(data)  # type: ignore[return-value]
 
 
 @router.post("/dossiers", status_code=202, response_model=UploadAccepted,
