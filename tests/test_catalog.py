@@ -446,6 +446,11 @@ def test_get_component(catalog: Catalog) -> None:
     cccd = catalog.get_component("HS-001-cccd")
     assert cccd is not None and cccd["seq"] == 2 and cccd["metadata"]["cccd"] == ["031085001234"]
     assert catalog.get_component("missing") is None
+    # a page of search results reads its rows in one query: the same rows, unknown ids left out
+    rows = catalog.components(["HS-001-cccd", "missing", "HS-001-qd", "HS-001-qd", "bad\x00id"])
+    assert set(rows) == {"HS-001-qd", "HS-001-cccd"}
+    assert rows["HS-001-qd"] == row and rows["HS-001-cccd"] == cccd
+    assert catalog.components([]) == {}
 
 
 def test_signatures_and_own_text_layer(catalog: Catalog) -> None:
