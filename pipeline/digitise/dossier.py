@@ -8,35 +8,77 @@ stored and a failed dossier is indexed only as failed.
 
 from __future__ import annotations
 
+import importlib
 import json
 import mimetypes
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pipeline.catalog.base import Catalog
-from pipeline.digitise.pages import PageOutput
+from pipeline.digitise.pages import OCR_STARTED, PageOutput
 from pipeline.digitise.stream import process_pages
 from pipeline.errors import SohoaError
 from pipeline.ingest.entries import stored_names
 from pipeline.ingest.inputs import DossierSource, Entry, list_entries, open_dossier, safe_id, sha256_file
 from pipeline.ingest.signatures import dossier_signatures, earliest
 from pipeline.manifest import SCHEMA, Component, InputFile, Manifest, Signature, Source, StoredObject
-from pipeline.publish.pdfa import archival_record
-from pipeline.publish.pdfout import build_pdf
-from pipeline.publish.reuse import find_reuse, free_key, pinned
 from pipeline.settings import Settings
-from pipeline.store.base import ObjectStore
-from pipeline.understand.extract import extract_components
-from pipeline.understand.model import classifier_name, page_classifier
-from pipeline.understand.number_date import Evidence, signing_times
-from pipeline.understand.segment import PageInput, segment
-from pipeline.understand.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from pipeline.catalog.base import Catalog
+    from pipeline.store.base import ObjectStore
+    from pipeline.understand.taxonomy import Taxonomy
+
+# What the steps after the pages need (understand, publish): imported by `warm_up` while the first page's
+# Tesseract runs, so a one-page run does not wait for them (~0.3 s of imports and the taxonomy).
+LATER_MODULES = ("pipeline.understand.extract", "pipeline.understand.model", "pipeline.understand.number_date",
+                 "pipeline.understand.segment", "pipeline.understand.taxonomy", "pipeline.publish.pdfa",
+                 "pipeline.publish.pdfout", "pipeline.publish.reuse")
+_TAXONOMIES: dict[tuple[str, int], Taxonomy] = {}
+_WARM = threading.Lock()
+
+
+def taxonomy_of(settings: Settings) -> Taxonomy:
+    """The settings' taxonomy, parsed once per file version (YAML parsing costs ~0.2 s a time)."""
+    from pipeline.understand.taxonomy import load_taxonomy
+
+    path = settings.taxonomy
+    try:
+        version = Path(path).stat().st_mtime_ns if path is not None else 0
+    except OSError:
+        version = -1  # load_taxonomy says what is wrong
+    key = (str(path), version)
+    if key not in _TAXONOMIES:
+        _TAXONOMIES[key] = load_taxonomy(path)
+    return _TAXONOMIES[key]
+
+
+def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:
+    """Import the later steps' modules and load the taxonomy and page model in a daemon thread, once
+    the first page's Tesseract has started (before that it would only compete with decoding and cleaning)."""
+
+    def run() -> None:
+        OCR_STARTED.wait(wait_s)
+        with _WARM:
+            try:
+                for name in LATER_MODULES:
+                    importlib.import_module(name)
+                from pipeline.understand.model import page_classifier
+
+                page_classifier(settings, taxonomy_of(settings))
+            except Exception:  # noqa: BLE001 - only a head start: the step itself reports any problem
+                return
+
+    thread = threading.Thread(target=run, name="sohoa-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 @dataclass
@@ -127,7 +169,14 @@ def understand(outputs: list[PageOutput], settings: Settings, taxonomy: Taxonomy
     The trained page classifier is used when a model for this taxonomy exists (trained under the data
     home, or the default shipped for the taxonomy); otherwise the title and layout rules decide, with a warning.
     """
-    taxonomy = taxonomy or load_taxonomy(settings.taxonomy)
+    from pipeline.understand.extract import extract_components
+    from pipeline.understand.model import classifier_name, page_classifier
+    from pipeline.understand.number_date import Evidence, signing_times
+    from pipeline.understand.segment import PageInput, segment
+
+    with _WARM:  # a warm-up still importing: wait for it rather than import beside it
+        pass
+    taxonomy = taxonomy or taxonomy_of(settings)
     inputs = [PageInput(n=o.page.n, text=o.page.text, blank=o.page.blank) for o in outputs]
     by_n = {o.page.n: o for o in outputs}
     classifier = page_classifier(settings, taxonomy)
@@ -187,6 +236,10 @@ def publish(source: DossierSource, outputs: list[PageOutput], drafts: list[Draft
     (a signed original only when the stored copy is the same file); and this dossier's PDFs that
     other dossiers point at are neither overwritten nor deleted.
     """
+    from pipeline.publish.pdfa import archival_record
+    from pipeline.publish.pdfout import build_pdf
+    from pipeline.publish.reuse import find_reuse, free_key, pinned
+
     by_n = {o.page.n: o for o in outputs}
     components: list[Component] = []
     keep: set[str] = set()
@@ -270,6 +323,8 @@ def drop_stale_components(dossier_id: str, store: ObjectStore, catalog: Catalog 
     """A failed run leaves no component PDF behind: the ones an earlier run stored are deleted
     (after the catalog was told the dossier failed, so nothing indexed points at them), except
     those other dossiers' components point at (`pipeline.publish.reuse.pinned`)."""
+    from pipeline.publish.reuse import pinned
+
     pins = pinned(store, catalog, dossier_id)
     dropped = []
     for key in list(store.list(f"dossiers/{dossier_id}/")):
@@ -379,6 +434,7 @@ def digitise(path: str | Path, settings: Settings, store: ObjectStore, catalog: 
     timings: dict[str, float] = {}
     source = None
     workdir = None
+    warm_up(settings)
     try:
         source = run_step(ingest, path, settings, store)
         timings["ingest_s"] = time.perf_counter() - t0

@@ -9,6 +9,7 @@ size; the threads mostly wait on pdftoppm and Tesseract subprocesses, which run 
 from __future__ import annotations
 
 import resource
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -34,6 +35,7 @@ from pipeline.settings import Settings
 from pipeline.textnorm import nfc
 
 T = TypeVar("T")
+OCR_STARTED = threading.Event()  # set when a page's Tesseract first starts (`dossier.warm_up` waits for it)
 
 
 @dataclass
@@ -146,6 +148,7 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
     c3 = cpu_now()
     cpu["jpeg"] = c3 - c2
     k3 = children_cpu()
+    OCR_STARTED.set()
     result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
                        psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
     steps = list(prepared.steps)
