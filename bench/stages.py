@@ -1,7 +1,10 @@
 """Where the CPU goes, stage by stage, on degraded scans, beside raw Tesseract on the same page images.
 
     python bench/stages.py [--dossiers 4] [--max-pages 5] [--seed 15] [--jobs 2] [--end-to-end]
-                           [--no-ocrmypdf] [--prefect]
+                           [--no-ocrmypdf] [--prefect] [--skip-stages] [--no-one-page]
+
+    python bench/stages.py --dossiers 10 --max-pages 16 --skip-stages --no-ocrmypdf --no-one-page
+        # issue 15's acceptance run: 10 dossiers, ~100 degraded pages, whole commands beside raw Tesseract
 
 The corpus: generated dossiers (`samples.generate`), every page damaged one way in turn (stamp and
 signature over the text, photocopy, blur + heavy JPEG, sensor noise, uneven lighting, a turned page),
@@ -67,7 +70,8 @@ def build_corpus(out: Path, n: int, seed: int, max_pages: int) -> list[Path]:
                 pg.image = pg.image.rotate(rng.choice((90, 180, 270)), expand=True)
             else:
                 pg.image, _ = damage(pg.image, kind, rng, dpi=d.dpi)
-        paths.append(write_dossier(d, out / f"d{i:02d}", "pdf" if i % 2 == 0 else "jpg-folder", quality=80))
+        paths.append(write_dossier(d, out / f"{n}-{seed}-{max_pages}" / f"d{i:02d}", "pdf" if i % 2 == 0 else "jpg-folder",
+                                   quality=80))  # a folder per corpus: another corpus never overwrites it
     marker.write_text(json.dumps([str(p) for p in paths]))
     return paths
 
@@ -183,12 +187,39 @@ def stored_sizes(home: Path, dossiers: list[Path]) -> tuple[float, float]:
     return out_bytes / 1024 / n, src_bytes / 1024 / n
 
 
+PEAKS: dict[str, list[float]] = {}  # command name -> its own peak RSS (MB) at each quarter of its run
+
+
+def _rss_watch(pid: int, marks: list[tuple[float, float]], stop: list[bool]) -> None:
+    """(seconds, VmHWM MB) of process `pid` every 0.2 s: its own peak, Tesseract children not counted."""
+    t = time.perf_counter()
+    while not stop[0]:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+            marks.append((time.perf_counter() - t, hwm / 1024))
+        except (OSError, StopIteration):
+            pass
+        time.sleep(0.2)
+
+
 def _timed(cmd: list[str], env: dict, cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
-    """(wall s, CPU s of the command and all its children, result)."""
+    """(wall s, CPU s of the command and all its children, result); its peak RSS at each quarter of
+    the run goes to PEAKS[the command's words] (flat memory: the same at 1/4 as at the end)."""
+    import threading
+
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    marks: list[tuple[float, float]] = []
+    stop = [False]
+    watch = threading.Thread(target=_rss_watch, args=(proc.pid, marks, stop), daemon=True)
+    watch.start()
     out, err = proc.communicate()
     wall = time.perf_counter() - t
+    stop[0] = True
+    watch.join()
+    if marks:
+        PEAKS[" ".join(cmd[3:5])] = [max((m for s, m in marks if s <= wall * q), default=0.0) for q in (0.25, 0.5, 0.75, 1)]
     return wall, _last_child_cpu(), subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
@@ -276,10 +307,18 @@ def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float
     omp = None if args.no_ocrmypdf else ocrmypdf_default(dossiers, args.jobs, tmp / "ocrmypdf")
     if omp is not None:
         e2e.append((f"ocrmypdf -l vie (defaults), --jobs {args.jobs}", omp))
-    print(f"\nsohoa from {repo}\n\n| command | wall s | x raw wall | CPU s | x raw CPU |\n|---|---|---|---|---|")
+    load = os.getloadavg()
+    print(f"\nsohoa from {repo}; load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n\n"
+          "| command | wall s | x raw wall | CPU s | x raw CPU |\n|---|---|---|---|---|")
     for name, (wall, cpu) in e2e:
         shown = f"{wall:.1f} | {wall / raw[0]:.2f}" if wall else "– | –"
         print(f"| {name} | {shown} | {cpu:.1f} | {cpu / raw[1]:.2f} |")
+    print("\npeak RSS of the sohoa process itself (MB; Tesseract's own ~250 MB a page not counted) "
+          "at 1/4, 1/2, 3/4 of the run and at its end:")
+    for name, peaks in PEAKS.items():
+        print(f"- {name}: {' / '.join(f'{p:.0f}' for p in peaks)}")
+    if args.no_one_page:
+        return
     one = images[0]
     page = raw_tesseract([one], 1, tmp / "raw")
     first = _sohoa(["process", str(one)], tmp / "h4", args.jobs, repo=repo)
@@ -297,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--end-to-end", action="store_true")
     ap.add_argument("--no-ocrmypdf", action="store_true")
     ap.add_argument("--prefect", action="store_true")
+    ap.add_argument("--skip-stages", action="store_true", help="whole commands only (implies --end-to-end)")
+    ap.add_argument("--no-one-page", action="store_true", help="without the one-page runs (bench/one_page.py)")
     ap.add_argument("--repo", type=Path, default=REPO, help="the checkout whose `sohoa` is timed end to end")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "sohoa" / "stages")
     args = ap.parse_args(argv)
@@ -307,6 +348,13 @@ def main(argv: list[str] | None = None) -> int:
             (tmp / sub).mkdir()
         images = page_images(dossiers, tmp / "img")
         raw_wall, raw_cpu = raw_tesseract(images, args.jobs, tmp / "raw")
+        if args.skip_stages:
+            print(f"{len(dossiers)} dossiers, {len(images)} pages, degraded: {', '.join(DAMAGE)}; {args.jobs} jobs, "
+                  f"{os.cpu_count()} cores")
+            end_to_end(dossiers, images, (raw_wall, raw_cpu), args, tmp)
+            kb_out, kb_src = stored_sizes(tmp / "h2", dossiers)
+            print(f"\nstored PDF {kb_out:.0f} KB/page (`sohoa backlog`), source {kb_src:.0f} KB/page")
+            return 0
         totals, text_pages, _ = stage_table(dossiers, args.jobs, tmp / "home")
         kb_out, kb_src = stored_sizes(tmp / "home", dossiers)
         n = len(images)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pypdf import PdfReader
-from pypdf.generic import ContentStream, DictionaryObject, IndirectObject
+if TYPE_CHECKING:  # pypdf (~0.1 s to import) is imported when a PDF is read, not by an image-only run
+    from pypdf import PdfReader
 
 Matrix = tuple[float, float, float, float, float, float]
 IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
@@ -71,6 +72,8 @@ def _box_area(m: Matrix, box: tuple[float, float, float, float], clip: tuple[flo
 
 
 def _resolve(obj):
+    from pypdf.generic import IndirectObject
+
     return obj.get_object() if isinstance(obj, IndirectObject) else obj
 
 
@@ -91,6 +94,8 @@ class _Walker:
         self.clip = clip
 
     def walk(self, stream, resources, ctm: Matrix, tally: _Tally, depth: int = 0) -> None:
+        from pypdf.generic import ContentStream, DictionaryObject
+
         if depth > MAX_DEPTH or stream is None:
             return
         try:
@@ -189,6 +194,8 @@ class _Walker:
 
 def _annotation_cover(reader: PdfReader, page, clip: tuple[float, float, float, float]) -> float:
     """Area of visible annotations whose normal appearance shows text (signature boxes, stamps)."""
+    from pypdf.generic import DictionaryObject
+
     area = 0.0
     annots = _resolve(page.get("/Annots"))
     for ref in annots or []:
@@ -236,6 +243,8 @@ def measure_page(reader: PdfReader, index: int) -> PageLayers | None:
 
 def measure_file_page(path: Path, index: int) -> PageLayers | None:
     """`measure_page` on page `index` of the PDF at `path` (opened lazily: only that page is read)."""
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(path, strict=False)
     except Exception:  # noqa: BLE001

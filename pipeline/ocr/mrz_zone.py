@@ -16,7 +16,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from pypdf import PdfReader, PdfWriter, Transformation
 
 from pipeline.ocr.tesseract import OcrResult, ocr_crop, ocr_image
 from pipeline.ocr.words import Word, words_to_text
@@ -120,6 +119,8 @@ def relayer(image: np.ndarray, dpi: float, result: OcrResult, zone: Zone, workdi
     try:
         if any(p.error or p.textlayer_pdf is None for p in parts):
             return fixed
+        from pypdf import PdfReader, PdfWriter, Transformation  # ~0.1 s: only for a page with a zone
+
         writer = PdfWriter(clone_from=parts[0].textlayer_pdf)
         page = writer.pages[0]
         # the zone's layer is the crop's size in points; it goes where the crop was (PDF y runs up)

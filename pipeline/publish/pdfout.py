@@ -17,14 +17,17 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 from PIL import Image
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject, StreamObject
 
-from pipeline.publish.pdfa import ArchivalRecord, make_archival, problems
+if TYPE_CHECKING:  # pypdf (~0.1 s to import) when a PDF is written, not when a page is read
+    from pypdf import PdfWriter
+    from pypdf.generic import StreamObject
+
+    from pipeline.publish.pdfa import ArchivalRecord
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ def placement(w: int, h: int, rotation: int, skew_deg: float, dpi: float) -> tup
 
 
 def _image_xobject(jpeg: bytes) -> tuple[StreamObject, int, int]:
+    from pypdf.generic import NameObject, NumberObject, StreamObject
+
     with Image.open(io.BytesIO(jpeg)) as im:  # the header only
         w, h, mode = im.width, im.height, im.mode
     if mode not in ("L", "RGB"):
@@ -99,28 +104,54 @@ def _image_xobject(jpeg: bytes) -> tuple[StreamObject, int, int]:
 
 def _add_image_page(writer: PdfWriter, part: PagePart) -> bytes:
     """One page: the JPEG placed upright, the text layer over it. Returns the JPEG (for the file ID)."""
+    from pypdf import PageObject, PdfReader, Transformation
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
     jpeg = part.jpeg.read_bytes()
     image, w, h = _image_xobject(jpeg)
     width, height, (a, b, c, d, e, f) = placement(w, h, part.rotation, part.skew_deg, part.dpi)
     page = PageObject.create_blank_page(writer, width, height)
-    contents = DecodedStreamObject()
-    contents.set_data(f"q {a:.5f} {b:.5f} {c:.5f} {d:.5f} {e:.4f} {f:.4f} cm /Im0 Do Q".encode())
-    page[NameObject("/Resources")] = DictionaryObject({
+    drawing = f"q {a:.5f} {b:.5f} {c:.5f} {d:.5f} {e:.4f} {f:.4f} cm /Im0 Do Q".encode()
+    resources = DictionaryObject({
         NameObject("/XObject"): DictionaryObject({NameObject("/Im0"): writer._add_object(image)}),  # noqa: SLF001
     })
+    text = PdfReader(part.textlayer).pages[0] if part.textlayer is not None else None
+    own = text.get("/Resources") if text is not None else None
+    if text is not None and own is not None and "/XObject" not in own.get_object():
+        # The text layer's operators go in as they are, scaled to the page by one `cm`: pypdf's
+        # merge_transformed_page parses every operator of it (~15 ms a page) to the same effect.
+        sx, sy = width / float(text.mediabox.width), height / float(text.mediabox.height)
+        for key, value in own.get_object().items():
+            resources[NameObject(key)] = value.clone(writer)
+        drawing += f"\nq {sx:.6f} 0 0 {sy:.6f} 0 0 cm\n".encode() + _content_bytes(text) + b"\nQ"
+        text = None
+    contents = DecodedStreamObject()
+    contents.set_data(drawing)
+    page[NameObject("/Resources")] = resources
     page[NameObject("/Contents")] = writer._add_object(contents)  # noqa: SLF001
     page = writer.add_page(page)
-    if part.textlayer is not None:
-        text = PdfReader(part.textlayer).pages[0]
+    if text is not None:  # a layer with images of its own: merged by pypdf, names kept apart
         sx = float(page.mediabox.width) / float(text.mediabox.width)
         sy = float(page.mediabox.height) / float(text.mediabox.height)
         page.merge_transformed_page(text, Transformation().scale(sx, sy))
-    page.compress_content_streams()  # the merged text layer comes back inflated: ~13 KB a page
+    page.compress_content_streams()
     return jpeg
+
+
+def _content_bytes(page) -> bytes:
+    """A page's content stream(s), decoded and joined, without parsing them into operators."""
+    contents = page.get("/Contents")
+    if contents is None:
+        return b""
+    contents = contents.get_object()
+    streams = [s.get_object() for s in contents] if isinstance(contents, list) else [contents]
+    return b"\n".join(s.get_data() for s in streams)
 
 
 def as_record(info: dict[str, str] | ArchivalRecord) -> ArchivalRecord:
     """An Info-style dict (Title, Subject, Author, Keywords) as an archival record."""
+    from pipeline.publish.pdfa import ArchivalRecord
+
     if isinstance(info, ArchivalRecord):
         return info
     return ArchivalRecord(title=info.get("Title") or "", dossier_id="", type_name=info.get("Subject") or None,
@@ -129,6 +160,10 @@ def as_record(info: dict[str, str] | ArchivalRecord) -> ArchivalRecord:
 
 
 def _write(parts: list[PagePart], out: Path, record: ArchivalRecord, claim: bool) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    from pipeline.publish.pdfa import make_archival
+
     writer = PdfWriter()
     readers: dict[Path, PdfReader] = {}
     fingerprint = hashlib.sha256()
@@ -155,6 +190,8 @@ def _write(parts: list[PagePart], out: Path, record: ArchivalRecord, claim: bool
 
 def build_pdf(parts: list[PagePart], out: Path, info: dict[str, str] | ArchivalRecord) -> Path:
     """Write one searchable PDF/A-2b from `parts`, atomically (temp name, then rename)."""
+    from pipeline.publish.pdfa import problems
+
     record = as_record(info)
     _write(parts, out, record, claim=True)
     if any(p.source_pdf is not None for p in parts) and problems(out):
