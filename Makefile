@@ -6,7 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils fonts-liberation2 python3-venv postgresql chromium
+APT_PACKAGES := tesseract-ocr tesseract-ocr-vie poppler-utils libjpeg-turbo-progs fonts-liberation2 python3-venv postgresql chromium
 export SOHOA_HOME ?= $(CURDIR)/.sohoa
 
 .PHONY: setup system-deps venv demo web test test-fast lint bench model clean

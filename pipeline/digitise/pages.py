@@ -30,6 +30,7 @@ from pipeline.ocr.blanks import read_blanks
 from pipeline.ocr.quality import page_quality
 from pipeline.ocr.tesseract import ocr_image, osd_rotation
 from pipeline.ocr.words import Word
+from pipeline.publish.jpegopt import optimised
 from pipeline.publish.pdfout import PagePart, write_jpeg
 from pipeline.settings import Settings
 from pipeline.textnorm import nfc
@@ -140,7 +141,7 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
     stem = f"p{ref.n:05d}"
     jpeg = workdir / f"{stem}.jpg"
     if own_jpeg is not None:
-        jpeg.write_bytes(own_jpeg)
+        jpeg.write_bytes(optimised(own_jpeg))  # same pixels; a scanner's standard Huffman tables re-made
         part = PagePart(jpeg=jpeg, dpi=source_dpi, rotation=prepared.rotation, skew_deg=prepared.skew_deg)
     else:
         write_jpeg(prepared.display, jpeg, settings.display.jpeg_quality)
