@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 DAMAGE = ("stamp", "photocopy", "blur_jpeg", "noise", "shadow", "turned")
 PAGE_STAGES = [("load", "rasterise / decode"), ("clean", "clean (OpenCV)"), ("osd", "orientation (Tesseract OSD)"),
                ("tesseract", "Tesseract (words + text layer)"), ("ocr_post", "OCR post-processing (TSV, word fixes)"),
-               ("jpeg", "display JPEG")]
+               ("jpeg", "display JPEG"), ("blanks", "header blanks re-read (Tesseract on crops)")]
 
 
 def build_corpus(out: Path, n: int, seed: int, max_pages: int) -> list[Path]:

@@ -172,8 +172,10 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         warnings.append(f"needs review: {quality.reason}")
     # The number and day written into the header's blanks, re-read alone (a handful of tiny crops,
     # only on a page with a "Số: … /…" or "ngày … tháng … năm" line and a doubtful reading).
+    c4 = cpu_now()
     blanks = read_blanks(prepared.ocr, result.words, timeout_s=min(30.0, settings.ocr.timeout_s),
                          models_dir=Path(settings.home) / "models")
+    cpu["blanks"] = cpu_now() - c4
     page = Page(
         n=ref.n, blank=False, rotation=prepared.rotation, skew_deg=prepared.skew_deg,
         ocr_confidence=result.confidence, text_source="ocr" if result.words else "none", text=result.text,
