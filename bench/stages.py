@@ -275,6 +275,13 @@ def ocrmypdf_default(dossiers: list[Path], jobs: int, out: Path) -> tuple[float,
     return wall, cpu
 
 
+def _link_or_copy(src, dst) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
 def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float], args: argparse.Namespace,
                tmp: Path) -> None:
     """Wall and CPU of whole commands on the corpus, each beside the raw floor. CPU (the command and
@@ -284,8 +291,11 @@ def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float
     paths = [str(d) for d in dossiers]
     folder = tmp / "backlog"
     folder.mkdir()
-    for d in dossiers:
-        (folder / d.name).symlink_to(d)
+    for d in dossiers:  # copies (hard links where they can be): a backlog does not follow symbolic links
+        if d.is_dir():
+            shutil.copytree(d, folder / d.name, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(d, folder / d.name)
     e2e.append((f"sohoa process, {len(dossiers)} dossiers in one call",
                 _sohoa(["process", *paths], tmp / "h1", args.jobs, repo=repo)))
     e2e.append(("sohoa backlog", _sohoa(["backlog", str(folder)], tmp / "h2", args.jobs, repo=repo)))
