@@ -276,10 +276,7 @@ def ocrmypdf_default(dossiers: list[Path], jobs: int, out: Path) -> tuple[float,
 
 
 def _link_or_copy(src, dst) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+    shutil.copy2(src, dst)  # a copy: a backlog refuses hard-linked files as it refuses symbolic links
 
 
 def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float], args: argparse.Namespace,
@@ -291,7 +288,7 @@ def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float
     paths = [str(d) for d in dossiers]
     folder = tmp / "backlog"
     folder.mkdir()
-    for d in dossiers:  # copies (hard links where they can be): a backlog does not follow symbolic links
+    for d in dossiers:  # copies: a backlog follows no symbolic link and takes no hard-linked file
         if d.is_dir():
             shutil.copytree(d, folder / d.name, copy_function=_link_or_copy)
         else:
