@@ -1,6 +1,7 @@
 """`sohoa process` of one page beside that page's own OCR time: what a one-page run costs above Tesseract.
 
-    python bench/one_page.py [IMAGE] [--runs 5] [--repo CHECKOUT]
+    python bench/one_page.py [IMAGE] [--runs 5] [--repo CHECKOUT ...]
+    python bench/one_page.py --repo ../before --repo .     # before and after, round by round
 
 The page (default: the first degraded page of `bench/stages.py`'s corpus, a stamped JPEG) is cleaned
 as sohoa cleans it, and its OCR image is given to raw `tesseract -l vie` (OMP_THREAD_LIMIT=1, TSV + PDF
@@ -68,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("image", nargs="?", type=Path)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--repo", type=Path, default=REPO, help="the checkout whose `sohoa` is timed")
+    ap.add_argument("--repo", type=Path, action="append",
+                    help="a checkout whose `sohoa` is timed (several: run in turn, round by round); default this one")
     args = ap.parse_args(argv)
+    repos = [r.resolve() for r in (args.repo or [REPO])]
     image = (args.image or default_image()).resolve()
     with tempfile.TemporaryDirectory(prefix="sohoa-one-") as tmp:
         tmp = Path(tmp)
@@ -77,28 +80,35 @@ def main(argv: list[str] | None = None) -> int:
         tess = ["tesseract", str(ocr), str(tmp / "floor"), "-l", "vie", "--dpi", str(round(dpi)),
                 "-c", "tessedit_create_tsv=1", "-c", "textonly_pdf=1", "pdf"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-        env.update({"SOHOA_HOME": str(tmp / "home"), "PREFECT_HOME": str(tmp / "prefect")})
-        sohoa = [sys.executable, "-m", "flows.cli", "process", str(image)]
-        floor, runs, fresh = [], [], None
+        floor: list = []
+        runs: dict[Path, list] = {r: [] for r in repos}
+        fresh: dict[Path, tuple] = {}
         timed(tess)  # page cache warm for both
         for i in range(args.runs + 1):
             floor.append(timed(tess))
-            r = timed(sohoa, env, args.repo.resolve())
-            if i == 0:
-                fresh = r
-            else:
-                runs.append(r)
+            for k, repo in enumerate(repos):
+                home = {"SOHOA_HOME": str(tmp / f"home{k}"), "PREFECT_HOME": str(tmp / f"prefect{k}")}
+                r = timed([sys.executable, "-m", "flows.cli", "process", str(image)], {**env, **home}, repo)
+                if i == 0:
+                    fresh[repo] = r
+                else:
+                    runs[repo].append(r)
         load = os.getloadavg()
-    med = [statistics.median(x[k] for x in runs) for k in range(3)]
     fl = [statistics.median(x[k] for x in floor) for k in range(3)]
-    print(f"one page: {image.name}; sohoa from {args.repo.resolve()}; {args.runs} runs (medians); "
-          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores\n")
-    print("| | wall s | CPU s | peak RSS MB |\n|---|---|---|---|")
-    print(f"| page's own OCR (raw `tesseract -l vie` on its cleaned image) | {fl[0]:.2f} | {fl[1]:.2f} | {fl[2]:.0f} |")
-    print(f"| `sohoa process` (fresh data home, one run) | {fresh[0]:.2f} | {fresh[1]:.2f} | {fresh[2]:.0f} |")
-    print(f"| `sohoa process` (data home exists) | {med[0]:.2f} | {med[1]:.2f} | {med[2]:.0f} |")
-    print(f"| **overhead** (sohoa - page) | **{med[0] - fl[0]:+.2f}** | **{med[1] - fl[1]:+.2f}** | |")
-    print(f"\nruns, wall s: floor {' '.join(f'{x[0]:.2f}' for x in floor)}; sohoa {' '.join(f'{x[0]:.2f}' for x in runs)}")
+    print(f"one page: {image.name}; {args.runs} runs (medians), round by round; load average {load[0]:.1f} "
+          f"{load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores\n")
+    print("| | wall s | CPU s | peak RSS MB | overhead wall s | overhead CPU s |\n|---|---|---|---|---|---|")
+    print(f"| page's own OCR (raw `tesseract -l vie` on its cleaned image) | {fl[0]:.2f} | {fl[1]:.2f} | {fl[2]:.0f} | | |")
+    for repo in repos:
+        med = [statistics.median(x[k] for x in runs[repo]) for k in range(3)]
+        f = fresh[repo]
+        print(f"| `sohoa process` from {repo}, fresh data home (one run) | {f[0]:.2f} | {f[1]:.2f} | {f[2]:.0f} | "
+              f"{f[0] - fl[0]:+.2f} | {f[1] - fl[1]:+.2f} |")
+        print(f"| `sohoa process` from {repo}, data home exists | {med[0]:.2f} | {med[1]:.2f} | {med[2]:.0f} | "
+              f"**{med[0] - fl[0]:+.2f}** | **{med[1] - fl[1]:+.2f}** |")
+    print(f"\nwall s per run: floor {' '.join(f'{x[0]:.2f}' for x in floor)}")
+    for repo in repos:
+        print(f"{repo}: {' '.join(f'{x[0]:.2f}' for x in runs[repo])}")
     return 0
 
 
