@@ -60,6 +60,18 @@ def taxonomy_of(settings: Settings) -> Taxonomy:
     return _TAXONOMIES[key]
 
 
+def _warm_hand_reader(settings: Settings) -> None:
+    """The header blanks' handwritten-digit reader (scikit-learn, ~0.6-1 s to import, and its model),
+    loaded beside Tesseract when a trained copy is cached: a page with a blank then does not wait for
+    it. Never trained here (a page without blanks would pay for nothing)."""
+    from pipeline.ocr import handdigits
+
+    home_models = Path(settings.home) / "models"
+    cached = (handdigits._cache_path(home_models), handdigits._cache_path(handdigits.user_cache_dir()))  # noqa: SLF001
+    if any(p.exists() for p in cached):
+        handdigits.model(home_models)
+
+
 def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:
     """Import the later steps' modules and load the taxonomy and page model in a daemon thread, once
     the first page's Tesseract has started (before that it would only compete with decoding and cleaning)."""
@@ -73,6 +85,7 @@ def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:
                 from pipeline.understand.model import page_classifier
 
                 page_classifier(settings, taxonomy_of(settings))
+                _warm_hand_reader(settings)
             except Exception:  # noqa: BLE001 - only a head start: the step itself reports any problem
                 return
 
