@@ -389,11 +389,14 @@ def main(argv: list[str] | None = None) -> int:
 def entry() -> None:
     """The `sohoa` command: `main()`, then, once its output is flushed and its files closed, an exit
     without the interpreter's teardown of numpy, OpenCV, pydantic... (0.1-0.2 s of CPU that a one-page
-    run would wait for). Not after Prefect was used: its exit handlers send the last logs and events."""
+    run would wait for); the exit handlers still run. Not after Prefect or Dask was used: their handlers
+    expect the whole teardown (Prefect sends its last logs and events)."""
     code = main()
-    if "prefect" in sys.modules:
+    if "prefect" in sys.modules or "distributed" in sys.modules:
         sys.exit(code)
-    logging.shutdown()
+    import atexit
+
+    atexit._run_exitfuncs()  # what was registered still runs: temporary folders, thread pools, logging
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
