@@ -7,7 +7,9 @@ cropped from the OCR image (between "Số:" and "/…", between "ngày" and "th�
 with a digit-only whitelist as one line at three sizes (Tesseract's single-word and raw-line modes
 drop glyphs of handwriting; a change of scale gives an independent reading of all of them):
 readings that agree are evidence, readings that disagree send the field to review
-(`pipeline.understand.number_date`).
+(`pipeline.understand.number_date`). Where Tesseract's boxes of the handwriting are evidently wrong
+(the number glued to its code, a label's box that swallowed the day) the crop is placed from the
+printed anchors instead (`pipeline.ocr.blank_anchors`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import cv2
 import numpy as np
 
 from pipeline.manifest import BlankRead
-from pipeline.ocr import handdigits, tesseract
+from pipeline.ocr import blank_anchors, handdigits, tesseract
 from pipeline.ocr.words import Word
 from pipeline.textnorm import fold
 
@@ -59,6 +61,15 @@ def _crop(image: np.ndarray, x0: float, x1: float, ref: Word) -> np.ndarray:
         return np.zeros((0, 0), np.uint8)
     crop = image[y0:y1, x0:x1]
     return np.pad(crop, _pad(ref), constant_values=255)
+
+
+def _crop_band(image: np.ndarray, x0: float, x1: float, row: blank_anchors.Band) -> np.ndarray:
+    """The blank between two printed anchors, over the printed row's band plus margin."""
+    y0, y1 = row.crop_rows(image.shape)
+    x0, x1 = int(max(0, x0)), int(min(image.shape[1], x1))
+    if x1 - x0 < 0.3 * row.height or y1 <= y0:
+        return np.zeros((0, 0), np.uint8)
+    return np.pad(image[y0:y1, x0:x1], int(PAD * row.height), constant_values=255)
 
 
 def _pad(ref: Word) -> int:
@@ -149,8 +160,15 @@ def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float,
     x1 = slash.box[0] + (slash.box[2] * len(pre_slash) / max(1, len(slash.text)) if pre_slash else 0)
     compact = text.replace(" ", "")
     sure = compact.isdigit() and conf >= 0.9
-    return _read("so", compact, conf, _crop(image, x0, x1, label), timeout_s, models_dir, sure=sure,
-                 pad=_pad(label))
+    crop, pad = _crop(image, x0, x1, label), _pad(label)
+    row_band = blank_anchors.band([(label, "so")])
+    if row_band is not None and pre_slash:
+        # the number glued to the code ("4/UBND-KTTH"): its end is the slash stroke found in the image
+        start = blank_anchors.label_end(label, "so", row_band.height)
+        stroke = blank_anchors.slash_left(image, start, slash, row_band.crop_rows(image.shape))
+        if stroke is not None and stroke - start >= 0.3 * row_band.height:
+            crop, pad = _crop_band(image, start, stroke, row_band), int(PAD * row_band.height)
+    return _read("so", compact, conf, crop, timeout_s, models_dir, sure=sure, pad=pad)
 
 
 def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
@@ -192,8 +210,16 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         text, conf = (head + text + tail).strip(), min(involved) if involved else 0.0
     compact = text.replace(" ", "")
     sure = compact.isdigit() and conf >= 0.9
-    out.append(_read("day", compact, conf, _crop(image, x0, x1, ngay), timeout_s, models_dir, sure=sure,
-                     pad=_pad(ngay)))
+    crop, pad = _crop(image, x0, x1, ngay), _pad(ngay)
+    row_band = blank_anchors.band([(ngay, "ngay"), (thang, "thang")])
+    if row_band is not None and thang is not ngay:
+        # the label's box swallowed the handwriting ("ngày" 170 px wide for 100 px of print: the old
+        # crop is a sliver or nothing): placed from the printed "ngày" and "tháng" instead
+        start = blank_anchors.label_end(ngay, "ngay", row_band.height)
+        end = blank_anchors.label_start(thang, "thang", row_band.height)
+        if x1 - x0 < 0.6 * row_band.height and end - start >= 0.3 * row_band.height:
+            crop, pad = _crop_band(image, start, end, row_band), int(PAD * row_band.height)
+    out.append(_read("day", compact, conf, crop, timeout_s, models_dir, sure=sure, pad=pad))
     if nam is not None:
         f = fold(thang.text)
         m_text = re.sub(r"(?i)^.*th[aá]ng", "", thang.text) if f != "thang" else ""
