@@ -24,6 +24,7 @@ from pipeline.textnorm import fold
 # "ngày", 2.2-2.6 for "tháng", 1.0-1.3 for "Số:")
 LABEL_RATIO = {"so": 1.3, "ngay": 2.1, "thang": 2.45}
 WIDE = 1.3  # a label box wider than this × its printed width has swallowed handwriting
+NAM_HEIGHT = 1.37  # the height of "ngày"/"tháng" over that of "năm" (measured 1.34-1.42)
 MARGIN = 0.5  # of the printed height, above and below the printed row
 _CLEAN = {"so": ("so:", "so"), "ngay": ("ngay",), "thang": ("thang",)}
 
@@ -47,9 +48,13 @@ def is_clean(word: Word, label: str) -> bool:
     return fold(word.text).strip(",.") in _CLEAN[label] and word.conf >= 0.6
 
 
-def band(anchors: list[tuple[Word, str]]) -> Band | None:
-    """The printed row from the clean label words among `anchors` (word, label kind)."""
+def band(anchors: list[tuple[Word, str]], nam: Word | None = None) -> Band | None:
+    """The printed row from the clean label words among `anchors` (word, label kind); when none is
+    clean (handwriting read into all of them), from a clean "năm" (no ascender, no descender)."""
     clean = [w for w, kind in anchors if is_clean(w, kind)]
+    if not clean and nam is not None and fold(nam.text) == "nam" and nam.conf >= 0.6:
+        h = NAM_HEIGHT * nam.box[3]
+        return Band(top=nam.box[1] + nam.box[3] - 0.8 * h, bottom=nam.box[1] + nam.box[3] + 0.2 * h, height=h)
     if not clean:
         return None
     heights = sorted(w.box[3] for w in clean)

@@ -211,7 +211,13 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
     compact = text.replace(" ", "")
     sure = compact.isdigit() and conf >= 0.9
     crop, pad = _crop(image, x0, x1, ngay), _pad(ngay)
-    row_band = blank_anchors.band([(ngay, "ngay"), (thang, "thang")])
+    row_band = blank_anchors.band([(ngay, "ngay"), (thang, "thang")], nam)
+    if row_band is not None and thang is ngay:
+        # "ngày4Dtháng": the box's height is the handwriting's; the labels' printed widths from the row's
+        start = blank_anchors.label_end(ngay, "ngay", row_band.height)
+        end = blank_anchors.label_start(thang, "thang", row_band.height)
+        if end - start >= 0.3 * row_band.height:
+            crop, pad = _crop_band(image, start, end, row_band), int(PAD * row_band.height)
     if row_band is not None and thang is not ngay:
         # the label's box swallowed the handwriting ("ngày" 170 px wide for 100 px of print: the old
         # crop is a sliver or nothing): placed from the printed "ngày" and "tháng" instead
