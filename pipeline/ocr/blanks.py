@@ -233,7 +233,8 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         month = (m_text + between).replace(" ", "")
         m_conf = min(m_conf or 1.0, thang.conf if m_text else 1.0)
         sure = month.isdigit() and m_conf >= 0.9
-        x0 = thang.box[0] + (thang.box[2] if f == "thang" else LABEL_RATIO["thang"] * h)
+        # "tháng" or "{tháng" (the day glued before it) end where the box ends; "tháng01" has the month in it
+        x0 = thang.box[0] + (thang.box[2] if f.endswith("thang") else LABEL_RATIO["thang"] * h)
         out.append(_read("month", month, m_conf, _crop(image, x0, nam.box[0], thang), timeout_s, models_dir,
                          sure=sure, pad=_pad(thang)))
     return out
