@@ -76,23 +76,27 @@ def _pad(ref: Word) -> int:
     return int(PAD * ref.box[3])
 
 
-def _reads(crop: np.ndarray, timeout_s: float) -> list[str]:
-    if not crop.size:
-        return []
-    sized = [crop if scale == 1.0 else cv2.resize(
+def _sizes(crop: np.ndarray) -> list[np.ndarray]:
+    """The crop at each of `SCALES`: independent readings of the same ink."""
+    return [crop if scale == 1.0 else cv2.resize(
         crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
         for scale in SCALES]
-    return tesseract.read_lines(sized, whitelist=DIGITS, psm=7, timeout_s=timeout_s)  # one process, three reads
 
 
-def _read(field: str, text: str, conf: float, crop: np.ndarray | None, timeout_s: float,
+Pending = list[tuple[BlankRead, np.ndarray]]  # blanks whose crop is still to be re-read
+
+
+def _read(field: str, text: str, conf: float, crop: np.ndarray | None, pending: Pending,
           models_dir: Path | None, *, sure: bool = False, pad: int = 0) -> BlankRead:
     """One blank: the page OCR's reading; when a crop is given the handwritten-digit reader's
-    probabilities, and unless the OCR's reading is `sure`, the crop's digit-only re-reads."""
+    probabilities, and unless the OCR's reading is `sure`, the crop goes to `pending` for its
+    digit-only re-reads (all of a page's in one Tesseract process, by `read_blanks`)."""
     hand = handdigits.read_digits(crop, models_dir, margin=pad) if crop is not None and crop.size else None
-    return BlankRead(field=field, text=text, confidence=round(conf, 3),
-                     rereads=[] if sure or crop is None else _reads(crop, timeout_s),
+    read = BlankRead(field=field, text=text, confidence=round(conf, 3),
                      hand=[list(p) for p in hand.probs] if hand is not None else [])
+    if not sure and crop is not None and crop.size:
+        pending.append((read, crop))
+    return read
 
 
 def _text_between(row: list[Word], a: Word, b: Word | None) -> tuple[str, float]:
@@ -111,12 +115,18 @@ def read_blanks(image: np.ndarray, words: list[Word], *, timeout_s: float = 20,
     limit = TOP * image.shape[0]
     top = [w for w in words if w.box[1] < limit]
     out: list[BlankRead] = []
+    pending: Pending = []
     so = _find_so(top)
     if so is not None:
-        out.append(_read_so(image, top, so, timeout_s, models_dir))
+        out.append(_read_so(image, top, so, pending, models_dir))
     date = _find_date(top)
     if date is not None:
-        out += _read_date(image, top, *date, timeout_s=timeout_s, models_dir=models_dir)
+        out += _read_date(image, top, *date, pending=pending, models_dir=models_dir)
+    if pending:  # a process start costs more than reading a crop: the page's crops at all sizes in one
+        texts = tesseract.read_lines([img for _, crop in pending for img in _sizes(crop)], whitelist=DIGITS,
+                                     psm=7, timeout_s=timeout_s)
+        for i, (read, _) in enumerate(pending):
+            read.rereads = texts[i * len(SCALES):(i + 1) * len(SCALES)]
     return [r for r in out if r is not None]
 
 
@@ -130,7 +140,7 @@ def _find_so(words: list[Word]) -> Word | None:
     return None
 
 
-def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float,
+def _read_so(image: np.ndarray, top: list[Word], label: Word, pending: Pending,
              models_dir: Path | None) -> BlankRead | None:
     row = _row_words(top, label)
     slash = next((w for w in row if w.box[0] >= label.box[0] and "/" in w.text), None)
@@ -142,10 +152,10 @@ def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float,
         m = re.match(r"^\W{0,2}s[o0]\W{0,3}", fold(pre))
         digits = pre[m.end():] if m else ""
         if not digits or digits.isdigit():
-            return _read("so", digits, label.conf, None, timeout_s, models_dir)
+            return _read("so", digits, label.conf, None, pending, models_dir)
         x0 = label.box[0] + LABEL_RATIO["so"] * h
         x1 = label.box[0] + label.box[2] * len(pre) / max(1, len(label.text))
-        return _read("so", digits, label.conf, _crop(image, x0, x1, label), timeout_s, models_dir, pad=_pad(label))
+        return _read("so", digits, label.conf, _crop(image, x0, x1, label), pending, models_dir, pad=_pad(label))
     text, conf = _text_between(row, label, slash)
     pre_slash = slash.text.split("/", 1)[0]
     if pre_slash:  # "04/TTr-UBND" after the label: the number is part of the code's word
@@ -168,7 +178,7 @@ def _read_so(image: np.ndarray, top: list[Word], label: Word, timeout_s: float,
         stroke = blank_anchors.slash_left(image, start, slash, row_band.crop_rows(image.shape))
         if stroke is not None and stroke - start >= 0.3 * row_band.height:
             crop, pad = _crop_band(image, start, stroke, row_band), int(PAD * row_band.height)
-    return _read("so", compact, conf, crop, timeout_s, models_dir, sure=sure, pad=pad)
+    return _read("so", compact, conf, crop, pending, models_dir, sure=sure, pad=pad)
 
 
 def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
@@ -185,7 +195,7 @@ def _find_date(words: list[Word]) -> tuple[Word, list[Word]] | None:
 
 
 def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word],
-               timeout_s: float, models_dir: Path | None) -> list[BlankRead]:
+               pending: Pending, models_dir: Path | None) -> list[BlankRead]:
     out: list[BlankRead] = []
     thang = next((w for w in after if "thang" in fold(w.text)), None)
     nam = next((w for w in after if fold(w.text).startswith("nam") and (thang is None or w.box[0] > thang.box[0])),
@@ -225,7 +235,7 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         end = blank_anchors.label_start(thang, "thang", row_band.height)
         if x1 - x0 < 0.6 * row_band.height and end - start >= 0.3 * row_band.height:
             crop, pad = _crop_band(image, start, end, row_band), int(PAD * row_band.height)
-    out.append(_read("day", compact, conf, crop, timeout_s, models_dir, sure=sure, pad=pad))
+    out.append(_read("day", compact, conf, crop, pending, models_dir, sure=sure, pad=pad))
     if nam is not None:
         f = fold(thang.text)
         m_text = re.sub(r"(?i)^.*th[aá]ng", "", thang.text) if f != "thang" else ""
@@ -235,6 +245,6 @@ def _read_date(image: np.ndarray, top: list[Word], ngay: Word, after: list[Word]
         sure = month.isdigit() and m_conf >= 0.9
         # "tháng" or "{tháng" (the day glued before it) end where the box ends; "tháng01" has the month in it
         x0 = thang.box[0] + (thang.box[2] if f.endswith("thang") else LABEL_RATIO["thang"] * h)
-        out.append(_read("month", month, m_conf, _crop(image, x0, nam.box[0], thang), timeout_s, models_dir,
+        out.append(_read("month", month, m_conf, _crop(image, x0, nam.box[0], thang), pending, models_dir,
                          sure=sure, pad=_pad(thang)))
     return out
