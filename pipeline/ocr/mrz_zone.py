@@ -97,87 +97,46 @@ def reread(image: np.ndarray, dpi: float, words: list[Word], *, timeout_s: float
     return Zone(out, (x0, y0, x1, y1))
 
 
-_LINE = re.compile(rb"BT\n(.*?)\nET\n", re.S)
-_TM = re.compile(rb"(-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) Tm")
-
-
-def _splice(page_layer: bytes, zone_block: bytes, box_pt: tuple[float, float, float, float]) -> bytes | None:
-    """The page's text-layer content with its lines inside the zone (x0, y_bottom, x1, y_top in PDF
-    points) replaced by `zone_block`, at the place in reading order where the first zone line was.
-    Tesseract writes one `BT … ET` per line starting with an absolute `Tm`, and every layer it writes
-    uses the same glyph-less font resource, so lines move from one content stream to another as they
-    are. None when the content is not laid out that way (the caller then keeps the page's own layer)."""
-    lines = list(_LINE.finditer(page_layer))
-    if not lines:
-        return None
-    x0, yb, x1, yt = box_pt
-    out, placed = [page_layer[:lines[0].start()]], False
-    for m in lines:
-        tm = _TM.search(m.group(1))
-        if tm is None:
-            return None
-        x, y = float(tm.group(5)), float(tm.group(6))
-        if x0 <= x <= x1 and yb <= y <= yt:
-            if not placed:
-                out.append(zone_block)
-                placed = True
-        else:
-            out.append(m.group(0))
-    if not placed:
-        out.append(zone_block)
-    out.append(page_layer[lines[-1].end():])
-    return b"".join(out)
-
-
 def relayer(image: np.ndarray, dpi: float, result: OcrResult, zone: Zone, workdir: Path, stem: str, *,
             lang: str, psm: int, timeout_s: float) -> OcrResult:
-    """The page's result with the zone also right in its invisible text layer (the searchable PDF): the
-    zone read alone with its alphabet (enlarged like the re-read), its lines put in the page's layer in
-    place of the page OCR's lines there, in reading order. One small Tesseract run (the page is not read
-    again). If the read or the splice fails, the words are still the re-read ones and the layer stays the
-    page OCR's. `lang` and `psm` are the page's (kept for callers; the zone is read in English)."""
-    del lang, psm
+    """The page's result with the zone also right in its invisible text layer (the searchable PDF), in
+    reading order: the page above the zone and the page below it read again (the zone blanked), the
+    zone read alone with its alphabet (enlarged like the re-read), the three layers stacked in that
+    order. If a read fails, the words are still the re-read ones and the layer stays the page OCR's."""
     x0, y0, x1, y1 = zone.box
     fixed = OcrResult(words_to_text(zone.words), zone.words, result.confidence, result.textlayer_pdf,
                       result.error, list(result.warnings))
-    if result.textlayer_pdf is None:
-        return fixed
+    above, below = image.copy(), image.copy()
+    above[y0:] = 255
+    below[:y1] = 255
     crop = np.ascontiguousarray(image[y0:y1, x0:x1])
     scale = min(3.0, max(1.0, 96.0 / max(1, y1 - y0)))  # three lines of capitals ~30 px tall
     crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else crop
-    # read at dpi*scale, the crop's layer is in the page's points: only moved to where the crop was
-    part = ocr_image(crop, dpi * scale, workdir, f"{stem}.zone", lang="eng", psm=6, timeout_s=timeout_s,
-                     chars=ZONE_CHARS)
+    parts = [ocr_image(above, dpi, workdir, f"{stem}.above", lang=lang, psm=psm, timeout_s=timeout_s),
+             ocr_image(crop, dpi * scale, workdir, f"{stem}.zone", lang="eng", psm=6, timeout_s=timeout_s,
+                       chars=ZONE_CHARS),
+             ocr_image(below, dpi, workdir, f"{stem}.below", lang=lang, psm=psm, timeout_s=timeout_s)]
     try:
-        if part.error or part.textlayer_pdf is None:
+        if any(p.error or p.textlayer_pdf is None for p in parts):
             return fixed
-        from pypdf import PdfReader, PdfWriter  # ~0.1 s: only for a page with a zone
-        from pypdf.generic import DecodedStreamObject
+        from pypdf import PdfReader, PdfWriter, Transformation  # ~0.1 s: only for a page with a zone
 
-        writer = PdfWriter(clone_from=str(result.textlayer_pdf))
+        writer = PdfWriter(clone_from=parts[0].textlayer_pdf)
         page = writer.pages[0]
+        # the zone's layer is the crop's size in points; it goes where the crop was (PDF y runs up)
         h_pt = image.shape[0] / dpi * 72.0
-        tx, ty = x0 / dpi * 72.0, h_pt - y1 / dpi * 72.0
-        zone_lines = b"".join(m.group(0) for m in _LINE.finditer(
-            PdfReader(part.textlayer_pdf).pages[0].get_contents().get_data()))
-        if b"/f-0-0" not in zone_lines or b"/f-0-0" not in page.get_contents().get_data():
-            return fixed  # not the one glyph-less font of Tesseract's layers: nothing to splice safely
-        zone_block = f"q 1 0 0 1 {tx:.3f} {ty:.3f} cm\n".encode() + zone_lines + b"Q\n"
-        spliced = _splice(page.get_contents().get_data(), zone_block,
-                          (tx - 1, ty - 1, x1 / dpi * 72.0 + 1, h_pt - y0 / dpi * 72.0 + 1))
-        if spliced is None:
-            return fixed
-        stream = DecodedStreamObject()
-        stream.set_data(spliced)
-        page.replace_contents(stream)
+        zone_page = PdfReader(parts[1].textlayer_pdf).pages[0]
+        page.merge_transformed_page(zone_page, Transformation().translate(x0 / dpi * 72.0, h_pt - y1 / dpi * 72.0))
+        page.merge_page(PdfReader(parts[2].textlayer_pdf).pages[0])
         merged = workdir / f"{stem}.layer.pdf"
         with open(merged, "wb") as fh:
             writer.write(fh)
         fixed.textlayer_pdf = merged
         return fixed
     finally:
-        if part.textlayer_pdf is not None:
-            part.textlayer_pdf.unlink(missing_ok=True)
+        for p in parts:
+            if p.textlayer_pdf is not None:
+                p.textlayer_pdf.unlink(missing_ok=True)
 
 
 __all__ = ["ZONE_CHARS", "Zone", "relayer", "reread", "zone_lines"]
