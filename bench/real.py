@@ -144,7 +144,7 @@ def ocr_corpus(corpus: Path, docs: list[dict], cache: Path, settings: Settings, 
 # --------------------------------------------------------------------------- understanding
 
 
-BLANKS_VERSION = 14
+BLANKS_VERSION = 15
 
 
 def page_blanks(page: dict, cache: Path, doc: str) -> list:

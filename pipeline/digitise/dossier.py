@@ -85,9 +85,12 @@ def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:
                 from pipeline.understand.model import page_classifier
 
                 page_classifier(settings, taxonomy_of(settings))
-                _warm_hand_reader(settings)
             except Exception:  # noqa: BLE001 - only a head start: the step itself reports any problem
                 return
+        try:  # outside the lock: the understanding step waits for the lock, and needs no digit reader
+            _warm_hand_reader(settings)
+        except Exception:  # noqa: BLE001 - as above
+            return
 
     thread = threading.Thread(target=run, name="sohoa-warm-up", daemon=True)
     thread.start()

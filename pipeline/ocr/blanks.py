@@ -88,14 +88,16 @@ Pending = list[tuple[BlankRead, np.ndarray]]  # blanks whose crop is still to be
 
 def _read(field: str, text: str, conf: float, crop: np.ndarray | None, pending: Pending,
           models_dir: Path | None, *, sure: bool = False, pad: int = 0) -> BlankRead:
-    """One blank: the page OCR's reading; when a crop is given the handwritten-digit reader's
-    probabilities, and unless the OCR's reading is `sure`, the crop goes to `pending` for its
-    digit-only re-reads (all of a page's in one Tesseract process, by `read_blanks`)."""
-    hand = handdigits.read_digits(crop, models_dir, margin=pad) if crop is not None and crop.size else None
+    """One blank: the page OCR's reading; unless that reading is `sure` (clean digits Tesseract is
+    sure of: `number_date` then takes it as it is), with a crop, the handwritten-digit reader's
+    probabilities, and the crop goes to `pending` for its digit-only re-reads (all of a page's in one
+    Tesseract process, by `read_blanks`). A printed number thus never loads the reader."""
+    if sure or crop is None or not crop.size:
+        return BlankRead(field=field, text=text, confidence=round(conf, 3))
+    hand = handdigits.read_digits(crop, models_dir, margin=pad)
     read = BlankRead(field=field, text=text, confidence=round(conf, 3),
                      hand=[list(p) for p in hand.probs] if hand is not None else [])
-    if not sure and crop is not None and crop.size:
-        pending.append((read, crop))
+    pending.append((read, crop))
     return read
 
 
