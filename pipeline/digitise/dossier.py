@@ -66,10 +66,7 @@ def _warm_hand_reader(settings: Settings) -> None:
     it. Never trained here (a page without blanks would pay for nothing)."""
     from pipeline.ocr import handdigits
 
-    home_models = Path(settings.home) / "models"
-    cached = (handdigits._cache_path(home_models), handdigits._cache_path(handdigits.user_cache_dir()))  # noqa: SLF001
-    if any(p.exists() for p in cached):
-        handdigits.model(home_models)
+    handdigits.warm(Path(settings.home) / "models")
 
 
 def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:

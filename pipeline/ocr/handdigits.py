@@ -299,11 +299,16 @@ def user_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sohoa"
 
 
+def _places(models_dir: Path) -> list[Path]:
+    """Where a trained reader is cached: the data home's models, then the user's cache."""
+    return [_cache_path(models_dir), _cache_path(user_cache_dir())]
+
+
 @lru_cache(maxsize=4)
 def _model_at(models_dir: str):
     import joblib
 
-    places = [_cache_path(Path(models_dir)), _cache_path(user_cache_dir())]
+    places = _places(Path(models_dir))
     model = None
     for path in places:
         if path.exists():
@@ -331,6 +336,13 @@ def model(models_dir: Path | None = None):
     """The trained reader (trained once per version, cached on disk and in memory)."""
     with _lock:
         return _model_at(str(Path(models_dir or default_models_dir()).resolve()))
+
+
+def warm(models_dir: Path) -> None:
+    """Load the reader ahead of need when a trained copy is cached; never train (a run whose pages have
+    no handwritten blank would pay ~24 s for nothing)."""
+    if any(p.exists() for p in _places(Path(models_dir))):
+        model(models_dir)
 
 
 def classify(images: list[np.ndarray], models_dir: Path | None = None) -> np.ndarray:
