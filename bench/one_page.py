@@ -41,18 +41,19 @@ def timed(cmd: list[str], env: dict | None = None, cwd: Path | None = None) -> t
 
 
 def floor_image(image: Path, out: Path) -> tuple[Path, float]:
-    """The page's OCR image as sohoa cleans it (PGM, as sohoa hands it to Tesseract) and its dpi."""
+    """The page's OCR image as sohoa cleans it, in the format sohoa hands it to Tesseract, and its dpi."""
     import cv2
 
     from pipeline.imaging.cleaning import clean_page
     from pipeline.ingest.inputs import load_page, open_dossier
+    from pipeline.ocr.tesseract import IMAGE_SUFFIX
     from pipeline.settings import Settings
 
     settings = Settings.load()
     ref = open_dossier(image).pages[0]
     page = load_page(ref, settings.ocr.dpi, max_pixels=settings.limits.max_pixels, min_dpi=settings.limits.min_dpi)
     prepared = clean_page(page.pixels, page.dpi, settings.cleaning, display_max_dpi=settings.display.max_dpi)
-    dest = out / "page.ocr.pgm"
+    dest = out / f"page.ocr{IMAGE_SUFFIX}"
     cv2.imwrite(str(dest), prepared.ocr)
     return dest, prepared.ocr_dpi
 

@@ -27,6 +27,10 @@ from pipeline.ocr.words import Word, mean_confidence, parse_tsv, words_to_text
 
 OSD_DPI = 200  # orientation detection needs no more; half the pixels of 300 dpi, half the time
 DIGITS_WHITELIST = "0123456789/.-"
+# How an image is handed to Tesseract: uncompressed BMP. Leptonica 1.82 reads a binary PGM one byte per
+# fread() call (~9 % of Tesseract's CPU on a 300 dpi page, perf) and a TIFF through extra copies; a BMP is
+# read in one go (its palette removal costs ~1.5 %). A PNG costs ~40 ms of deflate here and inflate there.
+IMAGE_SUFFIX = ".bmp"
 
 
 @dataclass
@@ -103,8 +107,7 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
     `chars`: the only characters it may answer with, dictionaries off (a machine-readable zone).
     A Tesseract failure or timeout gives an empty result with `error` set: the page is kept, not lost."""
     workdir.mkdir(parents=True, exist_ok=True)
-    # Uncompressed PGM: a PNG costs ~40 ms of deflate here and as much inflate in Tesseract, per page.
-    src = workdir / f"{stem}.ocr.pgm"
+    src = workdir / f"{stem}.ocr{IMAGE_SUFFIX}"
     cv2.imwrite(str(src), image)
     base = workdir / f"{stem}.ocr"
     args = [str(src), str(base), "-l", lang, "--dpi", str(round(dpi)), "--psm", str(psm),
@@ -136,7 +139,7 @@ def ocr_crop(image: np.ndarray, dpi: float, *, lang: str = "eng", psm: int = 6, 
     if chars:
         args += ["-c", f"tessedit_char_whitelist={chars}", "-c", "load_system_dawg=0", "-c", "load_freq_dawg=0"]
     with tempfile.TemporaryDirectory(prefix="sohoa-crop-") as tmp:
-        src = Path(tmp) / "crop.pgm"
+        src = Path(tmp) / f"crop{IMAGE_SUFFIX}"
         cv2.imwrite(str(src), image)
         try:
             proc = run([str(src), "stdout", *args, "tsv"], timeout_s=timeout_s, what="zone re-read")
@@ -157,7 +160,7 @@ def osd_rotation(gray: np.ndarray, dpi: float, timeout_s: float = 30) -> tuple[i
         size = (max(1, round(gray.shape[1] * factor)), max(1, round(gray.shape[0] * factor)))
         gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:
-        src = Path(tmp) / "page.pgm"
+        src = Path(tmp) / f"page{IMAGE_SUFFIX}"
         cv2.imwrite(str(src), gray)
         try:
             proc = run([str(src), "stdout", "--psm", "0", "--dpi", str(round(dpi * factor))], timeout_s=timeout_s,
@@ -197,7 +200,7 @@ def read_lines(images: list[np.ndarray], *, whitelist: str = DIGITS_WHITELIST, t
             gray = img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img[:, :, :3]), cv2.COLOR_RGB2GRAY)
             if not gray.size:
                 gray = np.full((8, 8), 255, np.uint8)  # an empty crop stays a page: the answers keep their order
-            src = Path(tmp) / f"line{i:02d}.pgm"
+            src = Path(tmp) / f"line{i:02d}{IMAGE_SUFFIX}"
             cv2.imwrite(str(src), gray)
             names.append(str(src))
         listing = Path(tmp) / "lines.txt"
