@@ -53,7 +53,7 @@ def build_corpus(out: Path, n: int, seed: int, max_pages: int) -> list[Path]:
     """n dossiers, alternately an image-only PDF and a folder of JPEGs, every page damaged."""
     from samples.generate import damage, make_dossier, write_dossier
 
-    marker = out / f"corpus-{n}-{seed}-{max_pages}.json"
+    marker = out / f"corpus-{n}-{seed}-{max_pages}-v2.json"  # v2: JPEGs with a scanner's standard tables
     if marker.exists():
         return [Path(p) for p in json.loads(marker.read_text())]
     out.mkdir(parents=True, exist_ok=True)
