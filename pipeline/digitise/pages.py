@@ -28,7 +28,7 @@ from pipeline.manifest import Page
 from pipeline.ocr import mrz_zone
 from pipeline.ocr.blanks import read_blanks
 from pipeline.ocr.quality import page_quality
-from pipeline.ocr.tesseract import ocr_image, osd_rotation
+from pipeline.ocr.tesseract import ocr_image, osd_rotation, share_cores
 from pipeline.ocr.words import Word
 from pipeline.publish.jpegopt import optimised
 from pipeline.publish.pdfout import PagePart, write_jpeg
@@ -190,7 +190,9 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
 
 def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:
     """Yield page outputs as they finish, from a local thread pool of `settings.worker_count` threads;
-    a bounded window keeps memory flat."""
+    a bounded window keeps memory flat. Tesseract runs at most `worker_count` at once in this process,
+    however many dossiers' pools are open."""
+    share_cores(settings.worker_count)
     with ThreadPoolExecutor(max_workers=settings.worker_count, thread_name_prefix="sohoa-page") as pool:
         for _, out in bounded(refs, lambda ref: pool.submit(process_page, ref, settings, workdir),
                               settings.worker_count):

@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,21 @@ class OcrResult:
     warnings: list[str] = field(default_factory=list)
 
 
+_SLOTS_LOCK = threading.Lock()
+_SLOTS: tuple[int, threading.Semaphore] | None = None
+
+
+def share_cores(n: int) -> None:
+    """At most `n` Tesseract processes at once in this process, whatever runs them (the pages of two
+    dossiers in flight, their blank re-reads). Two dossiers' page pools on two cores ran up to four
+    single-threaded Tesseracts at once: each then costs more CPU (time slices, caches) than alone, while
+    a thread waiting for a slot can decode and clean its page in the meantime."""
+    global _SLOTS
+    with _SLOTS_LOCK:
+        if _SLOTS is None or _SLOTS[0] != n:
+            _SLOTS = (n, threading.Semaphore(max(1, n)))
+
+
 def command() -> str:
     """pytesseract's `tesseract_cmd` when the program set it, else `tesseract` on PATH. pytesseract is
     not imported here for it: importing it imports pandas when installed (~0.15 s of a one-page run)."""
@@ -58,8 +75,10 @@ def environment() -> dict[str, str]:
 def run(args: list[str], *, timeout_s: float, what: str) -> subprocess.CompletedProcess:
     """Run `tesseract ARGS`; a missing binary, a time-out or a non-zero exit is a `ProgramError`."""
     cmd = [command(), *args]
+    slots = _SLOTS
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, env=environment(), check=False)
+        with slots[1] if slots is not None else nullcontext():  # the timeout counts from the start, not the wait
+            proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, env=environment(), check=False)
     except FileNotFoundError as exc:
         raise ProgramError(f"tesseract is not installed ({what})",
                            hint="apt-get install tesseract-ocr tesseract-ocr-vie; `sohoa doctor` checks") from exc
