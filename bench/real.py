@@ -151,10 +151,10 @@ def page_blanks(page: dict, cache: Path, doc: str) -> list:
     """`pipeline.ocr.blanks.read_blanks` on the cached OCR image and words (cached beside them)."""
     from pipeline.manifest import BlankRead
     from pipeline.ocr.blanks import read_blanks
-    from pipeline.ocr.handdigits import MODEL_VERSION
+    from pipeline.ocr.handdigits import READER_VERSION
     from pipeline.ocr.words import Word
 
-    version = f"{BLANKS_VERSION}.{MODEL_VERSION}"  # the digit reader's probabilities are in the reads
+    version = f"{BLANKS_VERSION}/{READER_VERSION}"  # the digit reader's probabilities are in the reads
     path = _page_cache(cache, doc, page["n"]).with_suffix(".blanks.json")
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 
 MODEL_VERSION = 6
+READER_VERSION = f"{MODEL_VERSION}.1"  # the model and the segmentation: what a blank's reading depends on
 SEED = 20250117
 HELD_OUT = 1000  # MNIST digits kept out of training: accuracy measure and generated handwriting
 BOX = 20  # MNIST: the ink box fits 20×20 ...
@@ -44,6 +45,8 @@ MIN_HEIGHT = 0.45  # of the tallest ink component: smaller ones are dots, commas
 MAX_DIGITS = 4
 TWO = 1.4  # of its height: a piece this wide is two digits
 WIDE = 0.8  # of its height: a piece this wide may be two touching digits (kept whole if it reads better)
+EDGE_HEIGHT, EDGE_WIDTH = 0.7, 0.5  # ink at the crop's right edge kept when this tall (of the others), wide
+FLAG_AREA = 0.05  # of the digit's ink: a separate flag smaller than this is a speck
 HOG_CELL, HOG_BINS = 7, 9  # features: gradient directions in 9 bins per 7×7-pixel cell
 ROTATE, SHEAR, STRETCH = 30.0, 0.5, 0.15  # training copies: degrees, x-shear, log-scale per axis
 SPLIT_GAIN = 0.2  # ... when its two halves read this much better (geometric mean of top probabilities)
@@ -148,16 +151,20 @@ def ink_mask(crop: np.ndarray) -> np.ndarray:
 
 def segment(mask: np.ndarray, margin: int = 0) -> list[np.ndarray]:
     """One mask per digit, left to right (see the module docstring, step 2). With a `margin` (the white
-    padding around the cut region), ink that reaches the cut's right edge is left out: a glyph cut in two
-    there (the next printed word, the code's "/", half a digit) would be read as another digit. (The
-    left edge is the label's end, which a pen often overruns: ink there is kept.)"""
+    padding around the cut region), ink that reaches the cut's right edge is left out when it is not a
+    whole digit's shape (`_whole_at_edge`): a glyph cut in two there (the next printed word, the code's
+    "/", half a digit) would be read as another digit, but a last digit whose flag ends at the edge (a
+    5's, a 4's bar) is the number's. (The left edge is the label's end, which a pen often overruns: ink
+    there is kept.) A flat piece that sits over the top half of a digit (a 5's flag written apart) joins
+    that digit instead of being dropped as a dot or the dotted line."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if n <= 1:
         return []
     comps = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 4]
     if margin:
         right = mask.shape[1] - margin
-        comps = [i for i in comps if stats[i, 0] + stats[i, 2] < right]
+        inner = [i for i in comps if stats[i, 0] + stats[i, 2] < right]
+        comps = inner + [i for i in comps if i not in inner and _whole_at_edge(stats, i, inner)]
     if not comps:
         return []
     tallest = max(stats[i, cv2.CC_STAT_HEIGHT] for i in comps)
@@ -173,7 +180,35 @@ def segment(mask: np.ndarray, margin: int = 0) -> list[np.ndarray]:
                 g[1], g[2] = max(g[1], x1), g[2] + ids
                 continue
         groups.append([x0, x1, ids])
+    for i in comps:
+        if i not in keep:
+            _attach_flag(stats, i, groups)
     return [np.isin(labels[:, x0:x1], ids).astype(np.uint8) for x0, x1, ids in groups][:MAX_DIGITS + 1]
+
+
+def _whole_at_edge(stats: np.ndarray, i: int, inner: list[int]) -> bool:
+    """Ink reaching the crop's right edge kept as a digit: beside other digits, as tall as they are
+    (`EDGE_HEIGHT`) and as wide as a digit (`EDGE_WIDTH` of its height; a cut "/" or glyph is thinner)."""
+    if not inner:
+        return False
+    h, w = stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_WIDTH]
+    tallest = max(stats[j, cv2.CC_STAT_HEIGHT] for j in inner)
+    return h >= EDGE_HEIGHT * tallest and w >= EDGE_WIDTH * h and h <= tallest / EDGE_HEIGHT
+
+
+def _attach_flag(stats: np.ndarray, i: int, groups: list[list]) -> None:
+    """A piece too small to be a digit joins the group under which it lies (most of its columns) when it
+    is in that digit's top half: a 5's flag or a 7's bar written in a separate stroke."""
+    x0, y0, w, h = (int(v) for v in stats[i, :4])
+    for g in groups:
+        overlap = min(g[1], x0 + w) - max(g[0], x0)
+        top = min(stats[j, 1] for j in g[2])
+        bottom = max(stats[j, 1] + stats[j, 3] for j in g[2])
+        if overlap > 0.6 * w and top - 0.2 * (bottom - top) <= y0 + h / 2 <= (top + bottom) / 2 \
+                and stats[i, cv2.CC_STAT_AREA] >= FLAG_AREA * sum(stats[j, cv2.CC_STAT_AREA] for j in g[2]):
+            g[2].append(i)
+            g[0], g[1] = min(g[0], x0), max(g[1], x0 + w)
+            return
 
 
 def _cut(piece: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
