@@ -33,7 +33,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-MODEL_VERSION = 6
+MODEL_VERSION = 7
 READER_VERSION = f"{MODEL_VERSION}.1"  # the model and the segmentation: what a blank's reading depends on
 SEED = 20250117
 HELD_OUT = 1000  # MNIST digits kept out of training: accuracy measure and generated handwriting
@@ -48,7 +48,7 @@ WIDE = 0.8  # of its height: a piece this wide may be two touching digits (kept 
 EDGE_HEIGHT, EDGE_WIDTH = 0.7, 0.5  # ink at the crop's right edge kept when this tall (of the others), wide
 FLAG_AREA = 0.05  # of the digit's ink: a separate flag smaller than this is a speck
 HOG_CELL, HOG_BINS = 7, 9  # features: gradient directions in 9 bins per 7×7-pixel cell
-ROTATE, SHEAR, STRETCH = 30.0, 0.5, 0.15  # training copies: degrees, x-shear, log-scale per axis
+ROTATE, SHEAR, STRETCH = 12.0, 0.2, 0.1  # training copies: degrees, x-shear, log-scale per axis
 SPLIT_GAIN = 0.2  # ... when its two halves read this much better (geometric mean of top probabilities)
 _lock = threading.Lock()
 
@@ -322,8 +322,9 @@ def _slanted(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _train_set() -> tuple[np.ndarray, np.ndarray]:
     """Normalised training digits, plus a continental variant of each 1 and 7 (`VARIANTS`) and a
-    slanted copy of each digit (`_slanted`; of the variant for every other 1 and 7). Measured: held-out
-    MNIST 96.0 → 97.0 %, real blanks read exactly 37 → 39 of 48; elastic distortion on top lost both."""
+    slanted copy of each digit (`_slanted`; of the variant for every other 1 and 7). Measured over three
+    seeds: held-out MNIST 96.0 → 96.6-97.1 %, the real blanks read as well (40-43 of 48 against 41);
+    stronger slants (30°, shear 0.5) and elastic distortion lost 3-7 real blanks, a looped-2 variant more."""
     x, y = mnist()
     train, _ = split()
     rng = np.random.default_rng(SEED)
