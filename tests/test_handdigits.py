@@ -69,3 +69,36 @@ def test_reader_reads_digits_written_into_a_blank():
 def test_nothing_to_read():
     assert handdigits.read_digits(np.full((80, 120), 250, np.uint8)) is None
     assert handdigits.read_digits(np.zeros((0, 0), np.uint8)) is None
+
+
+def test_a_last_digit_that_reaches_the_crops_edge_is_read_a_cut_slash_is_not():
+    """The crop ends where the next printed word starts: a pen's last digit may reach that edge (a 5's flag
+    under "tháng") and is read; a thin glyph cut by the edge (the code's "/") is still left out."""
+    rng = random.Random(3)
+    right = 0
+    for digits in ("15", "25", "40", "37", "05", "12"):
+        crop, pad = _blank(digits, rng)
+        above_line = crop[pad:pad + int(1.3 * 60)]  # the digits, above the dotted line (`_blank`: h = 60)
+        ink = np.nonzero((above_line < 128).any(axis=0))[0]
+        tight = crop[pad:-pad, pad:ink.max() + 1]  # the cut region ends on the last digit's ink
+        read = handdigits.read_digits(np.pad(tight, pad, constant_values=255), margin=pad)
+        right += read is not None and read.text == digits
+        slash = np.pad(tight, ((0, 0), (0, 40)), constant_values=235)
+        h = slash.shape[0]
+        cv2.line(slash, (slash.shape[1] - 12, int(0.85 * h)), (slash.shape[1] + 4, int(0.2 * h)), 20, 4)
+        pieces = handdigits.segment(handdigits.ink_mask(np.pad(slash, pad, constant_values=255)), pad)
+        assert len(pieces) == len(digits), digits  # the slash cut by the edge is no digit
+    assert right >= 5, right
+
+
+def test_a_flag_written_apart_joins_its_digit():
+    """A 5 written in two strokes (its flag lifted off the body) is one digit, not a digit and a speck."""
+    mask = np.zeros((90, 80), np.uint8)
+    cv2.line(mask, (30, 18), (27, 46), 1, 5)  # the 5's stem
+    cv2.line(mask, (27, 46), (38, 44), 1, 5)
+    cv2.ellipse(mask, (38, 60), (16, 16), 0, -90, 160, 1, 5)  # its belly
+    cv2.line(mask, (40, 13), (62, 11), 1, 5)  # the flag, lifted off the stem
+    assert cv2.connectedComponents(mask)[0] == 3  # paper, body, flag
+    pieces = handdigits.segment(mask)
+    assert len(pieces) == 1
+    assert pieces[0].sum() == mask.sum()
