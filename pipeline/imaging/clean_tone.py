@@ -29,8 +29,11 @@ def normalise_background(gray: np.ndarray, background: np.ndarray) -> np.ndarray
 
     `background` may be smaller than `gray` (it is smooth, so it is upsampled here).
     """
-    bg = background if background.shape == gray.shape else resize_to(background, gray.shape)
-    bg = np.maximum(bg, 1)
+    # floored at 1 before the upsampling (an interpolation of values >= 1 stays >= 1): one pass less
+    # over the full-resolution image
+    bg = np.maximum(background, 1)
+    if bg.shape != gray.shape:
+        bg = resize_to(bg, gray.shape)
     return cv2.divide(gray, bg, scale=255)
 
 
