@@ -14,18 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
-    wait_exponential_jitter,
-)
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pipeline.errors import SohoaError, is_transient
+
+if TYPE_CHECKING:  # tenacity is imported when a retry is first set up (~50 ms with tornado installed)
+    from tenacity import RetryCallState, Retrying
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +64,14 @@ class RetryPolicy:
     def retrying(self, what: str, *, retry_on: Callable[[BaseException], bool] = is_transient,
                  level: int = logging.WARNING) -> Retrying:
         """A tenacity `Retrying` for one operation named `what` (it appears in the log line)."""
+        from tenacity import (
+            Retrying,
+            retry_if_exception,
+            stop_after_attempt,
+            stop_after_delay,
+            wait_exponential_jitter,
+        )
+
         stop = stop_after_attempt(self.attempts)
         if self.within_s is not None:
             stop = stop | stop_after_delay(self.within_s)
@@ -85,8 +87,25 @@ class RetryPolicy:
     def call(self, fn: Callable[..., T], *args: Any, what: str | None = None,
              retry_on: Callable[[BaseException], bool] = is_transient, level: int = logging.WARNING,
              **kwargs: Any) -> T:
-        """`fn(*args, **kwargs)`, tried again on errors `retry_on` accepts; the last error is raised."""
-        return self.retrying(what or _name(fn), retry_on=retry_on, level=level)(fn, *args, **kwargs)
+        """`fn(*args, **kwargs)`, tried again on errors `retry_on` accepts; the last error is raised.
+
+        The first try runs without tenacity, whose import (~50 ms) a run that meets no trouble (a
+        one-page `sohoa process`) never needs; a first failure worth retrying is replayed as the
+        controller's first attempt, so the tries, waits and log lines are the same as if it had
+        been there from the start (`within_s` counts from the replay)."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - retry_on decides; anything else is raised as it is
+            if self.attempts <= 1 or not retry_on(exc):
+                raise
+            first: list[BaseException] = [exc]
+
+        def again(*a: Any, **k: Any) -> T:
+            if first:
+                raise first.pop()
+            return fn(*a, **k)
+
+        return self.retrying(what or _name(fn), retry_on=retry_on, level=level)(again, *args, **kwargs)
 
 
 def _logger(what: str, attempts: int, level: int) -> Callable[[RetryCallState], None]:

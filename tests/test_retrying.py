@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -135,3 +137,12 @@ def test_prefect_retries_come_from_the_same_settings():
     for step in tasks.values():
         assert step.retries == 3 and step.retry_delay_seconds == [2, 4, 5]
         assert step.retry_condition_fn is task_options(RetryPolicy())["retry_condition_fn"]
+
+
+def test_a_call_that_succeeds_needs_no_retry_machinery():
+    """tenacity (~50 ms to import with tornado installed) is loaded only when a first try fails."""
+    code = ("import sys; from pipeline.retrying import RetryPolicy; "
+            "print(RetryPolicy().call(lambda x: x + 1, 1), 'tenacity' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert out == ["2", "False"]
