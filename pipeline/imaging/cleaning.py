@@ -324,7 +324,8 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     if rotation:
         # analysed again, turned upright (the views above were resampled on the turned grid): a
         # turned page is then cleaned exactly as the same page scanned upright
-        pixels, gray = rotate_quadrant(pixels, rotation), rotate_quadrant(gray, rotation)
+        gray = rotate_quadrant(gray, rotation)
+        pixels = rotate_quadrant(pixels, rotation) if colour else gray  # a grey page's RGB is not used again
         an, rgb_small, colour_boxes = _analysis(pixels, gray, dpi, colour, cfg)
         if cfg.deskew:
             geo = find_geometry(text_mask(an), orientation=False, max_skew=cfg.max_skew_deg, mm=an.mm,
