@@ -294,6 +294,21 @@ def test_stamp_and_signature_removed_text_under_them_kept():
     assert out.display.ndim == 3 and (out.display[cy - r : cy - r + mm(1), cx][:, 0] > 150).any()  # PDF keeps it
 
 
+def test_without_a_display_image_a_skewed_colour_page_is_cleaned_the_same():
+    """When the PDF shows the scan's own JPEG the cleaning makes no display image: a skewed colour
+    page's grey is warped instead of its colour (and the colour only in the stamp boxes). The OCR
+    image is the same but for rounding (grey of the warp against warp of the grey)."""
+    page, _ = stamped_page()
+    skewed = imaging.rotate_small(page, -1.7, (255, 255, 255))
+    with_display = clean(skewed)
+    without = cleaning.clean_page(skewed, DPI, CleaningSettings(), display=False)
+    assert without.display is None and with_display.display is not None
+    assert {"deskew", "stamps"} <= set(without.steps) and without.steps == with_display.steps
+    assert without.skew_deg == with_display.skew_deg and without.ocr.shape == with_display.ocr.shape
+    diff = np.abs(without.ocr.astype(np.int16) - with_display.ocr)
+    assert (diff > 1).mean() < 1e-3 and diff.mean() < 0.05
+
+
 @pytest.mark.parametrize("dpi", [300, 150])
 def test_black_signature_through_a_stamp_goes_beyond_the_stamp_too(dpi):
     """A black signature under a red stamp goes inside the stamp's box (bigger than a letter) and

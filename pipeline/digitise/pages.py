@@ -120,16 +120,18 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
                 return osd_rotation(gray, dpi, timeout_s=min(60.0, settings.ocr.timeout_s))
             finally:
                 cpu["osd"] += cpu_now() - before
+    # The scan's own JPEG goes into the PDF as it is, drawn upright and straight by the page matrix,
+    # unless the PDF is to show the cleaned image or the scan is finer than the display needs: then
+    # the cleaning makes no display image.
+    own_jpeg = (image.jpeg if image.jpeg is not None and cfg.pdf_image != "cleaned"
+                and image.dpi <= settings.display.max_dpi else None)
     try:
-        prepared = clean_page(image.pixels, image.dpi, cfg, osd=osd, display_max_dpi=settings.display.max_dpi)
+        prepared = clean_page(image.pixels, image.dpi, cfg, osd=osd, display_max_dpi=settings.display.max_dpi,
+                              display=own_jpeg is None)
     except ValueError as exc:
         raise InputError(f"the page image cannot be cleaned ({exc})", path=ref.file, page=ref.n,
                          hint="The file may be damaged; rescan the page") from exc
     warnings += list(image.warnings) + prepared.warnings
-    # The scan's own JPEG goes into the PDF as it is, drawn upright and straight by the page matrix,
-    # unless the PDF is to show the cleaned image or the scan is finer than the display needs.
-    own_jpeg = (image.jpeg if image.jpeg is not None and cfg.pdf_image != "cleaned"
-                and image.dpi <= settings.display.max_dpi else None)
     source_dpi = image.dpi
     del image
     t2, c2 = time.perf_counter(), cpu_now()

@@ -572,6 +572,18 @@ def rotate_small(img: np.ndarray, angle_deg: float, fill: int | tuple[int, ...] 
     return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
+def rotate_small_box(img: np.ndarray, angle_deg: float, box: tuple[int, int, int, int],
+                     fill: int | tuple[int, ...]) -> np.ndarray:
+    """`rotate_small(img, angle_deg, fill)[y0:y1, x0:x1]` for `box` = (x0, y0, x1, y1), warping that box alone."""
+    h, w = img.shape[:2]
+    x0, y0, x1, y1 = box
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), angle_deg, 1.0)
+    m[0, 2] -= x0
+    m[1, 2] -= y0
+    return cv2.warpAffine(img, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                          borderValue=fill)
+
+
 def _spread(r: np.ndarray, g: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     hi = cv2.max(cv2.max(r, g), b)
     lo = cv2.min(cv2.min(r, g), b)

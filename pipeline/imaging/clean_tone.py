@@ -7,6 +7,8 @@ resolution only where its cheap low-resolution test says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -69,12 +71,13 @@ def find_colour_ink(rgb_small: np.ndarray, mm: float,
     return boxes
 
 
-def suppress_colour_ink(gray: np.ndarray, rgb: np.ndarray, boxes_full: list[tuple[int, int, int, int]],
-                        scale: np.ndarray, dpi: float) -> np.ndarray:
+def suppress_colour_ink(gray: np.ndarray, colour_in: Callable[[tuple[int, int, int, int]], np.ndarray],
+                        boxes_full: list[tuple[int, int, int, int]], scale: np.ndarray, dpi: float) -> np.ndarray:
     """Inside `boxes_full` keep only dark neutral ink (the text under a stamp); coloured ink and the
     pale remains of it fade to paper. A half-faded stamp is worse than none: its remains read as
     letters, so inside the box anything lighter than text goes too, and so does a blob bigger than
-    a letter (the signature in black ink that was under the stamp)."""
+    a letter (the signature in black ink that was under the stamp). `colour_in(box)`: the page's RGB
+    pixels in a box (x0, y0, x1, y1) of `gray`."""
     mm = dpi / 25.4
     out = gray.copy()
     light = np.clip((np.arange(256, dtype=np.float32) - STAMP_KEEP_DARK) * (255.0 / 50.0), 0, 255).astype(np.uint8)
@@ -82,7 +85,7 @@ def suppress_colour_ink(gray: np.ndarray, rgb: np.ndarray, boxes_full: list[tupl
         g = out[y0:y1, x0:x1]
         # even weakly coloured ink goes (blur and JPEG chroma subsampling wash the colour out of
         # thin strokes); dark neutral text has almost no chroma
-        alpha, _ = colour_ink_mask(rgb[y0:y1, x0:x1], scale, threshold=STAMP_CHROMA)
+        alpha, _ = colour_ink_mask(colour_in((x0, y0, x1, y1)), scale, threshold=STAMP_CHROMA)
         alpha = cv2.max(alpha, cv2.LUT(g, light))
         lift = cv2.multiply(cv2.subtract(np.full_like(g, 255), g), alpha, scale=1.0 / 255.0)
         g = cv2.add(g, lift)

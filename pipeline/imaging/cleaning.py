@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -38,6 +39,7 @@ from pipeline.imaging.analysis import (
     resize_to,
     rotate_quadrant,
     rotate_small,
+    rotate_small_box,
     text_mask,
     to_gray,
 )
@@ -59,7 +61,7 @@ Osd = Callable[[np.ndarray, float], "tuple[int, float] | None"]
 class PreparedPage:
     ocr: np.ndarray | None  # grey uint8, None for a blank page
     ocr_dpi: float
-    display: np.ndarray  # RGB or grey uint8
+    display: np.ndarray | None  # RGB or grey uint8 (None when not asked for: `clean_page(display=False)`)
     display_dpi: float
     rotation: int  # 0/90/180/270: clockwise turn of the content in the input, undone here
     skew_deg: float  # clockwise skew of the content in the input, undone here
@@ -145,7 +147,8 @@ class Work:
     dpi: float
     an: Analysis  # the ~150 dpi analysis of the upright page
     ocr: np.ndarray  # the OCR image being cleaned (grey, full resolution)
-    colour: np.ndarray | None  # the upright colour page (None for a grey one)
+    colour: Callable[[tuple[int, int, int, int]], np.ndarray] | None  # the upright colour page in a box of
+    # the OCR image (x0, y0, x1, y1); None for a grey page
     rgb_small: np.ndarray | None
     colour_boxes: np.ndarray  # 0/1 mask of coloured ink (stamps, signatures) on the analysis view, not yet turned
     small: np.ndarray  # the analysis view, upright and straight
@@ -289,9 +292,14 @@ CHAIN: tuple[Step, ...] = (border_step, background_step, stamps_step, furniture_
 
 
 def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = None, *, osd: Osd | None = None,
-               display_max_dpi: float = 300, chain: tuple[Step, ...] = CHAIN) -> PreparedPage:
+               display_max_dpi: float = 300, chain: tuple[Step, ...] = CHAIN, display: bool = True) -> PreparedPage:
     """Run the cleaning chain on one decoded page (see the module docstring): analyse, drop a blank
-    page, turn it upright and straight, then each step of `chain`."""
+    page, turn it upright and straight, then each step of `chain`.
+
+    `display=False` when the caller puts the scan's own image into the PDF (drawn upright and straight
+    by the page matrix): no display image is made, and a skewed colour page is then not warped whole,
+    only its grey and the colour inside its stamp boxes (a 3-channel warp of an A4 page at 300 dpi
+    costs ~47 ms, its grey ~17)."""
     cfg = cfg or CleaningSettings()
     t0 = time.perf_counter()
     pixels, warnings = normalise_pixels(pixels)
@@ -341,34 +349,48 @@ def clean_page(pixels: np.ndarray, dpi: float, cfg: CleaningSettings | None = No
     # the page upright and straight: the display image and the start of the OCR image
     paper = int(np.percentile(_sample(an.background), 90))
     upright: np.ndarray | None = None
+    colour_in: Callable[[tuple[int, int, int, int]], np.ndarray] | None = None
     if colour:
         if warp:  # one warp of the colour page; the OCR image is its grey (single-threaded, a 3-channel
             # warp costs ~47 ms on an A4 page at 300 dpi, converting to RGBA and back for a 4-channel one ~70)
             paper_rgb = tuple(int(v) for v in np.percentile(_sample(pixels, 100).reshape(-1, 3), 90, axis=0))
-            upright = rotate_small(pixels, skew, paper_rgb)
-            ocr = to_gray(upright)
+            if display:
+                upright = rotate_small(pixels, skew, paper_rgb)
+                ocr = to_gray(upright)
+            else:  # the grey warped, and the colour only where a step reads it
+                ocr = rotate_small(gray, skew, int(to_gray(np.uint8([[paper_rgb]]))[0, 0]))
+                colour_in = partial(rotate_small_box, pixels, skew, fill=paper_rgb)
         else:
             upright = pixels
             ocr = gray
-        display = upright
+        if upright is not None:
+            colour_in = partial(_crop, upright)
+        shown = upright
     else:
         ocr = geom(gray, paper)
-        display = ocr
-    work = Work(cfg, dpi, an, ocr, upright, rgb_small, colour_boxes, small=geom(an.small, paper),
+        shown = ocr
+    work = Work(cfg, dpi, an, ocr, colour_in, rgb_small, colour_boxes, small=geom(an.small, paper),
                 bg_small=geom(an.background, paper), paper=paper, geom=geom, x_height=x_height, steps=steps)
     for step in chain:
         step(work)
 
     ddpi = _display_dpi(dpi, display_max_dpi, h * w)
-    if cfg.pdf_image == "cleaned":
-        display = rescale(work.ocr, ddpi / (dpi * work.factor))
+    if not display:
+        shown = None
+    elif cfg.pdf_image == "cleaned":
+        shown = rescale(work.ocr, ddpi / (dpi * work.factor))
     else:
-        display = rescale(display, ddpi / dpi)
+        shown = rescale(shown, ddpi / dpi)
     seconds = {"clean": time.perf_counter() - t0 - t_osd}
     if t_osd:
         seconds["osd"] = t_osd
-    return PreparedPage(work.ocr, dpi * work.factor, display, ddpi, rotation, skew if warp else 0.0, False, steps,
+    return PreparedPage(work.ocr, dpi * work.factor, shown, ddpi, rotation, skew if warp else 0.0, False, steps,
                         psm=work.psm, warnings=warnings, seconds=seconds)
+
+
+def _crop(img: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    return img[y0:y1, x0:x1]
 
 
 def _analysis(pixels: np.ndarray, gray: np.ndarray, dpi: float, colour: bool,
