@@ -413,8 +413,8 @@ def _line_direction(mask: np.ndarray, mm: float) -> float:
     """
     k = max(2, round(0.7 * mm))
 
-    def count(m: np.ndarray) -> int:
-        return len(cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0])
+    def count(m: np.ndarray) -> int:  # (the corner points only: the same count, fewer points stored)
+        return len(cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0])
 
     n_along = count(cv2.dilate(mask, np.ones((1, k), np.uint8)))
     n_across = count(cv2.dilate(mask, np.ones((k, 1), np.uint8)))
