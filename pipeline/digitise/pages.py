@@ -37,6 +37,8 @@ from pipeline.textnorm import nfc
 
 T = TypeVar("T")
 OCR_STARTED = threading.Event()  # set when a page's Tesseract first starts (`dossier.warm_up` waits for it)
+# Re-codes a page's own JPEG (jpegtran) while that page's Tesseract runs: the OCR does not need it.
+_BESIDE_OCR = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sohoa-jpeg")
 
 
 @dataclass
@@ -142,8 +144,9 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
         return PageOutput(page, None, seconds={"load": t1 - t0, "clean": t2 - t1, "total": t2 - t0}, cpu=cpu)
     stem = f"p{ref.n:05d}"
     jpeg = workdir / f"{stem}.jpg"
-    if own_jpeg is not None:
-        jpeg.write_bytes(optimised(own_jpeg))  # same pixels; a scanner's standard Huffman tables re-made
+    recoded: Future[tuple[float, float]] | None = None
+    if own_jpeg is not None:  # same pixels; a scanner's standard Huffman tables re-made beside Tesseract
+        recoded = _BESIDE_OCR.submit(_write_optimised, own_jpeg, jpeg)
         part = PagePart(jpeg=jpeg, dpi=source_dpi, rotation=prepared.rotation, skew_deg=prepared.skew_deg)
     else:
         write_jpeg(prepared.display, jpeg, settings.display.jpeg_quality)
@@ -152,8 +155,14 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
     cpu["jpeg"] = c3 - c2
     k3 = children_cpu()
     OCR_STARTED.set()
-    result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
-                       psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
+    try:
+        result = ocr_image(prepared.ocr, prepared.ocr_dpi, workdir, stem, lang=settings.ocr.lang,
+                           psm=prepared.psm or settings.ocr.psm, timeout_s=settings.ocr.timeout_s)
+    finally:
+        beside = 0.0  # jpegtran's CPU, reaped beside Tesseract's: counted as the JPEG's
+        if recoded is not None:
+            own, beside = recoded.result()
+            cpu["jpeg"] += own + beside
     steps = list(prepared.steps)
     if result.words and not result.error:
         # an ID card's machine-readable zone, read again with its own alphabet (check digits need it exact)
@@ -164,8 +173,8 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
                                       timeout_s=settings.ocr.timeout_s)
             steps.append("mrz")
     t3 = time.perf_counter()
-    cpu["tesseract"] = children_cpu() - k3
-    cpu["ocr_post"] = cpu_now() - c3 - cpu["tesseract"]
+    cpu["tesseract"] = children_cpu() - k3 - beside
+    cpu["ocr_post"] = cpu_now() - c3 - cpu["tesseract"] - beside
     if result.error:
         warnings.append(result.error)
     quality = page_quality(result.text, result.confidence, min_confidence=cfg.review_confidence,
@@ -188,6 +197,13 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
     part = replace(part, textlayer=result.textlayer_pdf)
     return PageOutput(page, part, result.words,
                       {"load": t1 - t0, "clean": t2 - t1, "ocr": t3 - t2, "total": time.perf_counter() - t0}, cpu)
+
+
+def _write_optimised(own_jpeg: bytes, dest: Path) -> tuple[float, float]:
+    """Write the scan's JPEG re-coded (`optimised`); the CPU seconds it took: (this thread, jpegtran)."""
+    t0, k0 = time.thread_time(), children_cpu()
+    dest.write_bytes(optimised(own_jpeg))
+    return time.thread_time() - t0, children_cpu() - k0
 
 
 def iter_pages(refs: list[PageRef], settings: Settings, workdir: Path) -> Iterator[PageOutput]:
