@@ -30,6 +30,9 @@ SCALES = (1.0, 0.6, 2.0)  # one line read at three sizes: independent readings o
 DIGITS = "0123456789"
 MARGIN = 0.35  # of the line height, above and below the crop
 PAD = 0.4  # of the line height: white added around the crop
+UNCUT = 0.6  # of the line height: how far left a crop's edge is moved to take a stroke it cuts whole
+DIGIT_WIDTH = 1.0  # of the line height: ink wider than this that the edge cuts is no single digit
+INSIDE = 0.5  # of a cut stroke's ink inside the crop: the blank's (a label's letter only pokes in)
 LABEL_RATIO = {"so": 1.3, "ngay": 2.0, "thang": 2.45}  # width / height of the printed label words
 _SO = re.compile(r"^s[o0]\s*[:.;]")
 _SO_BARE = re.compile(r"^s[o0]$")
@@ -59,6 +62,7 @@ def _crop(image: np.ndarray, x0: float, x1: float, ref: Word) -> np.ndarray:
     x0, x1 = int(max(0, x0)), int(min(image.shape[1], x1))
     if x1 - x0 < 0.3 * h or y1 <= y0:
         return np.zeros((0, 0), np.uint8)
+    x0 = _uncut_left(image, x0, x1, y0, y1, h)
     crop = image[y0:y1, x0:x1]
     return np.pad(crop, _pad(ref), constant_values=255)
 
@@ -69,7 +73,34 @@ def _crop_band(image: np.ndarray, x0: float, x1: float, row: blank_anchors.Band)
     x0, x1 = int(max(0, x0)), int(min(image.shape[1], x1))
     if x1 - x0 < 0.3 * row.height or y1 <= y0:
         return np.zeros((0, 0), np.uint8)
+    x0 = _uncut_left(image, x0, x1, y0, y1, row.height)
     return np.pad(image[y0:y1, x0:x1], int(PAD * row.height), constant_values=255)
+
+
+def _uncut_left(image: np.ndarray, x0: int, x1: int, y0: int, y1: int, h: float) -> int:
+    """The crop's left edge moved left past any pen stroke it cuts, to clean paper: the label's printed
+    width is an estimate, and a handwritten digit started close to the label is cut in two by it (the
+    left half of a 3 dropped reads as another digit, or as nothing). A stroke is followed only as far as
+    `UNCUT` line heights and only when it is digit-sized: a stroke joined to the label's letters (ink
+    wider than a digit) is not followed, nor one mostly left of the edge (the tail of the label's last
+    letter): the edge then stays where it was."""
+    xa = int(max(0, x0 - UNCUT * h))
+    if xa >= x0 or x1 <= x0:
+        return x0
+    region = image[y0:y1, xa:x1]
+    if region.ndim == 3:
+        region = cv2.cvtColor(region, cv2.COLOR_BGR2GRAY)
+    _, ink = cv2.threshold(region, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    edge = x0 - xa
+    cut = set(np.unique(labels[:, edge])) - {0}
+    left = edge
+    for i in cut:
+        x, _, w, hh, area = stats[i]
+        inside = int((labels[:, edge:] == i).sum())
+        if x > 0 and w <= DIGIT_WIDTH * h and inside >= INSIDE * area:  # within reach, digit-sized, nicked
+            left = min(left, int(x) - 2)
+    return xa + max(0, left)
 
 
 def _pad(ref: Word) -> int:
