@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pipeline.manifest import BlankRead
+from pipeline.understand import digit_fusion
 
 SURE = 0.9  # Tesseract word confidence from which a clean-digit reading stands on its own
 HANDWRITING_DOUBT = "47"  # digits a handwritten 1 is misread as
@@ -39,6 +41,8 @@ DATE_LIKELY = 0.6  # ... named to the reviewer (the field left empty)
 HAND_AGREE = 0.5  # lowest digit probability of a handwritten reading another reader read exactly
 HAND_VETO = 0.9  # ... of a reading that differs from the OCR's re-read value and so flags it
 HAND_ONE = 0.5  # ... that an OCR reading has with a 4 or 7 for the reader's 1
+FUSED_SURE = 0.9  # posterior of a value given every reading (`digit_fusion`) taken when the rules are unsure
+LIMITS = {"day": 31, "month": 12}
 
 
 @dataclass
@@ -87,10 +91,44 @@ def _agrees(main: str, value: str) -> bool:
     return all(not a.isdigit() or a == b for a, b in zip(main, value, strict=True))
 
 
-def decide_digits(main: str, blank: BlankRead | None, what: str) -> Decision:
-    """The digits of one blank (number, day or month): the OCR's readings first (`_decide_ocr`), flagged
-    when the OCR had to re-read the blank and the handwritten-digit reader is sure of another value; when
-    they leave it empty, the reader's, if the OCR's readings back it (`_decide_hand`)."""
+def decide_digits(main: str, blank: BlankRead | None, what: str,
+                  prior: Callable[[str], float] | None = None) -> Decision:
+    """The digits of one blank (number, day or month) by the rules (`_decide_by_rules`); when they leave
+    it empty, the value every reading together makes near certain (`_decide_fused`; `prior` weighs
+    the values, e.g. the days the signing date allows)."""
+    d = _decide_by_rules(main, blank, what)
+    if d.value is not None or blank is None or not (blank.rereads or blank.hand):
+        return d
+    return _decide_fused(main, blank, what, d, prior)
+
+
+def _decide_fused(main: str, blank: BlankRead, what: str, base: Decision,
+                  prior: Callable[[str], float] | None) -> Decision:
+    """The likeliest value given the page OCR, the re-reads and the reader as noisy observers
+    (`digit_fusion`), taken from `FUSED_SURE` when one of them read it whole (the fusion explains
+    the others' misreadings, it does not invent a value nobody read); otherwise named to the reviewer."""
+    limit = LIMITS.get(what)
+
+    def key(form: str) -> str | None:
+        if limit is None:
+            return form
+        return str(int(form)) if 1 <= int(form) <= limit else None
+
+    post = digit_fusion.posterior(blank.text.strip() or main or "", blank.rereads, blank.hand,
+                                  confidence=blank.confidence if blank.text.strip() else 0.5, key=key, prior=prior)
+    if not post.best:
+        return base
+    whole = {"".join(c for c in r if c.isdigit()) for r in [blank.text, main or "", *blank.rereads]} | {hand_text(blank)}
+    forms = {post.best} if limit is None else {post.best, f"{int(post.best):02d}"}
+    if post.probability >= FUSED_SURE and forms & whole:
+        return Decision(post.best)
+    return Decision(None, f"{base.reason}; likeliest {post.best!r} ({post.probability:.0%})")
+
+
+def _decide_by_rules(main: str, blank: BlankRead | None, what: str) -> Decision:
+    """The OCR's readings first (`_decide_ocr`), flagged when the OCR had to re-read the blank and the
+    handwritten-digit reader is sure of another value; when they leave it empty, the reader's, if the
+    OCR's readings back it (`_decide_hand`)."""
     base = _decide_ocr(main, blank, what)
     if blank is None or not blank.hand:
         return base
@@ -217,9 +255,9 @@ def decide_number(number: str, code: str, evidence: Evidence | None) -> Decision
 
 def decide_date(day: str, month: str, year: str, evidence: Evidence | None, today: dt.date | None = None) -> Decision:
     """The header date from its day, month (blanks) and year, checked against the signing time."""
-    dd = decide_digits(day, _blank(evidence, "day"), "day")
     mm = decide_digits(month, _blank(evidence, "month"), "month")
     signed = sorted(evidence.signed_at) if evidence and evidence.signed_at else []
+    dd = decide_digits(day, _blank(evidence, "day"), "day", _day_prior(signed, mm.value, year))
     hint = f"; signed {signed[0]:%d/%m/%Y}" if signed else ""
     if dd.value is None or mm.value is None:
         by_hand = _from_hand(year, evidence, signed, dd.value, mm.value)
@@ -243,6 +281,25 @@ def decide_date(day: str, month: str, year: str, evidence: Evidence | None, toda
         if date < first - dt.timedelta(days=SIGNED_BEFORE_DAYS):
             return Decision(None, f"ngay: read {date:%d/%m/%Y}, long before the signature{hint}")
     return Decision(date.isoformat())
+
+
+def _day_prior(signed: list[dt.datetime], month: str | None, year: str) -> Callable[[str], float] | None:
+    """P(day) from the signing date (the prior of `_from_hand`): a document is dated on the day it is
+    signed or up to `USUAL_DAYS` before, rarely up to `SIGNED_BEFORE_DAYS`, never after."""
+    if not signed or month is None or not year.isdigit():
+        return None
+    s = signed[0].date()
+
+    def prior(day: str) -> float:
+        try:
+            back = (s - dt.date(int(year), int(month), int(day))).days
+        except ValueError:
+            return 0.0
+        if back < -1 or back > SIGNED_BEFORE_DAYS:
+            return 0.0
+        return 1.0 if back <= USUAL_DAYS else TAIL
+
+    return prior
 
 
 def _readings(main: str, blank: BlankRead | None) -> list[str]:
