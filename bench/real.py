@@ -144,7 +144,7 @@ def ocr_corpus(corpus: Path, docs: list[dict], cache: Path, settings: Settings, 
 # --------------------------------------------------------------------------- understanding
 
 
-BLANKS_VERSION = 15
+BLANKS_VERSION = 17
 
 
 def page_blanks(page: dict, cache: Path, doc: str) -> list:

@@ -81,10 +81,14 @@ def label_start(word: Word, label: str, height: float) -> float:
     return float(word.box[0] + word.box[2] - LABEL_RATIO[label] * height)
 
 
-def slash_left(image: np.ndarray, x0: float, code: Word, rows: tuple[int, int]) -> float | None:
+def slash_left(image: np.ndarray, x0: float, code: Word, rows: tuple[int, int],
+               near: float | None = None) -> float | None:
     """The left edge of the "/" that starts the code (the first "/" of "12/2024/NĐ-CP"): going left
     from the code's end over ink aligned on the code's printed letters, the leftmost slash-shaped
-    stroke. None when it is not found (the number's ink touches it, the code is not there)."""
+    stroke, or when the word's text places the "/" (`near`: its share of the word's box) the one
+    nearest there: handwritten digits on the code's line can be slash-shaped too (a cursive 2 opens
+    with a rising stroke). None when it is not found (the number's ink touches it, the code is not
+    there)."""
     y0, y1 = rows
     xa, xb = int(max(0, x0)), int(min(image.shape[1], code.box[0] + code.box[2] + 2))
     if xb - xa < 4 or y1 - y0 < 4:
@@ -117,10 +121,11 @@ def slash_left(image: np.ndarray, x0: float, code: Word, rows: tuple[int, int]) 
             break  # not on the code's printed line: the number's handwriting
         run.append(g)
     run.sort()
-    for i, g in enumerate(run):  # a handwritten "1" can be slash-shaped too: the "/" is followed by a letter
-        if _is_slash(ink, g, cap) and (i + 1 == len(run) or not _is_slash(ink, run[i + 1], cap)):
-            return float(xa + g[0])
-    return None
+    found = [float(xa + g[0]) for i, g in enumerate(run)  # a handwritten "1" can be slash-shaped too: the "/"
+             if _is_slash(ink, g, cap) and (i + 1 == len(run) or not _is_slash(ink, run[i + 1], cap))]  # has a letter after
+    if not found:
+        return None
+    return found[0] if near is None else min(found, key=lambda x: abs(x - near))
 
 
 def _glyphs(ink: np.ndarray) -> list[tuple[int, int, int, int]]:

@@ -208,7 +208,7 @@ def _read_so(image: np.ndarray, top: list[Word], label: Word, pending: Pending,
     if row_band is not None and pre_slash:
         # the number glued to the code ("4/UBND-KTTH"): its end is the slash stroke found in the image
         start = blank_anchors.label_end(label, "so", row_band.height)
-        stroke = blank_anchors.slash_left(image, start, slash, row_band.crop_rows(image.shape))
+        stroke = blank_anchors.slash_left(image, start, slash, row_band.crop_rows(image.shape), near=x1)
         if stroke is not None and stroke - start >= 0.3 * row_band.height:
             crop, pad = _crop_band(image, start, stroke, row_band), int(PAD * row_band.height)
     return _read("so", compact, conf, crop, pending, models_dir, sure=sure, pad=pad)

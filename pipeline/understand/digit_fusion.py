@@ -84,6 +84,23 @@ def tesseract_likelihood(reading: str, value: str) -> float:
     return f[n][m]
 
 
+def explained(reading: str, value: str) -> bool:
+    """A reading the value accounts for with Tesseract's usual errors only: each glyph read as itself,
+    as a known confusion or as a junk symbol, or dropped; never a glyph added or an unrelated digit.
+    A reading that needs those contradicts the value (the ink holds something the value lacks)."""
+    reading = reading.replace(" ", "")
+    n, m = len(value), len(reading)
+    ok = [[False] * (m + 1) for _ in range(n + 1)]
+    ok[0][0] = True
+    for i in range(1, n + 1):
+        ok[i][0] = True  # glyphs dropped
+        for j in range(1, m + 1):
+            a, b = value[i - 1], reading[j - 1]
+            same = a == b or not b.isdigit() or (a, b) in CONFUSION
+            ok[i][j] = ok[i - 1][j] or (ok[i - 1][j - 1] and same)
+    return ok[n][m]
+
+
 def _tesseract(page: str, weight: float, rereads: list[str], value: str) -> float:
     """Tesseract's readings given the value: the page OCR's, weighed by its confidence (an exponent:
     a reading Tesseract doubts counts for less), and the re-reads' (three sizes of one crop fail

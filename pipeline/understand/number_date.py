@@ -106,7 +106,9 @@ def _decide_fused(main: str, blank: BlankRead, what: str, base: Decision,
                   prior: Callable[[str], float] | None) -> Decision:
     """The likeliest value given the page OCR, the re-reads and the reader as noisy observers
     (`digit_fusion`), taken from `FUSED_SURE` when one of them read it whole (the fusion explains
-    the others' misreadings, it does not invent a value nobody read); otherwise named to the reviewer."""
+    the others' misreadings, it does not invent a value nobody read) and every OCR reading is one
+    Tesseract's usual errors make of it (`digit_fusion.explained`: a reading with a glyph more, or
+    an unrelated digit, says the ink is not that value); otherwise named to the reviewer."""
     limit = LIMITS.get(what)
 
     def key(form: str) -> str | None:
@@ -120,7 +122,9 @@ def _decide_fused(main: str, blank: BlankRead, what: str, base: Decision,
         return base
     whole = {"".join(c for c in r if c.isdigit()) for r in [blank.text, main or "", *blank.rereads]} | {hand_text(blank)}
     forms = {post.best} if limit is None else {post.best, f"{int(post.best):02d}"}
-    if post.probability >= FUSED_SURE and forms & whole:
+    readings = [r for r in [blank.text.strip() or main or "", *blank.rereads] if r.strip()]
+    if (post.probability >= FUSED_SURE and forms & whole
+            and all(any(digit_fusion.explained(r, f) for f in forms) for r in readings)):
         return Decision(post.best)
     return Decision(None, f"{base.reason}; likeliest {post.best!r} ({post.probability:.0%})")
 
