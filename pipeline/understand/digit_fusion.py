@@ -45,6 +45,7 @@ P_LOST_GLYPH = 0.1  # lost Tesseract: any glyph, any digit
 TESS_RELIABLE = 0.5  # prior of the reliable state
 READER_RELIABLE = 0.8
 MAX_DIGITS = 4
+REREADS_SHARED = 0.5  # k re-reads of one crop weigh as k**(1 - this) independent readings (1: as one)
 
 
 @dataclass
@@ -86,32 +87,36 @@ def tesseract_likelihood(reading: str, value: str) -> float:
 
 def explained(reading: str, value: str) -> bool:
     """A reading the value accounts for with Tesseract's usual errors only: each glyph read as itself,
-    as a known confusion or as a junk symbol, or dropped; never a glyph added or an unrelated digit.
-    A reading that needs those contradicts the value (the ink holds something the value lacks)."""
+    as a known confusion or as a junk symbol, or dropped, and junk symbols added (the page OCR reads
+    pen strokes as "-", "{", "`"); never a digit added or an unrelated digit. A reading that needs
+    those contradicts the value (the ink holds a digit the value lacks)."""
     reading = reading.replace(" ", "")
     n, m = len(value), len(reading)
     ok = [[False] * (m + 1) for _ in range(n + 1)]
-    ok[0][0] = True
-    for i in range(1, n + 1):
-        ok[i][0] = True  # glyphs dropped
-        for j in range(1, m + 1):
-            a, b = value[i - 1], reading[j - 1]
-            same = a == b or not b.isdigit() or (a, b) in CONFUSION
-            ok[i][j] = ok[i - 1][j] or (ok[i - 1][j - 1] and same)
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if i == j == 0:
+                ok[i][j] = True
+                continue
+            b = reading[j - 1] if j else ""
+            ok[i][j] = ((i > 0 and ok[i - 1][j])  # a glyph dropped
+                        or (j > 0 and not b.isdigit() and ok[i][j - 1])  # a junk symbol added
+                        or (i > 0 and j > 0 and ok[i - 1][j - 1]
+                            and (value[i - 1] == b or not b.isdigit() or (value[i - 1], b) in CONFUSION)))
     return ok[n][m]
 
 
 def _tesseract(page: str, weight: float, rereads: list[str], value: str) -> float:
     """Tesseract's readings given the value: the page OCR's, weighed by its confidence (an exponent:
-    a reading Tesseract doubts counts for less), and the re-reads' (three sizes of one crop fail
-    together, dropping the same thin 1: they count as one reading, their geometric mean)."""
+    a reading Tesseract doubts counts for less), and the re-reads' (three sizes of one crop often fail
+    together, dropping the same thin 1: k of them count as k^(1-REREADS_SHARED) readings)."""
     def joint(reads: list[str], like, power: float = 1.0) -> float:
         if not reads:
             return 1.0
         out = 1.0
         for r in reads:
             out *= like(r)
-        return out ** (power / len(reads))
+        return out ** (power / len(reads) ** REREADS_SHARED)
 
     pages = [page] if page else []
     reliable = (joint(pages, lambda r: tesseract_likelihood(r, value), weight)
