@@ -71,3 +71,9 @@ def test_the_day_is_never_taken_after_the_signature():
     month = BlankRead(field="month", text="01", confidence=0.97)
     d = decide_date("27", "01", "2025", Evidence([day, month], [dt.datetime(2025, 1, 17, 9, 0)]))
     assert d.value is None and d.reason
+
+
+def test_a_reread_split_into_words_is_one_reading():
+    b = BlankRead(field="so", text="z522", confidence=0.3, rereads=["224", "646 4", "66 34"], hand=[])
+    d = decide_digits("z522", b, "number")  # no crash on int("646 4")
+    assert d.value is None and d.reason

@@ -96,6 +96,8 @@ def decide_digits(main: str, blank: BlankRead | None, what: str,
     """The digits of one blank (number, day or month) by the rules (`_decide_by_rules`); when they leave
     it empty, the value every reading together makes near certain (`_decide_fused`; `prior` weighs
     the values, e.g. the days the signing date allows)."""
+    if blank is not None and any(" " in r for r in blank.rereads):  # a re-read split into words: "646 4"
+        blank = blank.model_copy(update={"rereads": [r.replace(" ", "") for r in blank.rereads]})
     d = _decide_by_rules(main, blank, what)
     if d.value is not None or blank is None or not (blank.rereads or blank.hand):
         return d
