@@ -99,8 +99,8 @@ def decide_digits(main: str, blank: BlankRead | None, what: str,
     if blank is not None and any(" " in r for r in blank.rereads):  # a re-read split into words: "646 4"
         blank = blank.model_copy(update={"rereads": [r.replace(" ", "") for r in blank.rereads]})
     d = _decide_by_rules(main, blank, what)
-    if d.value is not None or blank is None or not (blank.rereads or blank.hand):
-        return d
+    if d.value is not None or blank is None or not blank.hand:
+        return d  # two engines or none: Tesseract's readings alone are the rules' to judge
     return _decide_fused(main, blank, what, d, prior)
 
 
