@@ -77,3 +77,12 @@ def test_a_reread_split_into_words_is_one_reading():
     b = BlankRead(field="so", text="z522", confidence=0.3, rereads=["224", "646 4", "66 34"], hand=[])
     d = decide_digits("z522", b, "number")  # no crash on int("646 4")
     assert d.value is None and d.reason
+
+
+def test_a_page_reading_tesseract_doubts_vetoes_nothing():
+    # re-reads 299/299/99 and the reader '?99' make 299 near certain; the page OCR's '839' (confidence 0.31)
+    b = BlankRead(field="so", text="839", confidence=0.31, rereads=["299", "299", "99"],
+                  hand=probs([{2: 0.31, 8: 0.3}, {9: 0.98}, {9: 0.86}]))
+    assert decide_digits("839", b, "number").value == "299"
+    sure = b.model_copy(update={"confidence": 0.8})  # the same reading given with confidence does veto
+    assert decide_digits("839", sure, "number").value is None

@@ -43,6 +43,7 @@ HAND_VETO = 0.9  # ... of a reading that differs from the OCR's re-read value an
 HAND_ONE = 0.5  # ... that an OCR reading has with a 4 or 7 for the reader's 1
 FUSED_SURE = 0.9  # posterior of a value given every reading (`digit_fusion`) taken when the rules are unsure
 LIMITS = {"day": 31, "month": 12}
+PAGE_DOUBT = 0.5  # the page OCR's confidence below which its reading of a blank is more likely wrong than right
 
 
 @dataclass
@@ -110,7 +111,8 @@ def _decide_fused(main: str, blank: BlankRead, what: str, base: Decision,
     (`digit_fusion`), taken from `FUSED_SURE` when one of them read it whole (the fusion explains
     the others' misreadings, it does not invent a value nobody read) and every OCR reading is one
     Tesseract's usual errors make of it (`digit_fusion.explained`: a reading with a glyph more, or
-    an unrelated digit, says the ink is not that value); otherwise named to the reviewer."""
+    an unrelated digit, says the ink is not that value; a page reading Tesseract itself gives less than
+    `PAGE_DOUBT` is weighed in the posterior but vetoes nothing); otherwise named to the reviewer."""
     limit = LIMITS.get(what)
 
     def key(form: str) -> str | None:
@@ -124,7 +126,8 @@ def _decide_fused(main: str, blank: BlankRead, what: str, base: Decision,
         return base
     whole = {"".join(c for c in r if c.isdigit()) for r in [blank.text, main or "", *blank.rereads]} | {hand_text(blank)}
     forms = {post.best} if limit is None else {post.best, f"{int(post.best):02d}"}
-    readings = [r for r in [blank.text.strip() or main or "", *blank.rereads] if r.strip()]
+    page = (blank.text.strip() or main or "") if blank.confidence >= PAGE_DOUBT or not blank.text.strip() else ""
+    readings = [r for r in [page, *blank.rereads] if r.strip()]  # a page reading Tesseract doubts vetoes nothing
     if (post.probability >= FUSED_SURE and forms & whole
             and all(any(digit_fusion.explained(r, f) for f in forms) for r in readings)):
         return Decision(post.best)
