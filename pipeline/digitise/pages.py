@@ -165,13 +165,14 @@ def _process_page(ref: PageRef, settings: Settings, workdir: Path) -> PageOutput
             cpu["jpeg"] += own + beside
     steps = list(prepared.steps)
     if result.words and not result.error:
-        # an ID card's machine-readable zone, read again with its own alphabet (check digits need it exact)
+        # an ID card's machine-readable zone, read again alone with its own alphabet (check digits need
+        # it exact): one small Tesseract run, its lines put into the page's words and text layer
         zone = mrz_zone.reread(prepared.ocr, prepared.ocr_dpi, result.words, timeout_s=min(30.0, settings.ocr.timeout_s))
-        if zone is not None:
-            result = mrz_zone.relayer(prepared.ocr, prepared.ocr_dpi, result, zone, workdir, stem,
-                                      lang=settings.ocr.lang, psm=prepared.psm or settings.ocr.psm,
-                                      timeout_s=settings.ocr.timeout_s)
+        if zone is not None and zone.rows:
+            result = mrz_zone.relayer(prepared.ocr_dpi, prepared.ocr.shape[0], result, zone, workdir, stem)
             steps.append("mrz")
+        elif zone is not None:
+            steps.append("mrz:kept")  # read again, no better: the page OCR's reading kept
     t3 = time.perf_counter()
     cpu["tesseract"] = children_cpu() - k3 - beside
     cpu["ocr_post"] = cpu_now() - c3 - cpu["tesseract"] - beside

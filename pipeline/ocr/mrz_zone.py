@@ -5,22 +5,27 @@ becomes `«««`, `KKK` or nothing, `0` becomes `O`, and the check digits that w
 `pipeline.understand.mrz` trust the numbers are lost. The zone is found from the page's own OCR
 words (long upper-case runs of letters, digits and fillers near each other), cropped with a margin
 and read again with English, a [A-Z0-9<] whitelist and no dictionary; the page's zone lines are then
-replaced by that reading.
+replaced by that reading, in its words and in its text layer (`relayer`). A card page costs one page
+read and one small zone read.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from pipeline.ocr.tesseract import OcrResult, ocr_crop, ocr_image
+from pipeline.ocr import layer_lines
+from pipeline.ocr.layer_lines import Line
+from pipeline.ocr.tesseract import OcrResult, ocr_image
 from pipeline.ocr.words import Word, words_to_text
 
 ZONE_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+LINE = 30  # characters of a line of an ID card's zone (ICAO 9303 TD1)
 _FILLERS = re.compile(r"[«<‹≤]")
 
 
@@ -31,6 +36,22 @@ def _zone_like(text: str) -> bool:
     good = sum(1 for ch in s if (ch.isascii() and (ch.isupper() or ch.isdigit())) or _FILLERS.match(ch))
     fill = len(_FILLERS.findall(s)) + s.count("K<")
     return good >= 0.85 * len(s) and (fill >= 2 or s[:5].upper().replace("1", "I") in ("IDVNM",))
+
+
+def fit_line(line: str) -> str:
+    """Exactly 30 characters. OCR loses and adds fillers inside runs of `<`: the difference is made
+    up in the longest run (a line ending in a digit keeps it last: it is a check digit)."""
+    if len(line) == LINE:
+        return line
+    runs = [(m.end() - m.start(), m.start(), m.end()) for m in re.finditer(r"<+", line)]
+    if not runs or (line.endswith("<") and len(line) < LINE):
+        return (line + "<" * LINE)[:LINE] if len(line) < LINE else line[:LINE]
+    _, a, b = max(runs)
+    if len(line) < LINE:
+        return line[:b] + "<" * (LINE - len(line)) + line[b:]
+    cut = min(len(line) - LINE, b - a - 1)
+    line = line[:a] + line[a + cut:]
+    return line[:LINE]
 
 
 def zone_lines(words: list[Word]) -> list[list[Word]]:
@@ -49,13 +70,16 @@ def _box(ws: list[Word]) -> tuple[int, int, int, int]:
 
 @dataclass
 class Zone:
-    words: list[Word]  # the page's words, its zone lines replaced by the re-read
-    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the zone in the OCR image
+    words: list[Word]  # the page's words, its zone lines replaced by the re-read (when `rows`)
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 of the zone crop in the OCR image
+    rows: list[tuple[int, int, int, int]] = field(default_factory=list)  # the re-read lines kept, x, y, w, h (px)
+    layer: list[Line] = field(default_factory=list)  # the re-read lines' text layer, in page points (y up)
 
 
 def reread(image: np.ndarray, dpi: float, words: list[Word], *, timeout_s: float = 30) -> Zone | None:
-    """The page's words with its zone re-read (None when the page has no zone, or the re-read is no
-    better than the page OCR's)."""
+    """The page's words with its zone re-read; None when the page has no zone (nothing was read). The
+    one Tesseract run gives the zone's text layer too (`relayer`). A re-read no better than the page
+    OCR's replaces nothing: the page's own words, no `rows`."""
     found = zone_lines(words)
     if not found:
         return None
@@ -75,9 +99,12 @@ def reread(image: np.ndarray, dpi: float, words: list[Word], *, timeout_s: float
     if lh < 28:  # Tesseract reads best with capitals ~30 px tall
         scale = min(3.0, 32.0 / max(1.0, lh))
         crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    got = ocr_crop(crop, dpi * scale, chars=ZONE_CHARS, timeout_s=timeout_s)
+    with tempfile.TemporaryDirectory(prefix="sohoa-zone-") as tmp:
+        got = ocr_image(crop, dpi * scale, Path(tmp), "zone", lang="eng", psm=6, timeout_s=timeout_s,
+                        chars=ZONE_CHARS, refine=False)
+        layer = _zone_layer(got.textlayer_pdf, crop.shape, scale, (x0, y0), image.shape[0], dpi)
     rows: dict[tuple[int, int, int], list[Word]] = {}
-    for wd in got:
+    for wd in got.words:
         rows.setdefault((wd.block, wd.par, wd.line), []).append(wd)
     new_lines = []
     for ws in sorted(rows.values(), key=lambda ws: min(w.box[1] for w in ws)):
@@ -89,54 +116,104 @@ def reread(image: np.ndarray, dpi: float, words: list[Word], *, timeout_s: float
             conf = sum(w.conf for w in ws) / len(ws)
             new_lines.append((text, conf, box))
     if len(new_lines) < min(2, len(found)):
-        return None
+        return Zone(words, (x0, y0, x1, y1))  # read, but no better than the page OCR: nothing replaced
     gone = {id(w) for ws in found for w in ws}
     block = max((w.block for w in words), default=0) + 1
     out = [w for w in words if id(w) not in gone]
     out += [Word(text, conf, box, block, 1, i + 1) for i, (text, conf, box) in enumerate(new_lines)]
-    return Zone(out, (x0, y0, x1, y1))
+    boxes_px = [box for _, _, box in new_lines]
+    pt = 72.0 / dpi
+    h_pt = image.shape[0] * pt
+    kept = [ln for ln in layer if any(_on_row(ln, b, pt, h_pt) for b in boxes_px)]  # not a stray mark near the zone
+    return Zone(out, (x0, y0, x1, y1), boxes_px, kept)
 
 
-def relayer(image: np.ndarray, dpi: float, result: OcrResult, zone: Zone, workdir: Path, stem: str, *,
-            lang: str, psm: int, timeout_s: float) -> OcrResult:
-    """The page's result with the zone also right in its invisible text layer (the searchable PDF), in
-    reading order: the page above the zone and the page below it read again (the zone blanked), the
-    zone read alone with its alphabet (enlarged like the re-read), the three layers stacked in that
-    order. If a read fails, the words are still the re-read ones and the layer stays the page OCR's."""
-    x0, y0, x1, y1 = zone.box
+def _zone_layer(pdf: Path | None, shape: tuple[int, ...], scale: float, origin: tuple[int, int], page_h: int,
+                dpi: float) -> list[Line]:
+    """The zone read's text layer lines placed on the page (points, y up); none if it is not readable."""
+    if pdf is None:
+        return []
+    from pypdf import PdfReader  # ~0.1 s: only for a page with a zone (the page's PDF needs it anyway)
+
+    page = PdfReader(pdf).pages[0]
+    contents = page.get_contents()
+    parsed = layer_lines.parse(contents.get_data()) if contents is not None else None
+    if parsed is None:
+        return []
+    # the crop's layer is the crop's size at its own dpi: drawn at the page's scale where the crop was
+    pt = 72.0 / dpi
+    s = shape[1] / scale * pt / float(page.mediabox.width)
+    dx, dy = origin[0] * pt, (page_h - origin[1] - shape[0] / scale) * pt
+    out = []
+    for block in parsed.blocks:
+        for ln in block:
+            text = ln.text.strip()
+            if len(text) >= 14 and len(text) != LINE and set(text) <= set(ZONE_CHARS):
+                ln = ln.retext(fit_line(text)) or ln  # the fillers it lost, in the same width
+            out.append(ln.placed(s, dx, dy))
+    return out
+
+
+def _on_row(line: Line, row: tuple[int, int, int, int], pt: float, h_pt: float) -> bool:
+    """A layer line (points, y up) is the zone row `row` (x, y, w, h in image pixels): its middle is
+    within the row's height and it shares most of its width."""
+    x, y, w, h = row
+    top, bottom = h_pt - y * pt, h_pt - (y + h) * pt
+    lx0, ly0, lx1, ly1 = line.box
+    mid = (ly0 + ly1) / 2
+    share = min(lx1, (x + w) * pt) - max(lx0, x * pt)
+    return bottom - 0.25 * h * pt <= mid <= top + 0.25 * h * pt and share >= 0.5 * min(lx1 - lx0, w * pt)
+
+
+def relayer(dpi: float, page_h: int, result: OcrResult, zone: Zone, workdir: Path, stem: str) -> OcrResult:
+    """The page's result with the zone also right in its invisible text layer (the searchable PDF): the
+    page OCR's lines on the zone's rows are replaced by the re-read's, where the first of them was, and
+    the layer's blocks put in reading order (`layer_lines.reading_order`: Tesseract may put a card's
+    motto after the block under it). No Tesseract run: the page was read once, the zone once. If the
+    layer is not one this can take apart, the words are still the re-read ones and the layer stays
+    the page OCR's."""
     fixed = OcrResult(words_to_text(zone.words), zone.words, result.confidence, result.textlayer_pdf,
                       result.error, list(result.warnings))
-    above, below = image.copy(), image.copy()
-    above[y0:] = 255
-    below[:y1] = 255
-    crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-    scale = min(3.0, max(1.0, 96.0 / max(1, y1 - y0)))  # three lines of capitals ~30 px tall
-    crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC) if scale > 1 else crop
-    parts = [ocr_image(above, dpi, workdir, f"{stem}.above", lang=lang, psm=psm, timeout_s=timeout_s),
-             ocr_image(crop, dpi * scale, workdir, f"{stem}.zone", lang="eng", psm=6, timeout_s=timeout_s,
-                       chars=ZONE_CHARS),
-             ocr_image(below, dpi, workdir, f"{stem}.below", lang=lang, psm=psm, timeout_s=timeout_s)]
-    try:
-        if any(p.error or p.textlayer_pdf is None for p in parts):
-            return fixed
-        from pypdf import PdfReader, PdfWriter, Transformation  # ~0.1 s: only for a page with a zone
-
-        writer = PdfWriter(clone_from=parts[0].textlayer_pdf)
-        page = writer.pages[0]
-        # the zone's layer is the crop's size in points; it goes where the crop was (PDF y runs up)
-        h_pt = image.shape[0] / dpi * 72.0
-        zone_page = PdfReader(parts[1].textlayer_pdf).pages[0]
-        page.merge_transformed_page(zone_page, Transformation().translate(x0 / dpi * 72.0, h_pt - y1 / dpi * 72.0))
-        page.merge_page(PdfReader(parts[2].textlayer_pdf).pages[0])
-        merged = workdir / f"{stem}.layer.pdf"
-        with open(merged, "wb") as fh:
-            writer.write(fh)
-        fixed.textlayer_pdf = merged
+    if result.textlayer_pdf is None or not zone.rows or not zone.layer:
         return fixed
-    finally:
-        for p in parts:
-            if p.textlayer_pdf is not None:
-                p.textlayer_pdf.unlink(missing_ok=True)
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject
+
+    writer = PdfWriter(clone_from=str(result.textlayer_pdf))
+    page = writer.pages[0]
+    contents = page.get_contents()
+    parsed = layer_lines.parse(contents.get_data()) if contents is not None else None
+    if parsed is None:
+        return fixed
+    pt = 72.0 / dpi
+    h_pt = page_h * pt
+    blocks: list[list[Line]] = []
+    placed = False
+    for block in parsed.blocks:
+        run: list[Line] = []
+        for ln in block:
+            if any(_on_row(ln, row, pt, h_pt) for row in zone.rows):
+                if run:
+                    blocks.append(run)
+                    run = []
+                if not placed:
+                    blocks.append(zone.layer)
+                    placed = True
+            else:
+                run.append(ln)
+        if run:
+            blocks.append(run)
+    if not placed:
+        blocks.append(zone.layer)
+    stream = DecodedStreamObject()
+    stream.set_data(layer_lines.write(parsed, layer_lines.reading_order(blocks)))
+    page.replace_contents(stream)
+    merged = workdir / f"{stem}.layer.pdf"
+    with open(merged, "wb") as fh:
+        writer.write(fh)
+    result.textlayer_pdf.unlink(missing_ok=True)
+    fixed.textlayer_pdf = merged
+    return fixed
 
 
-__all__ = ["ZONE_CHARS", "Zone", "relayer", "reread", "zone_lines"]
+__all__ = ["LINE", "ZONE_CHARS", "Zone", "fit_line", "relayer", "reread", "zone_lines"]

@@ -121,9 +121,10 @@ def tesseract_available(lang: str = "vie") -> tuple[bool, str]:
 
 
 def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: str = "vie", psm: int = 3,
-              timeout_s: float = 180, chars: str | None = None) -> OcrResult:
+              timeout_s: float = 180, chars: str | None = None, refine: bool = True) -> OcrResult:
     """OCR one grey page image: words (TSV) and the invisible text layer (PDF) from one process.
-    `chars`: the only characters it may answer with, dictionaries off (a machine-readable zone).
+    `chars`: the only characters it may answer with, dictionaries off (a machine-readable zone);
+    `refine`: glued words split and superscripts restored (`pipeline.ocr.fixes`; not for a code).
     A Tesseract failure or timeout gives an empty result with `error` set: the page is kept, not lost."""
     workdir.mkdir(parents=True, exist_ok=True)
     src = workdir / f"{stem}.ocr{IMAGE_SUFFIX}"
@@ -142,7 +143,8 @@ def ocr_image(image: np.ndarray, dpi: float, workdir: Path, stem: str, *, lang: 
         src.unlink(missing_ok=True)
     tsv_path = Path(f"{base}.tsv")
     words = parse_tsv(tsv_path.read_text(encoding="utf-8", errors="replace")) if tsv_path.exists() else []
-    words = refine_words(words, image)  # glued words split, superscript units: what the image settles
+    if refine:
+        words = refine_words(words, image)  # glued words split, superscript units: what the image settles
     tsv_path.unlink(missing_ok=True)
     pdf_path = Path(f"{base}.pdf")
     return OcrResult(words_to_text(words), words, round(mean_confidence(words), 4),

@@ -22,6 +22,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from pipeline.ocr.mrz_zone import fit_line
+
 LINE = 30
 _VALUES = {**{str(d): d for d in range(10)}, **{chr(ord("A") + i): 10 + i for i in range(26)}, "<": 0}
 _WEIGHTS = (7, 3, 1)
@@ -107,28 +109,12 @@ def normalise_line(raw: str) -> str:
     return re.sub(r"[^A-Z0-9<]", "<", s)
 
 
-def _fit(line: str) -> str:
-    """Exactly 30 characters. OCR loses and adds fillers inside runs of `<`: the difference is made
-    up in the longest run (a line ending in a digit keeps it last: it is a check digit)."""
-    if len(line) == LINE:
-        return line
-    runs = [(m.end() - m.start(), m.start(), m.end()) for m in re.finditer(r"<+", line)]
-    if not runs or (line.endswith("<") and len(line) < LINE):
-        return (line + "<" * LINE)[:LINE] if len(line) < LINE else line[:LINE]
-    _, a, b = max(runs)
-    if len(line) < LINE:
-        return line[:b] + "<" * (LINE - len(line)) + line[b:]
-    cut = min(len(line) - LINE, b - a - 1)
-    line = line[:a] + line[a + cut:]
-    return line[:LINE]
-
-
 def parse_td1(lines: list[str] | tuple[str, ...]) -> Td1 | None:
     """Parse three zone lines; OCR confusions are undone by position (digits where digits belong).
     None when the lines are not a TD1 zone at all."""
     if len(lines) != 3:
         return None
-    a, b, c = (_fit(normalise_line(x)) for x in lines)
+    a, b, c = (fit_line(normalise_line(x)) for x in lines)
     if not a[:1].isalpha() and a[:1] not in "I1":
         return None
     code = _fix(a[0:2], _TO_ALPHA)
