@@ -104,7 +104,12 @@ class Page(_Model):
     text: str = ""
     needs_review: bool = False
     warnings: list[str] = Field(default_factory=list)
-    cleaning: list[str] = Field(default_factory=list)
+    cleaning: list[str] = Field(default_factory=list, description=(
+        "the steps the page went through, in order. Tesseract reads a page once; these steps each "
+        "mean one more, small, Tesseract run: `osd` (orientation detection, when the ink heuristic was "
+        "unsure), `mrz` (an ID card's machine-readable zone read again alone, its reading put in the "
+        "page's text), `mrz:kept` (that re-read, no better than the page's reading, not used); the "
+        "header blanks' re-reads are in `blanks`"))
     text_layer: TextLayer | None = Field(None, description="PDF pages: the page's own text layer and the decision")
     signed_at: str | None = Field(None, description="earliest signing time of the digital signatures over "
                                                     "this page's source PDF (evidence for the document date)")
