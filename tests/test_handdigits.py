@@ -102,3 +102,55 @@ def test_a_flag_written_apart_joins_its_digit():
     pieces = handdigits.segment(mask)
     assert len(pieces) == 1
     assert pieces[0].sum() == mask.sum()
+
+
+def _touching(digits: str, rng: random.Random) -> tuple[np.ndarray, int]:
+    """Held-out MNIST digits written each into the next (their ink overlapping by a few columns: one pen
+    stroke, as a 5's flag runs into a 7's bar), in a padded crop as `pipeline.ocr.blanks` cuts it."""
+    h, pool = 60, held_out_digits()
+    inks = []
+    for c in digits:
+        d = pool[int(c)][rng.randrange(len(pool[int(c)]))]
+        ys, xs = np.nonzero(d > 30)
+        g = d[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+        inks.append(cv2.resize(g, (max(1, round(g.shape[1] * h / g.shape[0])), h), interpolation=cv2.INTER_LINEAR))
+    canvas = np.full((int(1.7 * h), sum(g.shape[1] for g in inks) + 80), 235, np.uint8)
+    x = 30
+    for g in inks:
+        region = canvas[int(0.3 * h):int(1.3 * h), x:x + g.shape[1]]
+        region[:] = np.minimum(region, 255 - g)
+        x += g.shape[1] - 3
+    pad = int(0.4 * h)
+    return np.pad(canvas, pad, constant_values=255), pad
+
+
+def test_halves_that_read_far_better_are_two_digits_even_near_certainty():
+    assert handdigits.halves_read_better(0.79, 0.98, 0.99)  # a doubtful 8 that is a sure 5 and 7
+    assert handdigits.halves_read_better(0.5, 0.71, 0.71)  # the margin in probability still holds
+    assert not handdigits.halves_read_better(0.80, 0.77, 0.93)  # a 4 cut: hardly better
+    assert not handdigits.halves_read_better(0.95, 0.97, 0.97)
+    assert not handdigits.halves_read_better(1.0, 1.0, 1.0)
+
+
+def test_touching_digits_are_cut_more_often_single_ones_no_more(monkeypatch):
+    """Two MNIST digits joined into one pen stroke: the odds rule reads more of them as the two digits
+    than the margin in probability alone did, and cuts no more single digits in two."""
+    def run() -> tuple[int, int]:
+        rng, pairs = random.Random(11), 0
+        for _ in range(60):
+            digits = f"{rng.randrange(10)}{rng.randrange(10)}"
+            crop, pad = _touching(digits, rng)
+            read = handdigits.read_digits(crop, margin=pad)
+            pairs += read is not None and read.text == digits
+        rng, singles = random.Random(5), 0
+        for _ in range(100):
+            crop, pad = _touching(str(rng.randrange(10)), rng)
+            read = handdigits.read_digits(crop, margin=pad)
+            singles += read is not None and len(read.text) == 1
+        return pairs, singles
+
+    pairs, singles = run()
+    monkeypatch.setattr(handdigits, "SPLIT_ODDS", float("inf"))  # the margin in probability alone
+    pairs_before, singles_before = run()
+    assert pairs >= pairs_before + 3, (pairs, pairs_before)
+    assert singles >= singles_before, (singles, singles_before)
