@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
@@ -47,6 +48,13 @@ from pipeline.textnorm import cer, fold, nfc, squash  # noqa: E402
 
 DEFAULT_CORPUS = REPO.parent / "shared" / "corpora" / "real-vbhc"
 CACHE_VERSION = 1
+# The code a cached page's OCR image and words come from, and a page's blank re-reads: a cache entry made
+# by other code is made again (a stale OCR cache made the cached table disagree with `--process`).
+OCR_CODE = ("pipeline/imaging", "pipeline/ingest/inputs.py", "pipeline/ingest/pdfimage.py", "pipeline/ingest/poppler.py",
+            "pipeline/ingest/budget.py", "pipeline/ocr/tesseract.py", "pipeline/ocr/words.py", "pipeline/ocr/quality.py",
+            "pipeline/settings.py")
+BLANKS_CODE = ("pipeline/ocr/blanks.py", "pipeline/ocr/blank_anchors.py", "pipeline/ocr/handdigits.py",
+               "pipeline/ocr/tesseract.py")
 TYPE_CODES = {  # labels.csv doc_type -> taxonomy code
     "QUYET_DINH": "quyet_dinh", "CHI_THI": "chi_thi", "TO_TRINH": "to_trinh", "THONG_BAO": "thong_bao",
     "CONG_VAN": "cong_van", "BAO_CAO": "bao_cao",
@@ -79,12 +87,28 @@ def _page_cache(cache: Path, doc: str, n: int) -> Path:
     return cache / doc / f"p{n:02d}.json"
 
 
+def code_version(paths: tuple[str, ...], root: Path = REPO) -> str:
+    """A short hash of the source files (folders: their .py files) a cached result was made by, so a cache
+    filled by an older checkout is not read as this one's."""
+    h = hashlib.sha1()
+    for rel in paths:
+        p = root / rel
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            if f.exists():
+                h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def page_version() -> str:
+    return f"{CACHE_VERSION}/{code_version(OCR_CODE)}"
+
+
 def ocr_page(ref, settings: Settings, cache: Path, doc: str) -> dict:
     """Rasterise, clean and OCR one PDF page, ignoring its text layer; cached as JSON (+ the OCR image)."""
     path = _page_cache(cache, doc, ref.n)
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") == CACHE_VERSION:
+        if data.get("version") == page_version():
             return data
     from pipeline.imaging.cleaning import clean_page
     from pipeline.ingest.inputs import load_page
@@ -99,7 +123,7 @@ def ocr_page(ref, settings: Settings, cache: Path, doc: str) -> dict:
 
     prepared = clean_page(image.pixels, image.dpi, cfg, osd=osd if cfg.orientation_osd else None,
                           display_max_dpi=settings.display.max_dpi)
-    data: dict = {"version": CACHE_VERSION, "n": ref.n, "pdf_text": nfc(ref.pdf_text or ""), "blank": prepared.blank,
+    data: dict = {"version": page_version(), "n": ref.n, "pdf_text": nfc(ref.pdf_text or ""), "blank": prepared.blank,
                   "rotation": prepared.rotation, "ocr_dpi": prepared.ocr_dpi, "text": "", "words": [],
                   "confidence": 0.0, "needs_review": False, "steps": prepared.steps}
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +141,13 @@ def ocr_page(ref, settings: Settings, cache: Path, doc: str) -> dict:
     return data
 
 
+def _cached(path: Path) -> bool:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("version") == page_version()
+    except (OSError, ValueError):
+        return False
+
+
 def ocr_corpus(corpus: Path, docs: list[dict], cache: Path, settings: Settings, workers: int) -> dict[str, list[dict]]:
     """Every page of every document, OCRed (from the cache when there)."""
     from pipeline.ingest.inputs import open_dossier
@@ -125,7 +156,7 @@ def ocr_corpus(corpus: Path, docs: list[dict], cache: Path, settings: Settings, 
     for d in docs:
         source = open_dossier(corpus / d["file"])
         jobs += [(d["id"], ref) for ref in source.pages]
-    todo = sum(1 for doc, ref in jobs if not _page_cache(cache, doc, ref.n).exists())
+    todo = sum(1 for doc, ref in jobs if not _cached(_page_cache(cache, doc, ref.n)))
     if todo:
         print(f"OCR of {todo} pages not in the cache {cache} ...", file=sys.stderr)
     out: dict[str, list[dict]] = {d["id"]: [] for d in docs}
@@ -154,7 +185,8 @@ def page_blanks(page: dict, cache: Path, doc: str) -> list:
     from pipeline.ocr.handdigits import READER_VERSION
     from pipeline.ocr.words import Word
 
-    version = f"{BLANKS_VERSION}/{READER_VERSION}"  # the digit reader's probabilities are in the reads
+    # the digit reader's probabilities are in the reads; the page's OCR image and words are their input
+    version = f"{BLANKS_VERSION}/{READER_VERSION}/{code_version(BLANKS_CODE)}/{page['version']}"
     path = _page_cache(cache, doc, page["n"]).with_suffix(".blanks.json")
     if path.exists():
         data = json.loads(path.read_text(encoding="utf-8"))
