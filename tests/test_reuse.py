@@ -165,6 +165,14 @@ def test_numbers_read_from_ocr_text():
     sign_b = "- Chủ tịch, các PCT UBND huyện; Z519N HAI\n- Lưu: VT, TNMT. TP 21200 SH\n\\- LƯN 07 Xư—"
     assert number_conflicts(a + "\n" + sign_a, a + "\n" + sign_b) == []
     assert number_conflicts(a + "\n" + sign_a, a.replace("826", "827") + "\n" + sign_b) == [("826", "827")]
+    # digits both scans read amid symbols no Vietnamese text is typed with (a red seal read as text,
+    # a few words apart from each other): no number of the document's, however the alignment falls
+    seal_a = "- Chủ tịch, các PCT UBND huyện; /⁄⁄4 6Ñ HAT\n- Lưu: VT, TNMT.\nQUẦN Đại Hụ9$"
+    seal_b = "- Chủ tịch, các PCT UBND huyện; Z3€N HA/„\n- Lưu: VT, TNMT. +"
+    assert number_conflicts(a + "\n" + seal_a, a + "\n" + seal_b) == []
+    # ... but a number read cleanly on one scan is the document's, even if the other scan's is smudged
+    assert number_conflicts(a, a.replace("826", "827„")) == [("826", "827")]
+    assert number_conflicts(a.replace("826", "826€"), a.replace("826", "827")) == [("826", "827")]
 
 
 def test_a_copy_differing_in_one_number_never_merges(env):

@@ -27,6 +27,7 @@ true; its `reused_from` names the component that first stored the object.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -104,22 +105,47 @@ def similarity(text_a: str, text_b: str) -> float:
     return float(fuzz.ratio(squash(fold(text_a)), squash(fold(text_b))))
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, mark_misread: bool = False) -> list[str]:
     """The words and numbers of a text in reading order, folded; numbers as `#` and their digits.
     A word of digits and at most as many letters OCR reads for digits is one number (`2G` is 26,
     `166G` is 1666, `2o24` is 2024); other words mixing letters and digits are split (`38h88` is
-    38, h, 88)."""
+    38, h, 88). With `mark_misread`, a number read amid characters no Vietnamese text is written
+    with (`Z3€N`, `/⁄⁄4`, `6Ñ`, `Hụ9$`: Tesseract reading a stamp or a signature as text) is
+    marked `~` instead of `#` (`misread_chunk`)."""
     out: list[str] = []
-    for token in _TOKEN.findall(fold(text)):
-        digits = sum(c.isdigit() for c in token)
-        letters = [c for c in token if not c.isdigit()]
-        if not digits:
-            out.append(token)
-        elif letters and all(c in "olig" for c in letters) and len(letters) <= digits:
-            out.append("#" + token.translate(_AS_DIGIT))
-        else:
-            out += [("#" + part) if part[0].isdigit() else part for part in _RUNS.findall(token)]
+    for chunk in text.split():
+        mark = "~" if mark_misread and misread_chunk(chunk) else "#"
+        for token in _TOKEN.findall(fold(chunk)):
+            digits = sum(c.isdigit() for c in token)
+            letters = [c for c in token if not c.isdigit()]
+            if not digits:
+                out.append(token)
+            elif letters and all(c in "olig" for c in letters) and len(letters) <= digits:
+                out.append(mark + token.translate(_AS_DIGIT))
+            else:
+                out += [(mark + part) if part[0].isdigit() else part for part in _RUNS.findall(token)]
     return out
+
+
+_VIETNAMESE_LETTERS = frozenset(
+    "aàáảãạăằắẳẵặâầấẩẫậbcdđeèéẻẽẹêềếểễệfghiìíỉĩịjklmnoòóỏõọôồốổỗộơờớởỡợpqrstuùúủũụưừứửữựvwxyỳýỷỹỵz"
+)
+_TEXT_MARKS = frozenset(".,;:/-–—()[]%+&'\"“”‘’…°²³_@#*!?=<>")
+
+
+def misread_chunk(chunk: str) -> bool:
+    """A word holding a character that no Vietnamese document is typed with: a letter outside the
+    alphabet (`Ñ`, `Š`) or a symbol outside ordinary punctuation (`€`, `„`, `⁄`, `$`, `|`, `{`).
+    Tesseract writes these where it reads ink that is no text (a seal, a signature, a smudge)."""
+    for c in unicodedata.normalize("NFC", chunk):
+        if c.isdigit() or c in _TEXT_MARKS:
+            continue
+        if c.isalpha():
+            if c.lower() not in _VIETNAMESE_LETTERS:
+                return True
+            continue
+        return True
+    return False
 
 
 def numbers(text: str) -> list[str]:
@@ -178,20 +204,26 @@ def number_conflicts(text_a: str, text_b: str) -> list[tuple[str, str]]:
     only one text has (a line the other scan lost), numbers split differently (`4931` / `49 31`),
     and digits amid words that differ too (a stamp or a signature read as `Z519N HAI`), which are
     no number of the document's."""
-    return [(" ".join(na), " ".join(nb)) for na, nb, _, _ in _conflicts(tokens(text_a), tokens(text_b))]
+    ta, tb = tokens(text_a, mark_misread=True), tokens(text_b, mark_misread=True)
+    return [(" ".join(na), " ".join(nb)) for na, nb, _, _ in _conflicts(ta, tb)]
 
 
 def conflict_sites(text_a: str, text_b: str) -> list[tuple[str, int, str, int]] | None:
     """Where the numbers of `number_conflicts` are: (number on A, how many times that number came
     before it in A's numbers, number on B, likewise), to find their words on the page images; None
     when a conflict is not one number against one number."""
-    ta, tb = tokens(text_a), tokens(text_b)
+    ta, tb = tokens(text_a, mark_misread=True), tokens(text_b, mark_misread=True)
     out: list[tuple[str, int, str, int]] = []
     for na, nb, i, j in _conflicts(ta, tb):
         if len(na) != 1 or len(nb) != 1:
             return None
-        out.append((na[0], ta[:i].count("#" + na[0]), nb[0], tb[:j].count("#" + nb[0])))
+        out.append((na[0], _count(ta[:i], na[0]), nb[0], _count(tb[:j], nb[0])))
     return out
+
+
+def _count(toks: list[str], number: str) -> int:
+    """How many times `number` occurs among the tokens, marked either way (`tokens`)."""
+    return toks.count("#" + number) + toks.count("~" + number)
 
 
 def _conflicts(ta: list[str], tb: list[str]) -> list[tuple[list[str], list[str], int, int]]:
@@ -199,17 +231,19 @@ def _conflicts(ta: list[str], tb: list[str]) -> list[tuple[list[str], list[str],
     for tag, i1, i2, j1, j2 in SequenceMatcher(None, ta, tb, autojunk=False).get_opcodes():
         if tag != "replace":
             continue
-        na = [t[1:] for t in ta[i1:i2] if t.startswith("#")]
-        nb = [t[1:] for t in tb[j1:j2] if t.startswith("#")]
+        na = [t[1:] for t in ta[i1:i2] if t[0] in "#~"]
+        nb = [t[1:] for t in tb[j1:j2] if t[0] in "#~"]
         if not na or not nb or "".join(na) == "".join(nb):
             continue
+        if not any(t[0] == "#" for t in ta[i1:i2] + tb[j1:j2]):
+            continue  # every differing number read amid symbols on both scans: a seal or a signature
         if impossible_date(ta, i1, i2) or impossible_date(tb, j1, j2):
             continue  # `ngày 37 tháng 8`: a misreading of the other side's day, not another date
-        wa = [t for t in ta[i1:i2] if not t.startswith("#")]
-        wb = [t for t in tb[j1:j2] if not t.startswith("#")]
+        wa = [t for t in ta[i1:i2] if t[0] not in "#~"]
+        wb = [t for t in tb[j1:j2] if t[0] not in "#~"]
         if not garbled(wa, wb):
-            i = i1 + next(k for k, t in enumerate(ta[i1:i2]) if t.startswith("#"))
-            j = j1 + next(k for k, t in enumerate(tb[j1:j2]) if t.startswith("#"))
+            i = i1 + next(k for k, t in enumerate(ta[i1:i2]) if t[0] in "#~")
+            j = j1 + next(k for k, t in enumerate(tb[j1:j2]) if t[0] in "#~")
             out.append((na, nb, i, j))
     return out
 
