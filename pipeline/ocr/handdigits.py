@@ -18,7 +18,8 @@ The training set is split once with a fixed seed: `TRAIN` digits train the model
 measure it and are what the sample generator writes into generated blanks (never seen in training).
 The model is trained on first use (about 15 s of CPU, deterministic) and cached under `<home>/models`
 and the user's cache (`~/.cache/sohoa`, so a new data home does not train again), keyed by the library
-versions and `MODEL_VERSION`; a fresh clone needs no extra command.
+versions and `MODEL_VERSION`; a fresh clone needs no extra command. The cache holds the trained SVC as
+plain arrays (`pipeline.ocr.svc_arrays`), read with numpy alone: scikit-learn is imported only to train.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
+from pipeline.ocr.svc_arrays import SvcArrays
 
 MODEL_VERSION = 7
 READER_VERSION = f"{MODEL_VERSION}.2"  # the model and the segmentation: what a blank's reading depends on
@@ -364,12 +367,13 @@ def train():
 
 
 def _cache_path(models_dir: Path) -> Path:
-    import mlxtend
-    import sklearn
+    """Keyed by what the trained arrays depend on, read from the packages' metadata (importing
+    scikit-learn or mlxtend only to ask their versions would cost what the arrays save)."""
+    from importlib.metadata import version
 
-    key = hashlib.sha1(f"{MODEL_VERSION}|{mlxtend.__version__}|{sklearn.__version__}|{np.__version__}|"
+    key = hashlib.sha1(f"{MODEL_VERSION}|{version('mlxtend')}|{version('scikit-learn')}|{np.__version__}|"
                        f"{cv2.__version__}".encode()).hexdigest()[:12]
-    return models_dir / f"handdigits-{key}.joblib"
+    return models_dir / f"handdigits-{key}.npz"
 
 
 def default_models_dir() -> Path:
@@ -387,35 +391,33 @@ def _places(models_dir: Path) -> list[Path]:
 
 
 @lru_cache(maxsize=4)
-def _model_at(models_dir: str):
-    import joblib
-
+def _model_at(models_dir: str) -> SvcArrays:
     places = _places(Path(models_dir))
     model = None
     for path in places:
         if path.exists():
             try:
-                model = joblib.load(path)
+                model = SvcArrays.load(path)
                 break
             except Exception:  # noqa: BLE001 - a broken cache file is retrained, not fatal
                 continue
     if model is None:
-        model = train()
+        model = SvcArrays.from_svc(train())
     for path in places:
         if path.exists():
             continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            joblib.dump(model, tmp, compress=3)
+            model.save(tmp)
             os.replace(tmp, path)
         except OSError:
             pass  # read-only: the model lives in memory for this process
     return model
 
 
-def model(models_dir: Path | None = None):
-    """The trained reader (trained once per version, cached on disk and in memory)."""
+def model(models_dir: Path | None = None) -> SvcArrays:
+    """The trained reader (trained once per version, cached on disk as plain arrays and in memory)."""
     with _lock:
         return _model_at(str(Path(models_dir or default_models_dir()).resolve()))
 
@@ -434,7 +436,7 @@ def classify(images: list[np.ndarray], models_dir: Path | None = None) -> np.nda
     clf = model(models_dir)
     probs = clf.predict_proba(features(images))
     out = np.zeros((len(images), 10))
-    out[:, clf.classes_] = probs
+    out[:, clf.classes.astype(int)] = probs
     return out
 
 
