@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 # Tesseract runs, so a one-page run does not wait for them (~0.3 s of imports and the taxonomy).
 LATER_MODULES = ("pipeline.understand.extract", "pipeline.understand.model", "pipeline.understand.number_date",
                  "pipeline.understand.segment", "pipeline.understand.taxonomy", "pipeline.publish.pdfa",
-                 "pipeline.publish.pdfout", "pipeline.publish.reuse")
+                 "pipeline.publish.pdfout", "pipeline.publish.reuse",
+                 "scipy.sparse")  # the page model's features (~0.17 s to import), else paid after the OCR
 _TAXONOMIES: dict[tuple[str, int], Taxonomy] = {}
 _WARM = threading.Lock()
 
@@ -82,6 +83,7 @@ def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:
                 from pipeline.understand.model import page_classifier
 
                 page_classifier(settings, taxonomy_of(settings))
+                importlib.import_module("pipeline.understand.extract").warm()
             except Exception:  # noqa: BLE001 - only a head start: the step itself reports any problem
                 return
         try:  # outside the lock: the understanding step waits for the lock, and needs no digit reader
