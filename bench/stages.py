@@ -1,7 +1,7 @@
 """Where the CPU goes, stage by stage, on degraded scans, beside raw Tesseract on the same page images.
 
     python bench/stages.py [--dossiers 4] [--max-pages 5] [--seed 15] [--jobs 2] [--end-to-end]
-                           [--no-ocrmypdf] [--prefect] [--skip-stages] [--no-one-page]
+                           [--no-ocrmypdf] [--ocrmypdf-args ARGS] [--prefect] [--skip-stages] [--no-one-page]
 
     python bench/stages.py --dossiers 10 --max-pages 16 --skip-stages --no-ocrmypdf --no-one-page
         # issue 15's acceptance run: 10 dossiers, ~100 degraded pages, whole commands beside raw Tesseract
@@ -18,8 +18,9 @@ publish (PDF + store + reuse check) and record (manifest + catalog). Raw Tessera
 with OMP_THREAD_LIMIT=1 on each page image as it is in the input (the JPEG), one process per core.
 
 `--end-to-end` adds wall times of whole commands on the same corpus, each beside the raw floor:
-`sohoa process` (all dossiers in one call), `sohoa backlog`, `ocrmypdf -l vie` with its defaults
-(PDF/A output) when installed, and `sohoa process` of one page. `--prefect` times `process` and
+`sohoa process` (all dossiers in one call), `sohoa backlog`, `ocrmypdf -l vie --rotate-pages --deskew`
+(its defaults, PDF/A output, plus the page turning and deskew that sohoa does; `--ocrmypdf-args ''` for
+its bare defaults) when installed, and `sohoa process` of one page. `--prefect` times `process` and
 `backlog` again with a Prefect server running (the difference is Prefect's bookkeeping). `--repo`
 times another checkout's `sohoa` (e.g. a `git worktree` of the commit before a change).
 """
@@ -249,9 +250,9 @@ def _sohoa(args: list[str], home: Path, jobs: int, api: str | None = None, repo:
     return wall, cpu
 
 
-def ocrmypdf_default(dossiers: list[Path], jobs: int, out: Path) -> tuple[float, float] | None:
-    """(wall s, CPU s) of `ocrmypdf -l vie` with its defaults on each dossier as a PDF (a JPEG folder
-    wrapped losslessly)."""
+def ocrmypdf_default(dossiers: list[Path], jobs: int, out: Path, extra: list[str] = ()) -> tuple[float, float] | None:
+    """(wall s, CPU s) of `ocrmypdf -l vie` with its defaults (PDF/A output) and `extra` options on each
+    dossier as a PDF (a JPEG folder wrapped losslessly)."""
     if not shutil.which("ocrmypdf"):
         return None
     import img2pdf
@@ -267,7 +268,8 @@ def ocrmypdf_default(dossiers: list[Path], jobs: int, out: Path) -> tuple[float,
     wall = cpu = 0.0
     _last_child_cpu()
     for i, pdf in enumerate(inputs):
-        w, c, proc = _timed(["ocrmypdf", "-q", "-l", "vie", "--jobs", str(jobs), str(pdf), str(out / f"o{i}.pdf")],
+        w, c, proc = _timed(["ocrmypdf", "-q", "-l", "vie", "--jobs", str(jobs), *extra, str(pdf),
+                             str(out / f"o{i}.pdf")],
                             {**os.environ, "OMP_THREAD_LIMIT": "1"}, out)
         if proc.returncode != 0:
             raise SystemExit(f"ocrmypdf failed:\n{proc.stderr[-2000:]}")
@@ -311,9 +313,10 @@ def end_to_end(dossiers: list[Path], images: list[Path], raw: tuple[float, float
             server.terminate()
             server.wait(timeout=60)
             e2e.append(("(the Prefect server itself, over both runs and its start)", (0.0, _last_child_cpu())))
-    omp = None if args.no_ocrmypdf else ocrmypdf_default(dossiers, args.jobs, tmp / "ocrmypdf")
+    extra = args.ocrmypdf_args.split()
+    omp = None if args.no_ocrmypdf else ocrmypdf_default(dossiers, args.jobs, tmp / "ocrmypdf", extra)
     if omp is not None:
-        e2e.append((f"ocrmypdf -l vie (defaults), --jobs {args.jobs}", omp))
+        e2e.append((f"ocrmypdf -l vie {' '.join(extra)} (PDF/A), --jobs {args.jobs}", omp))
     load = os.getloadavg()
     print(f"\nsohoa from {repo}; load average at the end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}\n\n"
           "| command | wall s | x raw wall | CPU s | x raw CPU |\n|---|---|---|---|---|")
@@ -342,6 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--end-to-end", action="store_true")
     ap.add_argument("--no-ocrmypdf", action="store_true")
+    ap.add_argument("--ocrmypdf-args", default="--rotate-pages --deskew",
+                    help="OCRmyPDF's options beside its defaults (default: what a scan needs and sohoa does: "
+                         "turn pages and deskew them, as issue 15 measured; '' for its bare defaults)")
     ap.add_argument("--prefect", action="store_true")
     ap.add_argument("--skip-stages", action="store_true", help="whole commands only (implies --end-to-end)")
     ap.add_argument("--no-one-page", action="store_true", help="without the one-page runs (bench/one_page.py)")
