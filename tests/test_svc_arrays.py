@@ -3,6 +3,7 @@ scikit-learn's `predict_proba` of the SVC it came from, on real handwritten digi
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -60,6 +61,5 @@ def test_reading_a_blank_imports_no_scikit_learn(tmp_path):
             "p = handdigits.classify([np.zeros((28, 28))]); "
             "assert p.shape == (1, 10); print(any(m == 'sklearn' or m.startswith('sklearn.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={"SOHOA_HOME": str(tmp_path), **{k: v for k, v in __import__("os").environ.items()
-                                                               if k != "SOHOA_HOME"}})
+                         env={**os.environ, "SOHOA_HOME": str(tmp_path)})
     assert out.stdout.strip() == "False"

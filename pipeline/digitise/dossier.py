@@ -80,10 +80,11 @@ def warm_up(settings: Settings, wait_s: float = 30.0) -> threading.Thread:
             try:
                 for name in LATER_MODULES:
                     importlib.import_module(name)
+                from pipeline.understand import extract
                 from pipeline.understand.model import page_classifier
 
                 page_classifier(settings, taxonomy_of(settings))
-                importlib.import_module("pipeline.understand.extract").warm()
+                extract.warm()
             except Exception:  # noqa: BLE001 - only a head start: the step itself reports any problem
                 return
         try:  # outside the lock: the understanding step waits for the lock, and needs no digit reader
